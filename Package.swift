@@ -1,0 +1,55 @@
+// swift-tools-version:6.2
+// ThirdGen: Popek and Goldberg's virtual machine monitors, made runnable on PG32.
+//
+// Dependencies point one way (../shared/STYLE.md): Machine knows nothing of
+// monitors; TrapVMM, HybridVMM and Translator build on Machine; the command
+// line (ThirdGenCLI, with the thin `bench` executable) depends on all of them.
+import PackageDescription
+
+/// Warnings are errors in every target of ours (not in dependencies), without
+/// `unsafeFlags`, so other packages can still depend on this one.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "ThirdGen",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "bench", targets: ["bench"]),
+        .library(name: "Machine", targets: ["Machine"]),
+        .library(name: "ThirdGenCLI", targets: ["ThirdGenCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // The PG32 machine: state, instruction table, decoder, reference interpreter.
+        .target(name: "Machine", swiftSettings: strict),
+        // The classic control program: dispatcher, allocator, interpreter routines.
+        .target(name: "TrapVMM", dependencies: ["Machine"], swiftSettings: strict),
+        // Theorem 3's monitor: interprets virtual supervisor mode.
+        .target(name: "HybridVMM", dependencies: ["Machine", "TrapVMM"], swiftSettings: strict),
+        // Block-caching binary translation (portable backend, later the x86-64 JIT).
+        .target(name: "Translator", dependencies: ["Machine", "TrapVMM"], swiftSettings: strict),
+        // Built-in guest programs, their C runtime and the prebuilt images.
+        .target(
+            name: "Guests",
+            exclude: ["README.md"],
+            resources: [.copy("runtime"), .copy("src"), .copy("images")],
+            swiftSettings: strict
+        ),
+        // Every `bench` subcommand, as a library so tests can drive it in-process.
+        .target(
+            name: "ThirdGenCLI",
+            dependencies: [
+                "Machine", "TrapVMM", "HybridVMM", "Translator", "Guests",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "bench", dependencies: ["ThirdGenCLI"], swiftSettings: strict),
+
+        .testTarget(name: "MachineTests", dependencies: ["Machine"], swiftSettings: strict),
+        .testTarget(name: "GuestsTests", dependencies: ["Machine", "Guests", "ThirdGenCLI"], swiftSettings: strict),
+        .testTarget(name: "ThirdGenCLITests", dependencies: ["ThirdGenCLI", "Machine", "Guests"], swiftSettings: strict),
+    ]
+)

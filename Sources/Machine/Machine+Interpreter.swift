@@ -1,0 +1,230 @@
+/// Why `Machine.run` returned.
+public enum RunExit: Sendable, Hashable {
+    /// HALT executed; the machine's status is `.halted(code)`.
+    case halted(UInt32)
+    /// The first fetch after a trap entry failed (SPEC section 3).
+    case checkstop
+    /// The instruction budget ran out before the next fetch.
+    case budget
+    /// A trap sequence was performed and `exitOnTrap` is set.
+    case trap(TrapCause, value: UInt32)
+}
+
+/// What made the hot loop stop: everything the loop does not handle itself.
+/// `psw.pc` holds the address of the instruction concerned.
+@usableFromInline enum LoopEvent {
+    case budget
+    /// The fetch at P failed (misaligned or out of bounds): a memory trap with value P.
+    case fetchFault
+    /// A load or store at virtual `address` failed.
+    case memoryFault(address: UInt32)
+    case illegal(word: UInt32)
+    case ecall
+    case ebreak
+    case system(SystemInstruction, word: UInt32)
+}
+
+extension Machine {
+    /// Runs until HALT, checkstop, `budget` more instructions, or (with
+    /// `exitOnTrap`) a trap. Can be called again to continue.
+    public func run(budget: UInt64) -> RunExit {
+        var remaining = budget
+        while true {
+            switch status {
+            case .halted(let code): return .halted(code)
+            case .checkstop: return .checkstop
+            case .running: break
+            }
+            if remaining == 0 { return .budget }
+            if trapEntryPending {
+                // The first fetch of a trap entry: if it cannot succeed, the second
+                // trap's sequence is not performed and the machine stops (SPEC 3).
+                guard canFetch else {
+                    status = .checkstop
+                    return .checkstop
+                }
+                trapEntryPending = false
+            }
+            let cause: TrapCause, value: UInt32
+            switch interpret(&remaining) {
+            case .budget: return .budget
+            case .fetchFault: (cause, value) = (.memory, psw.pc)
+            case .memoryFault(let address): (cause, value) = (.memory, address)
+            case .illegal(let word): (cause, value) = (.illegal, word)
+            case .ecall: (cause, value) = (.svc, 0)
+            case .ebreak: (cause, value) = (.breakpoint, 0)
+            case .system(let inst, let word):
+                guard let raised = executeSystem(inst, word: word) else { continue }
+                if exitOnTrap { return .trap(raised, value: storage.load32(LowCore.value)) }
+                continue
+            }
+            trap(cause, value: value)
+            if exitOnTrap { return .trap(cause, value: value) }
+        }
+    }
+
+    /// The hot loop: runs innocuous instructions until something it does not
+    /// handle. State lives in locals; storage and registers are reached through
+    /// unsafe pointers after one bounds check per access.
+    @inline(never)
+    func interpret(_ remaining: inout UInt64) -> LoopEvent {
+        let x = registerFile
+        // Every access of n bytes at virtual a is valid iff a + n <= limit,
+        // where limit = min(b, q - l) folds both conditions of SPEC section 2.
+        let l = Int(psw.l)
+        let limit = l > storage.size ? 0 : min(Int(psw.b), storage.size - l)
+        // SAFETY: only dereferenced at offsets a with a + n <= limit <= q - l.
+        let base = storage.base + l
+        var pc = psw.pc
+        var left = remaining
+        defer {
+            psw.pc = pc
+            instructionCount &+= remaining &- left
+            remaining = left
+        }
+        while true {
+            if left == 0 { return .budget }
+            guard pc & 3 == 0, Int(pc) &+ 4 <= limit else { return .fetchFault }
+            // SAFETY: pc + 4 <= limit, checked above.
+            let w = InstructionWord(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: Int(pc), as: UInt32.self)))
+            left &-= 1
+            guard let op = Opcode.decode(w) else { return .illegal(word: w.raw) }
+            var next = pc &+ 4
+            switch op {
+            case .lui: x[w.rd] = w.uImm
+            case .auipc: x[w.rd] = pc &+ w.uImm
+            case .jal:
+                x[w.rd] = next
+                next = pc &+ w.jImm
+            case .jalr:
+                let target = (x[w.rs1] &+ w.iImm) & ~1
+                x[w.rd] = next
+                next = target
+            case .beq: if x[w.rs1] == x[w.rs2] { next = pc &+ w.bImm }
+            case .bne: if x[w.rs1] != x[w.rs2] { next = pc &+ w.bImm }
+            case .blt: if Int32(bitPattern: x[w.rs1]) < Int32(bitPattern: x[w.rs2]) { next = pc &+ w.bImm }
+            case .bge: if Int32(bitPattern: x[w.rs1]) >= Int32(bitPattern: x[w.rs2]) { next = pc &+ w.bImm }
+            case .bltu: if x[w.rs1] < x[w.rs2] { next = pc &+ w.bImm }
+            case .bgeu: if x[w.rs1] >= x[w.rs2] { next = pc &+ w.bImm }
+            case .lb:
+                let a = x[w.rs1] &+ w.iImm
+                guard Int(a) &+ 1 <= limit else { return .memoryFault(address: a) }
+                // SAFETY: a + 1 <= limit.
+                x[w.rd] = UInt32(bitPattern: Int32(base.load(fromByteOffset: Int(a), as: Int8.self)))
+            case .lh:
+                let a = x[w.rs1] &+ w.iImm
+                guard Int(a) &+ 2 <= limit else { return .memoryFault(address: a) }
+                // SAFETY: a + 2 <= limit.
+                x[w.rd] = UInt32(bitPattern: Int32(Int16(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: Int16.self))))
+            case .lw:
+                let a = x[w.rs1] &+ w.iImm
+                guard Int(a) &+ 4 <= limit else { return .memoryFault(address: a) }
+                // SAFETY: a + 4 <= limit.
+                x[w.rd] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt32.self))
+            case .lbu:
+                let a = x[w.rs1] &+ w.iImm
+                guard Int(a) &+ 1 <= limit else { return .memoryFault(address: a) }
+                // SAFETY: a + 1 <= limit.
+                x[w.rd] = UInt32(base.load(fromByteOffset: Int(a), as: UInt8.self))
+            case .lhu:
+                let a = x[w.rs1] &+ w.iImm
+                guard Int(a) &+ 2 <= limit else { return .memoryFault(address: a) }
+                // SAFETY: a + 2 <= limit.
+                x[w.rd] = UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt16.self)))
+            case .sb:
+                let a = x[w.rs1] &+ w.sImm
+                guard Int(a) &+ 1 <= limit else { return .memoryFault(address: a) }
+                // SAFETY: a + 1 <= limit.
+                base.storeBytes(of: UInt8(truncatingIfNeeded: x[w.rs2]), toByteOffset: Int(a), as: UInt8.self)
+            case .sh:
+                let a = x[w.rs1] &+ w.sImm
+                guard Int(a) &+ 2 <= limit else { return .memoryFault(address: a) }
+                // SAFETY: a + 2 <= limit; storeBytes allows unaligned offsets.
+                base.storeBytes(of: UInt16(truncatingIfNeeded: x[w.rs2]).littleEndian, toByteOffset: Int(a), as: UInt16.self)
+            case .sw:
+                let a = x[w.rs1] &+ w.sImm
+                guard Int(a) &+ 4 <= limit else { return .memoryFault(address: a) }
+                // SAFETY: a + 4 <= limit; storeBytes allows unaligned offsets.
+                base.storeBytes(of: x[w.rs2].littleEndian, toByteOffset: Int(a), as: UInt32.self)
+            case .addi: x[w.rd] = x[w.rs1] &+ w.iImm
+            case .slti: x[w.rd] = Int32(bitPattern: x[w.rs1]) < Int32(bitPattern: w.iImm) ? 1 : 0
+            case .sltiu: x[w.rd] = x[w.rs1] < w.iImm ? 1 : 0
+            case .xori: x[w.rd] = x[w.rs1] ^ w.iImm
+            case .ori: x[w.rd] = x[w.rs1] | w.iImm
+            case .andi: x[w.rd] = x[w.rs1] & w.iImm
+            case .slli: x[w.rd] = x[w.rs1] << w.shamt
+            case .srli: x[w.rd] = x[w.rs1] >> w.shamt
+            case .srai: x[w.rd] = UInt32(bitPattern: Int32(bitPattern: x[w.rs1]) >> w.shamt)
+            case .add: x[w.rd] = x[w.rs1] &+ x[w.rs2]
+            case .sub: x[w.rd] = x[w.rs1] &- x[w.rs2]
+            case .sll: x[w.rd] = x[w.rs1] << (x[w.rs2] & 31)
+            case .slt: x[w.rd] = Int32(bitPattern: x[w.rs1]) < Int32(bitPattern: x[w.rs2]) ? 1 : 0
+            case .sltu: x[w.rd] = x[w.rs1] < x[w.rs2] ? 1 : 0
+            case .xor: x[w.rd] = x[w.rs1] ^ x[w.rs2]
+            case .srl: x[w.rd] = x[w.rs1] >> (x[w.rs2] & 31)
+            case .sra: x[w.rd] = UInt32(bitPattern: Int32(bitPattern: x[w.rs1]) >> (x[w.rs2] & 31))
+            case .or: x[w.rd] = x[w.rs1] | x[w.rs2]
+            case .and: x[w.rd] = x[w.rs1] & x[w.rs2]
+            case .fence, .fenceI: break
+            case .ecall: return .ecall
+            case .ebreak: return .ebreak
+            case .mul: x[w.rd] = x[w.rs1] &* x[w.rs2]
+            case .mulh: x[w.rd] = Arithmetic.mulh(x[w.rs1], x[w.rs2])
+            case .mulhsu: x[w.rd] = Arithmetic.mulhsu(x[w.rs1], x[w.rs2])
+            case .mulhu: x[w.rd] = Arithmetic.mulhu(x[w.rs1], x[w.rs2])
+            case .div: x[w.rd] = Arithmetic.div(x[w.rs1], x[w.rs2])
+            case .divu: x[w.rd] = Arithmetic.divu(x[w.rs1], x[w.rs2])
+            case .rem: x[w.rd] = Arithmetic.rem(x[w.rs1], x[w.rs2])
+            case .remu: x[w.rd] = Arithmetic.remu(x[w.rs1], x[w.rs2])
+            case .halt: return .system(.halt, word: w.raw)
+            case .lpsw: return .system(.lpsw, word: w.raw)
+            case .setr: return .system(.setr, word: w.raw)
+            case .getm: return .system(.getm, word: w.raw)
+            case .getl: return .system(.getl, word: w.raw)
+            case .getb: return .system(.getb, word: w.raw)
+            case .jrstu: return .system(.jrstu, word: w.raw)
+            case .setm: return .system(.setm, word: w.raw)
+            case .out: return .system(.out, word: w.raw)
+            }
+            x[0] = 0
+            pc = next
+        }
+    }
+}
+
+/// RV32M's arithmetic with its defined edge cases (division by zero and
+/// overflow never trap), shared by every execution engine.
+public enum Arithmetic {
+    /// High 32 bits of signed x signed.
+    @inlinable @inline(__always) public static func mulh(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        UInt32(truncatingIfNeeded: (Int64(Int32(bitPattern: a)) * Int64(Int32(bitPattern: b))) >> 32)
+    }
+    /// High 32 bits of signed x unsigned.
+    @inlinable @inline(__always) public static func mulhsu(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        UInt32(truncatingIfNeeded: (Int64(Int32(bitPattern: a)) * Int64(b)) >> 32)
+    }
+    /// High 32 bits of unsigned x unsigned.
+    @inlinable @inline(__always) public static func mulhu(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        UInt32(truncatingIfNeeded: (UInt64(a) * UInt64(b)) >> 32)
+    }
+    /// Signed division: x / 0 = -1, INT_MIN / -1 = INT_MIN.
+    @inlinable @inline(__always) public static func div(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        if b == 0 { return UInt32.max }
+        if a == 0x8000_0000 && b == UInt32.max { return a }
+        return UInt32(bitPattern: Int32(bitPattern: a) / Int32(bitPattern: b))
+    }
+    /// Unsigned division: x / 0 = 2^32 - 1.
+    @inlinable @inline(__always) public static func divu(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        b == 0 ? UInt32.max : a / b
+    }
+    /// Signed remainder: x % 0 = x, INT_MIN % -1 = 0.
+    @inlinable @inline(__always) public static func rem(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        if b == 0 { return a }
+        if a == 0x8000_0000 && b == UInt32.max { return 0 }
+        return UInt32(bitPattern: Int32(bitPattern: a) % Int32(bitPattern: b))
+    }
+    /// Unsigned remainder: x % 0 = x.
+    @inlinable @inline(__always) public static func remu(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        b == 0 ? a : a % b
+    }
+}

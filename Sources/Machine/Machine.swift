@@ -1,0 +1,164 @@
+/// A PG32 machine: state S = <E, M, P, R>, the general registers, the console
+/// and the status (SPEC section 1), with the profile that decides what system
+/// instructions do in user mode.
+///
+/// `run(budget:)` is the reference interpreter, the "hardware" every other
+/// strategy is measured against. Guest traps are architectural events (old and
+/// new PSW in low core), never Swift errors.
+public final class Machine {
+    /// What each system instruction does in user mode.
+    public let profile: Profile
+    /// Physical storage E.
+    public let storage: Storage
+    /// The current PSW <M, P, R>.
+    public var psw: PSW
+    /// The console: every byte OUT wrote, in order.
+    public var console: [UInt8] = []
+    /// Running, halted or checkstop.
+    public var status: Status = .running
+    /// Instructions fetched successfully so far (SPEC section 8's count).
+    public var instructionCount: UInt64 = 0
+    /// Set by the trap sequence: the next fetch is the first of a trap entry,
+    /// and if it fails the machine checkstops (SPEC section 3).
+    public var trapEntryPending = false
+    /// When true, `run` returns `.trap` right after each trap sequence, so that
+    /// a monitor written in Swift can act as the code the new PSW leads to.
+    /// A bare machine leaves this false and runs the guest's own handler.
+    public var exitOnTrap = false
+
+    /// x0..x31. x0 is kept 0 by the interpreter.
+    let registerFile: UnsafeMutablePointer<UInt32>
+
+    /// A machine with `memorySize` bytes of zeroed storage, in supervisor mode at
+    /// P = 0 with R = (0, memorySize). `memorySize` must pass `Storage.validate`.
+    public init(memorySize: Int, profile: Profile) {
+        self.profile = profile
+        storage = Storage(size: memorySize)
+        psw = PSW(mode: .supervisor, pc: 0, l: 0, b: UInt32(memorySize))
+        // SAFETY: 32 words owned by this machine, zeroed here, freed in deinit.
+        registerFile = .allocate(capacity: 32)
+        registerFile.initialize(repeating: 0, count: 32)
+    }
+
+    deinit { registerFile.deallocate() }
+
+    /// Reads or writes general register `r` (writes to x0 are dropped).
+    public subscript(register r: Int) -> UInt32 {
+        get {
+            precondition((0..<32).contains(r), "register x\(r) does not exist")
+            return registerFile[r]
+        }
+        set {
+            precondition((0..<32).contains(r), "register x\(r) does not exist")
+            if r != 0 { registerFile[r] = newValue }
+        }
+    }
+
+    /// All 32 registers, x0 first.
+    public var registers: [UInt32] {
+        get { Array(UnsafeBufferPointer(start: registerFile, count: 32)) }
+        set {
+            precondition(newValue.count == 32, "a register file has 32 registers")
+            for r in 1..<32 { registerFile[r] = newValue[r] }
+        }
+    }
+}
+
+// MARK: - Relocation (SPEC section 2)
+
+extension Machine {
+    /// The physical address of an n-byte access at virtual `address` under
+    /// `psw`'s relocation, or nil if the access raises a memory trap:
+    /// valid iff a + n <= b and l + a + n <= q, without 32-bit overflow.
+    @inlinable
+    public func translate(_ address: UInt32, size n: Int, under psw: PSW) -> Int? {
+        let a = Int(address), l = Int(psw.l)
+        guard a + n <= Int(psw.b), l + a + n <= storage.size else { return nil }
+        return l + a
+    }
+}
+
+// MARK: - The trap sequence (SPEC section 3)
+
+extension Machine {
+    /// Performs the trap sequence, and nothing else: stores the current PSW
+    /// (with P at the trapping instruction) and cause/value in low core, then
+    /// loads the new PSW. Registers and other storage are unchanged.
+    public func trap(_ cause: TrapCause, value: UInt32) {
+        storage.store32(LowCore.oldPSW + 0, psw.mode.rawValue)
+        storage.store32(LowCore.oldPSW + 4, psw.pc)
+        storage.store32(LowCore.oldPSW + 8, psw.l)
+        storage.store32(LowCore.oldPSW + 12, psw.b)
+        storage.store32(LowCore.cause, cause.rawValue)
+        storage.store32(LowCore.value, value)
+        psw = PSW(mode: Mode(word: storage.load32(LowCore.newPSW + 0)),
+                  pc: storage.load32(LowCore.newPSW + 4),
+                  l: storage.load32(LowCore.newPSW + 8),
+                  b: storage.load32(LowCore.newPSW + 12))
+        trapEntryPending = true
+    }
+
+    /// True if a 4-byte instruction fetch at `psw.pc` would succeed now.
+    public var canFetch: Bool {
+        psw.pc & 3 == 0 && translate(psw.pc, size: 4, under: psw) != nil
+    }
+}
+
+// MARK: - System instructions (SPEC sections 5 and 6)
+
+extension Machine {
+    /// Executes system instruction `word` (already decoded as `op`) at `psw.pc`,
+    /// applying the profile in user mode. Returns the trap it raised, if any;
+    /// the trap sequence has then been performed.
+    @discardableResult
+    func executeSystem(_ inst: SystemInstruction, word: UInt32) -> TrapCause? {
+        var keepMode = false
+        if psw.mode == .user {
+            switch profile.action(for: inst) {
+            case .trap:
+                trap(.privileged, value: word)
+                return .privileged
+            case .execute: break
+            case .ignoreMode: keepMode = true
+            }
+        }
+        let w = InstructionWord(word)
+        let a = registerFile[w.rs1], c = registerFile[w.rs2]
+        switch inst {
+        case .halt:
+            status = .halted(a)
+            psw.pc &+= 4
+        case .lpsw:
+            guard let p = translate(a, size: 16, under: psw) else {
+                trap(.memory, value: a)
+                return .memory
+            }
+            let mode = Mode(word: storage.load32(p))
+            psw = PSW(mode: keepMode ? psw.mode : mode, pc: storage.load32(p + 4),
+                      l: storage.load32(p + 8), b: storage.load32(p + 12))
+        case .setr:
+            psw.l = a
+            psw.b = c
+            psw.pc &+= 4
+        case .getm:
+            self[register: w.rd] = psw.mode.rawValue
+            psw.pc &+= 4
+        case .getl:
+            self[register: w.rd] = psw.l
+            psw.pc &+= 4
+        case .getb:
+            self[register: w.rd] = psw.b
+            psw.pc &+= 4
+        case .jrstu:
+            if !keepMode { psw.mode = .user }
+            psw.pc = a
+        case .setm:
+            if !keepMode { psw.mode = Mode(word: a) }
+            psw.pc &+= 4
+        case .out:
+            console.append(UInt8(truncatingIfNeeded: a))
+            psw.pc &+= 4
+        }
+        return nil
+    }
+}

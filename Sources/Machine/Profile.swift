@@ -1,0 +1,123 @@
+/// The nine PG32 system instructions (SPEC section 5), in funct7 order.
+public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
+    case halt = "HALT", lpsw = "LPSW", setr = "SETR", getm = "GETM", getl = "GETL"
+    case getb = "GETB", jrstu = "JRSTU", setm = "SETM", out = "OUT"
+
+    /// The opcode of this system instruction in the instruction table.
+    public var opcode: Opcode {
+        switch self {
+        case .halt: return .halt
+        case .lpsw: return .lpsw
+        case .setr: return .setr
+        case .getm: return .getm
+        case .getl: return .getl
+        case .getb: return .getb
+        case .jrstu: return .jrstu
+        case .setm: return .setm
+        case .out: return .out
+        }
+    }
+
+    /// Position in `allCases` (and funct7).
+    public var index: Int { SystemInstruction.allCases.firstIndex(of: self)! }
+}
+
+/// What a system instruction does when executed in user mode.
+public enum UserAction: String, Sendable, Codable, CaseIterable {
+    /// Traps PRIVILEGED (value: the instruction word).
+    case trap
+    /// Executes exactly as in supervisor mode (SPEC section 5).
+    case execute
+    /// Executes, but any effect on the mode is silently dropped: the mode stays
+    /// user (x86's POPF on the interrupt flag; pg32x's SETM).
+    case ignoreMode = "ignore-mode"
+}
+
+/// A privilege map: the same machine, with each system instruction's
+/// user-mode behaviour given as data (SPEC section 6). Users can define more.
+public struct Profile: Sendable, Hashable, Codable {
+    /// Short name, e.g. `pg32v`.
+    public var name: String
+    /// One line for listings.
+    public var summary: String
+    /// User-mode behaviour, indexed by `SystemInstruction.index`.
+    private var actions: [UserAction]
+
+    /// Builds a profile; instructions not named in `user` trap (are privileged).
+    public init(name: String, summary: String = "", user: [SystemInstruction: UserAction] = [:]) {
+        self.name = name
+        self.summary = summary
+        actions = SystemInstruction.allCases.map { user[$0] ?? .trap }
+    }
+
+    /// The user-mode behaviour of `instruction`.
+    @inlinable public func action(for instruction: SystemInstruction) -> UserAction {
+        userActions[instruction.index]
+    }
+
+    /// All nine user-mode behaviours in `SystemInstruction` order.
+    public var userActions: [UserAction] { actions }
+
+    /// pg32v: every system instruction traps in user mode. Theorem 1 holds.
+    public static let pg32v = Profile(
+        name: "pg32v", summary: "virtualizable: every sensitive instruction is privileged")
+
+    /// pg32h: JRSTU executes in user mode (the PDP-10's JRST 1). Only Theorem 3 holds.
+    public static let pg32h = Profile(
+        name: "pg32h", summary: "hybrid-virtualizable only (PDP-10 JRST 1)",
+        user: [.jrstu: .execute])
+
+    /// pg32x: GETM/GETL/GETB reveal the real state, SETM silently ignores the mode. Neither theorem holds.
+    public static let pg32x = Profile(
+        name: "pg32x", summary: "not virtualizable (x86's SGDT/SMSW/POPF family)",
+        user: [.getm: .execute, .getl: .execute, .getb: .execute, .jrstu: .execute, .setm: .ignoreMode])
+
+    /// The built-in profiles.
+    public static let builtIn: [Profile] = [.pg32v, .pg32h, .pg32x]
+
+    /// Looks up a built-in profile by `v`, `h`, `x` or its full name.
+    public static func named(_ s: String) -> Profile? {
+        switch s.lowercased() {
+        case "v", "pg32v": return .pg32v
+        case "h", "pg32h": return .pg32h
+        case "x", "pg32x": return .pg32x
+        default: return nil
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, summary, user }
+
+    /// Decodes `{"name": ..., "summary": ..., "user": {"SETR": "execute", ...}}`;
+    /// unknown instruction names or actions are errors, unlisted instructions trap.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let name = try c.decode(String.self, forKey: .name)
+        let summary = try c.decodeIfPresent(String.self, forKey: .summary) ?? ""
+        let raw = try c.decodeIfPresent([String: String].self, forKey: .user) ?? [:]
+        var user: [SystemInstruction: UserAction] = [:]
+        for (k, v) in raw {
+            guard let inst = SystemInstruction(rawValue: k.uppercased()) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .user, in: c,
+                    debugDescription: "unknown system instruction '\(k)' (expected one of \(SystemInstruction.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard let action = UserAction(rawValue: v) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .user, in: c,
+                    debugDescription: "unknown action '\(v)' for \(k) (expected trap, execute or ignore-mode)")
+            }
+            user[inst] = action
+        }
+        self.init(name: name, summary: summary, user: user)
+    }
+
+    /// Encodes in the same form `init(from:)` reads.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(summary, forKey: .summary)
+        var user: [String: String] = [:]
+        for inst in SystemInstruction.allCases { user[inst.rawValue] = action(for: inst).rawValue }
+        try c.encode(user, forKey: .user)
+    }
+}

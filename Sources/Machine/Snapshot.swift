@@ -1,0 +1,153 @@
+/// How a run ended (SPEC section 8).
+public enum Outcome: Sendable, Hashable, CustomStringConvertible {
+    case halted(UInt32)
+    case checkstop
+    /// Out of budget: the run is inconclusive.
+    case budget
+
+    /// The SPEC section 10 status string: halted, checkstop or budget.
+    public var name: String {
+        switch self {
+        case .halted: return "halted"
+        case .checkstop: return "checkstop"
+        case .budget: return "budget"
+        }
+    }
+
+    /// HALT's code, if the run halted.
+    public var exitCode: UInt32? {
+        if case .halted(let c) = self { return c }
+        return nil
+    }
+
+    /// `halted(3)`, `checkstop`, `budget`.
+    public var description: String {
+        if case .halted(let c) = self { return "halted(\(c))" }
+        return name
+    }
+}
+
+/// Everything SPEC section 8 compares, taken at the end of a run. Under a
+/// monitor the PSW is the monitor's record of the virtual PSW and the storage
+/// is the VM's region, so snapshots of every strategy compare alike.
+public struct Snapshot: Sendable {
+    /// How the run ended.
+    public var outcome: Outcome
+    /// Console bytes, in order.
+    public var console: [UInt8]
+    /// x0..x31.
+    public var registers: [UInt32]
+    /// The (virtual) PSW.
+    public var psw: PSW
+    /// Guest storage E[0..w).
+    public var storage: [UInt8]
+    /// Guest instructions counted (not compared).
+    public var instructions: UInt64
+
+    /// Makes a snapshot from its parts.
+    public init(outcome: Outcome, console: [UInt8], registers: [UInt32], psw: PSW, storage: [UInt8], instructions: UInt64) {
+        self.outcome = outcome
+        self.console = console
+        self.registers = registers
+        self.psw = psw
+        self.storage = storage
+        self.instructions = instructions
+    }
+
+    /// Hex SHA-256 of the guest storage.
+    public var storageSHA256: String { SHA256.hex(storage) }
+
+    /// The first difference between this run and `other`, in words, with this
+    /// run's value first: status, console, registers, PSW, then storage.
+    /// Nil when they agree on everything SPEC section 8 compares.
+    public func firstDifference(from other: Snapshot) -> String? {
+        if outcome != other.outcome { return "status differs: \(outcome) vs \(other.outcome)" }
+        if console != other.console {
+            let n = zip(console, other.console).prefix { $0 == $1 }.count
+            func at(_ c: [UInt8]) -> String { n < c.count ? quoted(c[n]) : "end of output" }
+            return "console differs at byte \(n): \(at(console)) vs \(at(other.console))"
+        }
+        for r in 0..<32 where registers[r] != other.registers[r] {
+            return "x\(r) = \(hex(registers[r])) vs \(hex(other.registers[r]))"
+        }
+        if psw != other.psw {
+            if psw.mode != other.psw.mode {
+                return "PSW mode differs: \(psw.mode == .user ? "user" : "supervisor") vs \(other.psw.mode == .user ? "user" : "supervisor")"
+            }
+            if psw.pc != other.psw.pc { return "PSW pc = \(hex(psw.pc)) vs \(hex(other.psw.pc))" }
+            if psw.l != other.psw.l { return "PSW l = \(hex(psw.l)) vs \(hex(other.psw.l))" }
+            return "PSW b = \(hex(psw.b)) vs \(hex(other.psw.b))"
+        }
+        if storage.count != other.storage.count {
+            return "storage size differs: \(storage.count) vs \(other.storage.count) bytes"
+        }
+        if let i = firstMismatch(storage, other.storage) {
+            return "storage differs at guest address \(hex(i)): \(hex(storage[i])) vs \(hex(other.storage[i]))"
+        }
+        return nil
+    }
+}
+
+/// A run's verdict against the reference run (SPEC section 8).
+public enum Verdict: Sendable, Hashable {
+    case equivalent
+    /// The first difference, in words.
+    case divergent(String)
+    /// One of the runs ran out of budget: no verdict.
+    case inconclusive
+
+    /// Compares `run` with `reference`: inconclusive if either ran out of budget.
+    public init(run: Snapshot, reference: Snapshot) {
+        if run.outcome == .budget || reference.outcome == .budget {
+            self = .inconclusive
+        } else if let d = run.firstDifference(from: reference) {
+            self = .divergent(d)
+        } else {
+            self = .equivalent
+        }
+    }
+}
+
+/// A console byte as the user reads it: 'U', or 0x0a for non-printing bytes.
+func quoted(_ b: UInt8) -> String {
+    (0x20..<0x7F).contains(b) ? "'\(Character(Unicode.Scalar(b)))'" : hex(b)
+}
+
+/// Index of the first differing byte of two equal-length arrays, compared a word at a time.
+func firstMismatch(_ a: [UInt8], _ b: [UInt8]) -> Int? {
+    a.withUnsafeBytes { pa in
+        b.withUnsafeBytes { pb in
+            let n = min(pa.count, pb.count)
+            var i = 0
+            while i + 8 <= n {
+                if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { break }
+                i += 8
+            }
+            while i < n {
+                if pa[i] != pb[i] { return i }
+                i += 1
+            }
+            return nil
+        }
+    }
+}
+
+extension Machine {
+    /// The state SPEC section 8 compares, for a bare machine: the real PSW and
+    /// storage E[0..q). `outcome` is how the run ended.
+    public func snapshot(outcome: Outcome) -> Snapshot {
+        Snapshot(outcome: outcome, console: console, registers: registers, psw: psw,
+                 storage: storage.bytes(0..<storage.size), instructions: instructionCount)
+    }
+
+    /// Runs a bare machine to its end within `budget` instructions and snapshots it.
+    public func runToEnd(budget: UInt64) -> Snapshot {
+        let outcome: Outcome
+        switch run(budget: budget) {
+        case .halted(let c): outcome = .halted(c)
+        case .checkstop: outcome = .checkstop
+        case .budget, .trap: outcome = .budget
+        }
+        return snapshot(outcome: outcome)
+    }
+}

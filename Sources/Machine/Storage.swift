@@ -1,0 +1,84 @@
+/// Physical storage E: q bytes, byte-addressed, little-endian (SPEC section 1).
+///
+/// One allocation, made once; the interpreter reaches it through `base`
+/// with every access checked against the relocation-bounds register first.
+public final class Storage {
+    /// Size q in bytes: a multiple of 4096, at least 4096.
+    public let size: Int
+    /// First byte. Valid for `size` bytes for the lifetime of this object.
+    public let base: UnsafeMutableRawPointer
+
+    /// Zero-filled storage of `size` bytes. The caller has validated `size`
+    /// (`Storage.validate`); an invalid size is a programming error.
+    public init(size: Int) {
+        precondition(Storage.validate(size: size) == nil, "invalid storage size \(size)")
+        self.size = size
+        // SAFETY: a fresh allocation of `size` bytes, zeroed before use, freed in deinit.
+        base = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+        base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The largest storage a PG32 machine can have: the bound b is a 32-bit
+    /// register, so a guest of w bytes needs w < 2^32 (and w is page-sized).
+    public static let maximumSize = (1 << 32) - 4096
+
+    /// Why `size` cannot be a machine's storage size, or nil if it can.
+    public static func validate(size: Int) -> String? {
+        if size < 4096 { return "memory size \(size) is below the minimum of 4096 bytes" }
+        if size % 4096 != 0 { return "memory size \(size) is not a multiple of 4096" }
+        if size > maximumSize { return "memory size \(size) exceeds the largest 32-bit memory, \(maximumSize) bytes" }
+        return nil
+    }
+
+    /// Reads the little-endian word at physical `address`; the caller checks `address + 4 <= size`.
+    @inlinable public func load32(_ address: Int) -> UInt32 {
+        precondition(address >= 0 && address + 4 <= size, "physical load outside storage")
+        // SAFETY: bounds checked above; unaligned loads are allowed.
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: address, as: UInt32.self))
+    }
+
+    /// Writes the little-endian word at physical `address`; the caller checks `address + 4 <= size`.
+    @inlinable public func store32(_ address: Int, _ value: UInt32) {
+        precondition(address >= 0 && address + 4 <= size, "physical store outside storage")
+        // SAFETY: bounds checked above; unaligned stores are allowed.
+        base.storeBytes(of: value.littleEndian, toByteOffset: address, as: UInt32.self)
+    }
+
+    /// Reads one byte at physical `address`.
+    @inlinable public subscript(address: Int) -> UInt8 {
+        get {
+            precondition(address >= 0 && address < size, "physical load outside storage")
+            // SAFETY: bounds checked above.
+            return base.load(fromByteOffset: address, as: UInt8.self)
+        }
+        set {
+            precondition(address >= 0 && address < size, "physical store outside storage")
+            // SAFETY: bounds checked above.
+            base.storeBytes(of: newValue, toByteOffset: address, as: UInt8.self)
+        }
+    }
+
+    /// Copies physical bytes `range` out.
+    public func bytes(_ range: Range<Int>) -> [UInt8] {
+        precondition(range.lowerBound >= 0 && range.upperBound <= size, "physical range outside storage")
+        // SAFETY: range checked above.
+        return Array(UnsafeRawBufferPointer(start: base + range.lowerBound, count: range.count))
+    }
+
+    /// Copies `bytes` in at physical `address`.
+    public func write(_ bytes: some Collection<UInt8>, at address: Int) {
+        precondition(address >= 0 && address + bytes.count <= size, "physical range outside storage")
+        // SAFETY: range checked above.
+        let dst = UnsafeMutableRawBufferPointer(start: base + address, count: bytes.count)
+        dst.copyBytes(from: bytes)
+    }
+
+    /// Fills physical bytes `range` with `value`.
+    public func fill(_ range: Range<Int>, with value: UInt8) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= size, "physical range outside storage")
+        // SAFETY: range checked above.
+        (base + range.lowerBound).initializeMemory(as: UInt8.self, repeating: value, count: range.count)
+    }
+}
