@@ -1,1 +1,4 @@
-print("placeholder")
+import Foundation
+import ThirdGenCLI
+
+exit(Bench.main(arguments: Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,134 @@
+import Foundation
+
+/// Why a guest could not be built. Each description is the one-line message.
+public enum ToolchainError: Error, CustomStringConvertible {
+    /// No clang was found at all.
+    case clangNotFound(searched: [String])
+    /// clang was found but has no RISC-V backend.
+    case noRISCV32(clang: String)
+    /// ld.lld is not beside clang.
+    case lldNotFound(near: String)
+    /// A compile or link step failed; `output` is what the tool printed.
+    case stepFailed(command: String, output: String)
+    /// A file shipped with ThirdGen is missing.
+    case missingResource(String)
+    /// The source's extension is neither .c nor .S/.s.
+    case unknownSourceType(String)
+
+    /// The message.
+    public var description: String {
+        switch self {
+        case .clangNotFound(let searched):
+            return "no clang found (looked at \(searched.joined(separator: ", "))); set PG32_CLANG to a clang that can target riscv32"
+        case .noRISCV32(let clang):
+            return "clang at \(clang) cannot target riscv32 (its `--print-targets` lists no riscv32); use the clang inside the Swift toolchain or set PG32_CLANG"
+        case .lldNotFound(let dir):
+            return "ld.lld not found next to clang in \(dir); PG32 guests are linked with ld.lld"
+        case .stepFailed(let command, let output):
+            let first = output.split(separator: "\n").first { $0.contains("error") } ?? output.split(separator: "\n").first ?? ""
+            return "build failed: \(first.trimmingCharacters(in: .whitespaces)) (command: \(command))"
+        case .missingResource(let path):
+            return "missing file shipped with ThirdGen: \(path) (rebuild the package)"
+        case .unknownSourceType(let path):
+            return "cannot build \(path): guest sources end in .c, .S or .s"
+        }
+    }
+}
+
+/// The guest toolchain: the clang and ld.lld that ship inside the Swift
+/// toolchain, driven with PG32's flags. One place knows the flags; `bench
+/// build`, the benchmark's native builds and the images-are-current test all
+/// come through here.
+public struct GuestToolchain: Sendable {
+    /// Path of clang.
+    public let clang: String
+    /// Path of ld.lld.
+    public let lld: String
+
+    /// Flags for every guest compile.
+    public static let targetFlags = [
+        "--target=riscv32", "-march=rv32im", "-mabi=ilp32", "-mno-relax",
+        "-ffreestanding", "-nostdlib", "-fno-delete-null-pointer-checks",
+    ]
+
+    /// Finds clang: $PG32_CLANG, else beside `swift` on PATH, else `clang` on PATH;
+    /// then checks it can target riscv32 and has ld.lld beside it.
+    public static func locate() throws -> GuestToolchain {
+        var candidates: [String] = []
+        let env = ProcessInfo.processInfo.environment
+        if let c = env["PG32_CLANG"], !c.isEmpty { candidates.append(c) }
+        let path = (env["PATH"] ?? "").split(separator: ":").map(String.init)
+        for dir in path where FileManager.default.isExecutableFile(atPath: dir + "/swift") {
+            candidates.append(dir + "/clang")
+        }
+        for dir in path { candidates.append(dir + "/clang") }
+        guard let clang = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            throw ToolchainError.clangNotFound(searched: Array(candidates.prefix(4)))
+        }
+        let targets = (try? run(clang, ["--print-targets"]))?.output ?? ""
+        guard targets.contains("riscv32") else { throw ToolchainError.noRISCV32(clang: clang) }
+        let dir = (clang as NSString).deletingLastPathComponent
+        let lld = dir + "/ld.lld"
+        guard FileManager.default.isExecutableFile(atPath: lld) else { throw ToolchainError.lldNotFound(near: dir) }
+        return GuestToolchain(clang: clang, lld: lld)
+    }
+
+    /// The clang version line, which decides whether rebuilt images can match the shipped ones byte for byte.
+    public func version() throws -> String {
+        try GuestToolchain.run(clang, ["--version"]).output.split(separator: "\n").first.map(String.init) ?? ""
+    }
+
+    /// Compiles and links guest `sources` (C or assembly) with the runtime into the ELF at `output`.
+    public func build(sources: [URL], output: URL, optimization: String = "-O2", extraFlags: [String] = []) throws {
+        let runtime = Guests.runtimeDirectory
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-build-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let common = GuestToolchain.targetFlags + [optimization, "-I", runtime.path] + extraFlags
+        var objects: [String] = []
+        func compile(_ src: URL, _ flags: [String]) throws {
+            let ext = src.pathExtension
+            guard ["c", "S", "s"].contains(ext) else { throw ToolchainError.unknownSourceType(src.path) }
+            let obj = work.appendingPathComponent("\(objects.count)-\(src.deletingPathExtension().lastPathComponent).o").path
+            try GuestToolchain.check(clang, common + flags + ["-c", src.path, "-o", obj])
+            objects.append(obj)
+        }
+        try compile(runtime.appendingPathComponent("crt0.S"), [])
+        try compile(runtime.appendingPathComponent("rt.c"), ["-fno-builtin"])
+        for s in sources { try compile(s, ["-Wall"]) }
+        try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", runtime.appendingPathComponent("pg32.ld").path,
+                                       "--build-id=none", "-static", "-o", output.path] + objects)
+    }
+
+    /// Builds the same C source natively for the host with `-O2` and the host
+    /// harness, for the speed comparison.
+    public func buildNative(source: URL, output: URL) throws {
+        let runtime = Guests.runtimeDirectory
+        try GuestToolchain.check(clang, [
+            "-O2", "-DPG_HOST", "-I", runtime.path, source.path,
+            runtime.appendingPathComponent("rt.c").path, runtime.appendingPathComponent("host.c").path,
+            "-o", output.path,
+        ])
+    }
+
+    /// Runs a tool, returning its status and combined output.
+    public static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    private static func check(_ tool: String, _ args: [String]) throws {
+        let r = try run(tool, args)
+        guard r.status == 0 else {
+            throw ToolchainError.stepFailed(command: ([(tool as NSString).lastPathComponent] + args).joined(separator: " "), output: r.output)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+
+/// The `bench` command line. `Bench.main(arguments:)` is the whole
+/// executable: it prints one clear line for every error instead of a usage
+/// dump or a backtrace.
+public struct Bench: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "ThirdGen: run, compare and measure virtual machine monitors on PG32.",
+        discussion: "The machine is specified in SPEC.md; `bench list` shows the built-in guests.",
+        subcommands: [RunCommand.self, ListCommand.self, DisasmCommand.self, BuildCommand.self, PerfCommand.self]
+    )
+
+    public init() {}
+
+    /// Parses `arguments` (without the program name), runs the command, and
+    /// returns the exit status. Errors become one line on stderr.
+    public static func main(arguments: [String]) -> Int32 {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+            return 0
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                // --help: ArgumentParser prints it in full.
+                print(fullMessage(for: error))
+                return 0
+            }
+            return fail(message(for: error), status: code.rawValue == 0 ? 1 : code.rawValue)
+        }
+    }
+
+    private static func fail(_ message: String, status: Int32) -> Int32 {
+        let line = message.split(separator: "\n").first.map(String.init) ?? message
+        FileHandle.standardError.write(Data(("bench: error: " + line + "\n").utf8))
+        return status
+    }
+}

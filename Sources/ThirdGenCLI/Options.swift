@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Guests
+import Machine
+
+/// A profile given on the command line: `v`, `h`, `x` (or `pg32v`...), or a JSON profile file.
+public struct ProfileArgument: ExpressibleByArgument, Sendable {
+    /// The profile.
+    public let profile: Profile
+
+    /// Parses a built-in name or reads a profile file.
+    public init?(argument: String) {
+        if let p = Profile.named(argument) {
+            profile = p
+        } else if let p = try? ProfileArgument.load(path: argument) {
+            profile = p
+        } else {
+            return nil
+        }
+    }
+
+    /// Reads a profile file (see `Profile`'s JSON form).
+    public static func load(path: String) throws -> Profile {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw UsageError("unknown profile '\(path)': not v, h, x, pg32v, pg32h, pg32x, nor a readable profile file")
+        }
+        do {
+            return try JSONDecoder().decode(Profile.self, from: data)
+        } catch {
+            throw UsageError("profile file \(path) is not a valid profile: \(error)")
+        }
+    }
+
+    /// Shown in --help.
+    public static var defaultCompletionKind: CompletionKind { .file(extensions: ["json"]) }
+}
+
+/// A byte count: `1048576`, `1M`, `1MiB`, `64K`, `0x100000`.
+public struct ByteCount: ExpressibleByArgument, Sendable {
+    /// The count in bytes.
+    public let bytes: Int
+
+    /// Parses the forms above; nil for anything else (including overflow).
+    public init?(argument: String) {
+        var s = argument.lowercased()
+        var scale = 1
+        for (suffix, m) in [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30)]
+        where s.hasSuffix(suffix) {
+            s.removeLast(suffix.count)
+            scale = m
+            break
+        }
+        let value: Int?
+        if s.hasPrefix("0x") { value = Int(s.dropFirst(2), radix: 16) } else { value = Int(s) }
+        guard let v = value, v >= 0 else { return nil }
+        let (product, overflow) = v.multipliedReportingOverflow(by: scale)
+        guard !overflow else { return nil }
+        bytes = product
+    }
+
+    /// Makes a count of `bytes`.
+    public init(bytes: Int) { self.bytes = bytes }
+}
+
+/// Options every command that runs guests shares.
+public struct MachineOptions: ParsableArguments {
+    @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.")
+    public var profile: ProfileArgument = ProfileArgument(argument: "v")!
+
+    @Option(name: .long, help: "Guest memory size w in bytes (a multiple of 4096; K/M suffixes allowed).")
+    public var memory: ByteCount = ByteCount(bytes: 1 << 20)
+
+    @Option(name: .long, help: "Stop after this many guest instructions (the run is then inconclusive).")
+    public var budget: UInt64 = 2_000_000_000
+
+    public init() {}
+
+    public func validate() throws {
+        if let problem = Storage.validate(size: memory.bytes) { throw ValidationError(problem) }
+    }
+}
+
+extension ProfileArgument {
+    /// The default argument help shows.
+    public var defaultValueDescription: String { profile.name }
+}

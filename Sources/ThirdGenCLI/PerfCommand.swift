@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import Guests
+import Machine
+
+/// `bench perf`: the reference interpreter against the same C compiled
+/// natively for the host by clang -O2, measured side by side in one run.
+struct PerfCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "perf",
+        abstract: "Measure the reference interpreter against native code on the compute guests.",
+        discussion: """
+            Each compute guest runs REPEAT times in the interpreter (a fresh machine each time) and \
+            REPEAT times natively (the same C source, clang -O2, in-process repetitions); the fastest \
+            of each is compared. Build with -c release for meaningful numbers.
+            """)
+
+    @Option(name: .customLong("repeat"), help: "Repetitions per side; the fastest counts.")
+    var repetitions: Int = 5
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Guests to measure (default: every compute guest).")
+    var guests: [String] = []
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(repetitions) else { throw ValidationError("--repeat must be between 1 and 1000") }
+        for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)'") }
+    }
+
+    struct Row {
+        var guest: String
+        var instructions: UInt64
+        var interpreterSeconds: Double
+        var nativeSeconds: Double
+        var outputsAgree: Bool
+        var slowdown: Double { interpreterSeconds / nativeSeconds }
+    }
+
+    func run() throws {
+        let toolchain = try GuestToolchain.locate()
+        let selected = guests.isEmpty ? Guests.all.filter { $0.kind == .compute } : guests.compactMap(Guests.named)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-perf-\(getpid())")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        var rows: [Row] = []
+        for g in selected {
+            let elf = try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20)
+            var best = Double.infinity
+            var snapshot: Snapshot?
+            for _ in 0..<repetitions {
+                let m = Machine(booting: elf, memorySize: 1 << 20, profile: .pg32v)
+                let t = ContinuousClock().measure { snapshot = m.runToEnd(budget: 20_000_000_000) }
+                best = min(best, t.seconds)
+            }
+            let binary = work.appendingPathComponent(g.name).path
+            try toolchain.buildNative(source: Guests.source(of: g), output: URL(fileURLWithPath: binary))
+            let native = try PerfCommand.runNative(binary, repetitions: repetitions)
+            let s = snapshot!
+            let agree = native.console == s.console && native.exitCode == s.outcome.exitCode
+            rows.append(Row(guest: g.name, instructions: s.instructions, interpreterSeconds: best,
+                            nativeSeconds: native.seconds, outputsAgree: agree))
+            if !json {
+                FileHandle.standardError.write(Data("measured \(g.name)\n".utf8))
+            }
+        }
+        let geomean = exp(rows.map { log($0.slowdown) }.reduce(0, +) / Double(max(rows.count, 1)))
+        let mhz = PerfCommand.cpuMHz()
+        if json {
+            print(JSON.object([
+                ("rows", .array(rows.map { r in
+                    .object([("guest", .string(r.guest)), ("guestInstructions", .uint(r.instructions)),
+                             ("interpreterSeconds", .double(r.interpreterSeconds)), ("nativeSeconds", .double(r.nativeSeconds)),
+                             ("slowdown", .double(r.slowdown)), ("outputsAgree", .bool(r.outputsAgree))])
+                })),
+                ("geomeanSlowdown", .double(geomean)),
+                ("cpuMHz", mhz.map { .double($0) } ?? .null),
+            ]).rendered(pretty: true))
+            return
+        }
+        var table: [[String]] = rows.map { r in
+            let nsPerInstruction = r.interpreterSeconds * 1e9 / Double(r.instructions)
+            return [r.guest, String(r.instructions), String(format: "%.4f", r.interpreterSeconds),
+                    String(format: "%.0f", Double(r.instructions) / r.interpreterSeconds / 1e6),
+                    String(format: "%.2f", nsPerInstruction),
+                    mhz.map { String(format: "%.1f", nsPerInstruction * $0 / 1000) } ?? "-",
+                    String(format: "%.5f", r.nativeSeconds), String(format: "%.1fx", r.slowdown),
+                    r.outputsAgree ? "yes" : "NO"]
+        }
+        table.append(["geomean", "", "", "", "", "", "", String(format: "%.1fx", geomean), ""])
+        print(TextTable.render(header: ["guest", "guest instr", "interp s", "MIPS", "ns/instr", "cycles/instr",
+                                        "native s", "slowdown", "same output"], rows: table), terminator: "")
+        print("fastest of \(repetitions) runs each side; native = same C source, clang -O2 for the host" +
+              (mhz.map { String(format: "; cycles at the nominal %.0f MHz", $0) } ?? ""))
+    }
+
+    /// Runs the native harness; returns its console, exit code and fastest time.
+    static func runNative(_ binary: String, repetitions: Int) throws -> (console: [UInt8], exitCode: UInt32?, seconds: Double) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = [String(repetitions)]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let console = out.fileHandleForReading.readDataToEndOfFile()
+        let report = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        var code: UInt32?, ns: Double?
+        for field in report.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            if field.hasPrefix("exit=") { code = UInt32(field.dropFirst(5)) }
+            if field.hasPrefix("ns=") { ns = Double(field.dropFirst(3)) }
+        }
+        guard let ns else { throw UsageError("native run of \(binary) reported no time: \(report)") }
+        return ([UInt8](console), code, ns / 1e9)
+    }
+
+    /// The nominal clock from /proc/cpuinfo, for converting to cycles.
+    static func cpuMHz() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("cpu MHz") {
+            return line.split(separator: ":").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,123 @@
+import Machine
+import XCTest
+
+final class InstructionTableTests: XCTestCase {
+    func testTableHasOneRowPerOpcodeInOrder() {
+        XCTAssertEqual(InstructionTable.rows.count, Opcode.allCases.count)
+        XCTAssertEqual(Set(Opcode.allCases.map(\.mnemonic)).count, Opcode.allCases.count, "mnemonics are unique")
+    }
+
+    /// Encode, decode and disassemble every opcode with random operands.
+    func testEncodeDecodeRoundTripOverWholeTable() {
+        var rng = SystemRandomNumberGenerator()
+        for op in Opcode.allCases {
+            for _ in 0..<200 {
+                let inst = randomInstruction(op, using: &rng)
+                let word = inst.encoded
+                XCTAssertEqual(Opcode.decode(word), op, "\(inst) encodes to \(hex(word))")
+                XCTAssertEqual(Instruction(decoding: word), inst, "\(op) round trip of \(hex(word))")
+                XCTAssertTrue(disassemble(word).hasPrefix(op.mnemonic), disassemble(word))
+            }
+        }
+    }
+
+    /// Words checked against llvm-objdump's decoding of the same bytes.
+    func testKnownEncodings() {
+        let known: [(UInt32, String)] = [
+            (0x0000_0073, "ecall"), (0x0010_0073, "ebreak"),
+            (0xFF01_0113, "addi    sp, sp, -16"),
+            (0x0211_2E23, "sw      ra, 60(sp)"),
+            (0x0000_006F, "jal     zero, +0"),
+            (0x0080_00E7, "jalr    ra, 8(zero)"),
+            (0x02B5_0533, "mul     a0, a0, a1"),
+            (0x40B5_0533, "sub     a0, a0, a1"),
+            (0x4015_5513, "srai    a0, a0, 1"),
+            (0x0005_000B, "halt    a0"),
+            (0x0A00_010B, "getb    sp"),
+            (0x04B5_000B, "setr    a0, a1"),
+            (0x1005_000B, "out     a0"),
+            (0x0000_100F, "fence.i"),
+            (0x1234_5537, "lui     a0, 0x12345"),
+            (0xFE05_8EE3, "beq     a1, zero, -4"),
+        ]
+        for (word, text) in known {
+            XCTAssertEqual(disassemble(word), text, hex(word))
+            XCTAssertEqual(Instruction(decoding: word)?.encoded, word, "canonical \(text) re-encodes")
+        }
+    }
+
+    func testIllegalEncodings() {
+        let illegal: [UInt32] = [
+            0x0000_0000, 0xFFFF_FFFF,
+            0x0000_0001,                 // a compressed encoding
+            0x3400_2573,                 // csrr a0, mscratch
+            0xC000_2573,                 // rdcycle a0
+            0xC010_2573,                 // rdtime a0
+            0xC020_2573,                 // rdinstret a0
+            0x1050_0073,                 // wfi
+            0x3020_0073,                 // mret
+            0x0000_00F3,                 // ecall with rd = 1: not the exact encoding
+            0x0020_0073,                 // SYSTEM imm 2
+            0x0000_500F,                 // MISC-MEM funct3 5
+            0x0000_3003,                 // ld (RV64)
+            0x0000_3023,                 // sd (RV64)
+            0x0200_1013,                 // slli with imm[5] set (RV64 shamt)
+            0x0200_5013,                 // srli with shamt bit 5
+            0x4200_5013,                 // srai with shamt bit 5
+            0x2000_1013,                 // slli with funct7 0x10
+            0x4000_1033,                 // sll with funct7 0x20
+            0x0400_0033,                 // OP funct7 0x02
+            0x0000_1067,                 // jalr funct3 1
+            0x0000_2063,                 // branch funct3 2
+            0x0000_3063,                 // branch funct3 3
+            0x1200_000B,                 // PG32 funct7 9
+            0xFE00_000B,                 // PG32 funct7 127
+            0x0000_100B,                 // PG32 funct3 1
+            0x0000_700B,                 // PG32 funct3 7
+            0x0000_0007,                 // LOAD-FP
+        ]
+        for w in illegal {
+            XCTAssertNil(Opcode.decode(w), "\(hex(w)) must trap ILLEGAL")
+            XCTAssertTrue(disassemble(w).contains("illegal"))
+        }
+    }
+
+    func testSpareFieldsAreIgnored() {
+        // FENCE and FENCE.I ignore their spare fields; system instructions ignore unused registers.
+        XCTAssertEqual(Opcode.decode(0x0FF0_000F), .fence)
+        XCTAssertEqual(Opcode.decode(0xFFFF_F00F), .fence)
+        XCTAssertEqual(Opcode.decode(0xFFFF_F08F & ~0x7000 | 0x1000), .fenceI)
+        XCTAssertEqual(Opcode.decode(0x01FF_FF8B), .halt, "halt with rd and rs2 set")
+        XCTAssertEqual(Opcode.decode(0x07FF_FF8B), .getm, "getm with rs1 and rs2 set")
+    }
+
+    func testEveryFieldView() {
+        let w = InstructionWord(0xFE5A_8CA3) // sb t0, -7(s5)
+        XCTAssertEqual(w.major, 0x23)
+        XCTAssertEqual(w.rs1, 21)
+        XCTAssertEqual(w.rs2, 5)
+        XCTAssertEqual(Int32(bitPattern: w.sImm), -7)
+        XCTAssertEqual(Int32(bitPattern: InstructionWord(Instruction(.jal, rd: 1, imm: -1_048_576).encoded).jImm), -1_048_576)
+        XCTAssertEqual(Int32(bitPattern: InstructionWord(Instruction(.jal, rd: 1, imm: 1_048_574).encoded).jImm), 1_048_574)
+        XCTAssertEqual(Int32(bitPattern: InstructionWord(Instruction(.bne, rs1: 1, rs2: 2, imm: -4096).encoded).bImm), -4096)
+        XCTAssertEqual(Int32(bitPattern: InstructionWord(Instruction(.bne, rs1: 1, rs2: 2, imm: 4094).encoded).bImm), 4094)
+        XCTAssertEqual(Int32(bitPattern: InstructionWord(Instruction(.addi, rd: 1, imm: -2048).encoded).iImm), -2048)
+    }
+
+    private func randomInstruction(_ op: Opcode, using rng: inout SystemRandomNumberGenerator) -> Instruction {
+        let r = { Int.random(in: 0..<32, using: &rng) }
+        switch op.info.format {
+        case .r: return Instruction(op, rd: r(), rs1: r(), rs2: r())
+        case .i, .load: return Instruction(op, rd: r(), rs1: r(), imm: Int32.random(in: -2048...2047, using: &rng))
+        case .shift: return Instruction(op, rd: r(), rs1: r(), imm: Int32.random(in: 0...31, using: &rng))
+        case .store: return Instruction(op, rs1: r(), rs2: r(), imm: Int32.random(in: -2048...2047, using: &rng))
+        case .branch: return Instruction(op, rs1: r(), rs2: r(), imm: Int32.random(in: -2048...2047, using: &rng) * 2)
+        case .u: return Instruction(op, rd: r(), imm: Int32(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng) & 0xFFFF_F000))
+        case .jump: return Instruction(op, rd: r(), imm: Int32.random(in: -524_288...524_287, using: &rng) * 2)
+        case .none: return Instruction(op)
+        case .sysRs1: return Instruction(op, rs1: r())
+        case .sysRs1Rs2: return Instruction(op, rs1: r(), rs2: r())
+        case .sysRd: return Instruction(op, rd: r())
+        }
+    }
+}
