@@ -69,8 +69,12 @@ public struct ELFImage: Sendable {
     /// Parses and checks an image against SPEC section 7 for a guest of
     /// `memorySize` bytes. Throws `ImageError` naming the problem.
     public init(bytes data: [UInt8], memorySize w: Int) throws {
+        // The magic first: a text file is "not ELF" before it is "too short".
+        let magic: [UInt8] = [0x7F, 0x45, 0x4C, 0x46]
+        guard zip(data, magic).allSatisfy({ $0 == $1 }), !data.isEmpty else {
+            throw data.isEmpty ? ImageError.truncatedHeader(size: 0) : ImageError.notELF
+        }
         guard data.count >= 52 else { throw ImageError.truncatedHeader(size: data.count) }
-        guard data[0] == 0x7F, data[1] == 0x45, data[2] == 0x4C, data[3] == 0x46 else { throw ImageError.notELF }
         guard data[4] == 1 else { throw ImageError.wrongClass(data[4]) }
         guard data[5] == 1 else { throw ImageError.wrongEndianness(data[5]) }
         func u16(_ o: Int) -> UInt16 { UInt16(data[o]) | UInt16(data[o + 1]) << 8 }

@@ -44,6 +44,8 @@ struct BuildCommand: ParsableCommand {
                 try toolchain.build(sources: [Guests.source(of: g)], output: out)
                 print("built \(out.path)")
             }
+            // Rebuilt images match byte for byte only with the same clang; the test checks this first.
+            try (try toolchain.version() + "\n").write(toFile: dir + "/clang-version.txt", atomically: true, encoding: .utf8)
             return
         }
         let out = URL(fileURLWithPath: output!)

@@ -34,6 +34,7 @@ final class ELFAndEquivalenceTests: XCTestCase {
         XCTAssertThrowsError(try ELFImage(bytes: Array(good.prefix(51)), memorySize: 1 << 20)) {
             XCTAssertEqual($0 as? ImageError, .truncatedHeader(size: 51))
         }
+        XCTAssertThrowsError(try ELFImage(bytes: Array("hello".utf8), memorySize: 1 << 20)) { XCTAssertEqual($0 as? ImageError, .notELF) }
         var notELF = good; notELF[1] = 0x46
         XCTAssertThrowsError(try ELFImage(bytes: notELF, memorySize: 1 << 20)) { XCTAssertEqual($0 as? ImageError, .notELF) }
         XCTAssertThrowsError(try ELFImage(bytes: Self.image(code: [0], cls: 2), memorySize: 1 << 20)) {
