@@ -102,10 +102,10 @@ public struct GuestToolchain: Sendable {
 
     /// Builds the same C source natively for the host with `-O2` and the host
     /// harness, for the speed comparison.
-    public func buildNative(source: URL, output: URL) throws {
+    public func buildNative(source: URL, output: URL, extraFlags: [String] = []) throws {
         let runtime = Guests.runtimeDirectory
-        try GuestToolchain.check(clang, [
-            "-O2", "-DPG_HOST", "-I", runtime.path, source.path,
+        try GuestToolchain.check(clang, ["-O2"] + extraFlags + [
+            "-DPG_HOST", "-I", runtime.path, source.path,
             runtime.appendingPathComponent("rt.c").path, runtime.appendingPathComponent("host.c").path,
             "-o", output.path,
         ])

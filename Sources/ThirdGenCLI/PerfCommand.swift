@@ -34,8 +34,10 @@ struct PerfCommand: ParsableCommand {
         var instructions: UInt64
         var interpreterSeconds: Double
         var nativeSeconds: Double
+        var scalarNativeSeconds: Double
         var outputsAgree: Bool
         var slowdown: Double { interpreterSeconds / nativeSeconds }
+        var scalarSlowdown: Double { interpreterSeconds / scalarNativeSeconds }
     }
 
     func run() throws {
@@ -57,24 +59,32 @@ struct PerfCommand: ParsableCommand {
             let binary = work.appendingPathComponent(g.name).path
             try toolchain.buildNative(source: Guests.source(of: g), output: URL(fileURLWithPath: binary))
             let native = try PerfCommand.runNative(binary, repetitions: repetitions)
+            // The same, without SIMD: separates vectorization from interpretation cost.
+            try toolchain.buildNative(source: Guests.source(of: g), output: URL(fileURLWithPath: binary + "-scalar"),
+                                      extraFlags: ["-fno-vectorize", "-fno-slp-vectorize"])
+            let scalar = try PerfCommand.runNative(binary + "-scalar", repetitions: repetitions)
             let s = snapshot!
-            let agree = native.console == s.console && native.exitCode == s.outcome.exitCode
+            let agree = [native, scalar].allSatisfy { $0.console == s.console && $0.exitCode == s.outcome.exitCode }
             rows.append(Row(guest: g.name, instructions: s.instructions, interpreterSeconds: best,
-                            nativeSeconds: native.seconds, outputsAgree: agree))
+                            nativeSeconds: native.seconds, scalarNativeSeconds: scalar.seconds, outputsAgree: agree))
             if !json {
                 FileHandle.standardError.write(Data("measured \(g.name)\n".utf8))
             }
         }
-        let geomean = exp(rows.map { log($0.slowdown) }.reduce(0, +) / Double(max(rows.count, 1)))
+        func geometricMean(_ xs: [Double]) -> Double { exp(xs.map(log).reduce(0, +) / Double(max(xs.count, 1))) }
+        let geomean = geometricMean(rows.map(\.slowdown))
+        let scalarGeomean = geometricMean(rows.map(\.scalarSlowdown))
         let mhz = PerfCommand.cpuMHz()
         if json {
             print(JSON.object([
                 ("rows", .array(rows.map { r in
                     .object([("guest", .string(r.guest)), ("guestInstructions", .uint(r.instructions)),
                              ("interpreterSeconds", .double(r.interpreterSeconds)), ("nativeSeconds", .double(r.nativeSeconds)),
-                             ("slowdown", .double(r.slowdown)), ("outputsAgree", .bool(r.outputsAgree))])
+                             ("slowdown", .double(r.slowdown)), ("scalarNativeSeconds", .double(r.scalarNativeSeconds)),
+                             ("scalarSlowdown", .double(r.scalarSlowdown)), ("outputsAgree", .bool(r.outputsAgree))])
                 })),
                 ("geomeanSlowdown", .double(geomean)),
+                ("geomeanScalarSlowdown", .double(scalarGeomean)),
                 ("cpuMHz", mhz.map { .double($0) } ?? .null),
             ]).rendered(pretty: true))
             return
@@ -86,12 +96,14 @@ struct PerfCommand: ParsableCommand {
                     String(format: "%.2f", nsPerInstruction),
                     mhz.map { String(format: "%.1f", nsPerInstruction * $0 / 1000) } ?? "-",
                     String(format: "%.5f", r.nativeSeconds), String(format: "%.1fx", r.slowdown),
+                    String(format: "%.5f", r.scalarNativeSeconds), String(format: "%.1fx", r.scalarSlowdown),
                     r.outputsAgree ? "yes" : "NO"]
         }
-        table.append(["geomean", "", "", "", "", "", "", String(format: "%.1fx", geomean), ""])
+        table.append(["geomean", "", "", "", "", "", "", String(format: "%.1fx", geomean), "", String(format: "%.1fx", scalarGeomean), ""])
         print(TextTable.render(header: ["guest", "guest instr", "interp s", "MIPS", "ns/instr", "cycles/instr",
-                                        "native s", "slowdown", "same output"], rows: table), terminator: "")
-        print("fastest of \(repetitions) runs each side; native = same C source, clang -O2 for the host" +
+                                        "native s", "slowdown", "scalar s", "vs scalar", "same output"], rows: table), terminator: "")
+        print("fastest of \(repetitions) runs each side; native = same C source, clang -O2 for the host; " +
+              "scalar = the same with -fno-vectorize -fno-slp-vectorize" +
               (mhz.map { String(format: "; cycles at the nominal %.0f MHz", $0) } ?? ""))
     }
 
