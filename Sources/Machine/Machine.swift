@@ -122,43 +122,12 @@ extension Machine {
             case .ignoreMode: keepMode = true
             }
         }
-        let w = InstructionWord(word)
-        let a = registerFile[w.rs1], c = registerFile[w.rs2]
-        switch inst {
-        case .halt:
-            status = .halted(a)
-            psw.pc &+= 4
-        case .lpsw:
-            guard let p = translate(a, size: 16, under: psw) else {
-                trap(.memory, value: a)
-                return .memory
-            }
-            let mode = Mode(word: storage.load32(p))
-            psw = PSW(mode: keepMode ? psw.mode : mode, pc: storage.load32(p + 4),
-                      l: storage.load32(p + 8), b: storage.load32(p + 12))
-        case .setr:
-            psw.l = a
-            psw.b = c
-            psw.pc &+= 4
-        case .getm:
-            self[register: w.rd] = psw.mode.rawValue
-            psw.pc &+= 4
-        case .getl:
-            self[register: w.rd] = psw.l
-            psw.pc &+= 4
-        case .getb:
-            self[register: w.rd] = psw.b
-            psw.pc &+= 4
-        case .jrstu:
-            if !keepMode { psw.mode = .user }
-            psw.pc = a
-        case .setm:
-            if !keepMode { psw.mode = Mode(word: a) }
-            psw.pc &+= 4
-        case .out:
-            console.append(UInt8(truncatingIfNeeded: a))
-            psw.pc &+= 4
+        switch inst.execute(word: word, on: self, keepMode: keepMode) {
+        case .completed:
+            return nil
+        case .memoryTrap(let address):
+            trap(.memory, value: address)
+            return .memory
         }
-        return nil
     }
 }
