@@ -10,10 +10,19 @@ struct RunCommand: ParsableCommand {
         discussion: """
             IMAGE is an ELF path or the name of a built-in guest (see `bench list`). Every strategy \
             other than native also runs native and is compared with it (SPEC section 8).
+            With several images, or --vms N, the trap strategy runs them as VMs of one monitor, \
+            switching round-robin every --quantum guest instructions; each VM is compared with its \
+            own native run.
             """)
 
-    @Argument(help: "ELF image path or built-in guest name.")
-    var image: String
+    @Argument(help: "ELF image paths or built-in guest names.")
+    var images: [String]
+
+    @Option(name: .long, help: "Number of VMs: copies of one image, or as many as the images given.")
+    var vms: Int?
+
+    @Option(name: .long, help: "Guest instructions each VM runs before the monitor switches to the next.")
+    var quantum: UInt64 = 100_000
 
     @OptionGroup var machine: MachineOptions
 
@@ -23,17 +32,73 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object (SPEC section 10) instead of a table.")
     var json = false
 
-    func run() throws {
-        let guest = try GuestImage(image)
-        let request = RunRequest(image: try guest.elf(memorySize: machine.memory.bytes),
-                                 profile: machine.profile.profile,
-                                 memorySize: machine.memory.bytes, budget: machine.budget)
-        let results = try RunCommand.runAll(request, strategies: strategy.strategies)
-        if json {
-            print(RunCommand.json(image: image, profile: request.profile, results: results).rendered())
-        } else {
-            print(RunCommand.table(image: image, request: request, results: results), terminator: "")
+    func validate() throws {
+        if let vms {
+            guard vms >= 1 else { throw ValidationError("--vms must be at least 1") }
+            guard images.count == 1 || images.count == vms else {
+                throw ValidationError("--vms \(vms) with \(images.count) images: give one image (copied) or exactly \(vms)")
+            }
         }
+        guard quantum > 0 else { throw ValidationError("--quantum must be at least 1") }
+        guard !images.isEmpty else { throw ValidationError("give a guest image") }
+    }
+
+    func run() throws {
+        let names = images.count == 1 ? Array(repeating: images[0], count: vms ?? 1) : images
+        var requests: [RunRequest] = []
+        for name in names {
+            let guest = try GuestImage(name)
+            requests.append(RunRequest(image: try guest.elf(memorySize: machine.memory.bytes),
+                                       profile: machine.profile.profile,
+                                       memorySize: machine.memory.bytes, budget: machine.budget))
+        }
+        if requests.count == 1 {
+            let results = try RunCommand.runAll(requests[0], strategies: strategy.strategies)
+            if json {
+                print(RunCommand.json(image: names[0], profile: requests[0].profile, results: results).rendered())
+            } else {
+                print(RunCommand.table(image: names[0], request: requests[0], results: results), terminator: "")
+            }
+            return
+        }
+        let perVM = try RunCommand.runSeveral(requests, strategies: strategy.strategies, quantum: quantum)
+        if json {
+            var runs: [JSON] = []
+            for (i, results) in perVM.enumerated() {
+                for r in results {
+                    guard case .object(let fields) = RunCommand.json(run: r) else { continue }
+                    runs.append(.object([("vm", .int(Int64(i))), ("image", .string(names[i]))] + fields))
+                }
+            }
+            print(JSON.object([("image", .string(names.joined(separator: " "))),
+                               ("profile", .string(requests[0].profile.name)), ("runs", .array(runs))]).rendered())
+        } else {
+            for (i, results) in perVM.enumerated() {
+                print("VM \(i): ", terminator: "")
+                print(RunCommand.table(image: names[i], request: requests[i], results: results), terminator: "")
+                print()
+            }
+        }
+    }
+
+    /// Several VMs: each image's native run, then each strategy with all VMs under one monitor.
+    static func runSeveral(_ requests: [RunRequest], strategies: [Strategy], quantum: UInt64) throws -> [[RunResult]] {
+        for s in strategies where s != .native && !s.runsSeveralVMs {
+            throw UsageError("strategy '\(s.rawValue)' runs one VM at a time; several VMs need --strategy trap (or native)")
+        }
+        let references = try requests.map { try Strategy.native.execute($0) }
+        var perVM = references.map { _ in [RunResult]() }
+        for s in strategies {
+            if s == .native {
+                for i in perVM.indices { perVM[i].append(references[i]) }
+                continue
+            }
+            for (i, var r) in try s.executeVMs(requests, quantum: quantum).enumerated() {
+                r.verdict = Verdict(run: r.snapshot, reference: references[i].snapshot)
+                perVM[i].append(r)
+            }
+        }
+        return perVM
     }
 
     /// Runs native first (the reference), then every other strategy, each compared with native.

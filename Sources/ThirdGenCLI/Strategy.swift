@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Machine
+import TrapVMM
 
 /// A way of running a guest (SPEC section 10).
 public enum Strategy: String, CaseIterable, Sendable {
@@ -18,8 +19,7 @@ public enum Strategy: String, CaseIterable, Sendable {
     /// The issue that brings a strategy not built yet, or nil if it runs.
     var pendingIssue: String? {
         switch self {
-        case .native: return nil
-        case .trap: return "the TrapVMM issue"
+        case .native, .trap: return nil
         case .hybrid: return "the HybridVMM issue"
         case .bt: return "the Translator issue"
         case .jit: return "the JIT issue"
@@ -81,19 +81,68 @@ public struct RunRequest: Sendable {
 }
 
 extension Strategy {
-    /// Runs the request under this strategy. Throws `UsageError` for a strategy not built yet.
+    /// True if this strategy runs several VMs under one monitor.
+    public var runsSeveralVMs: Bool { self == .trap }
+
+    /// Runs one guest under this strategy. Throws `UsageError` for a strategy
+    /// not built yet or a profile it cannot run.
     public func execute(_ request: RunRequest) throws -> RunResult {
         switch self {
         case .native:
             let machine = Machine(booting: request.image, memorySize: request.memorySize, profile: request.profile)
-            let clock = ContinuousClock()
             var snapshot: Snapshot!
-            let elapsed = clock.measure { snapshot = machine.runToEnd(budget: request.budget) }
+            let elapsed = ContinuousClock().measure { snapshot = machine.runToEnd(budget: request.budget) }
             return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
                              stats: [("instructions", .uint(snapshot.instructions))])
-        case .trap, .hybrid, .bt, .jit:
-            throw UsageError("strategy '\(rawValue)' is not built yet (it comes with \(pendingIssue!)); available: native")
+        case .trap:
+            return try executeVMs([request], quantum: .max)[0]
+        case .hybrid, .bt, .jit:
+            throw UsageError("strategy '\(rawValue)' is not built yet (it comes with \(pendingIssue!)); available: native, trap")
         }
+    }
+
+    /// Runs several guests as VMs of one monitor, round-robin every `quantum`
+    /// guest instructions. `seconds` is the whole monitor run's wall time.
+    public func executeVMs(_ requests: [RunRequest], quantum: UInt64) throws -> [RunResult] {
+        guard runsSeveralVMs, let first = requests.first else {
+            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap")
+        }
+        let cp: ControlProgram
+        do {
+            cp = try ControlProgram(images: requests.map(\.image), profile: first.profile,
+                                    memorySize: first.memorySize, budget: first.budget)
+        } catch let e as AllocationError {
+            throw UsageError(e.description)
+        } catch let e as UnconfinableProfile {
+            throw UsageError(e.description)
+        }
+        let elapsed = ContinuousClock().measure { cp.run(quantum: quantum) }
+        let damaged = cp.damagedCanaries
+        return cp.vms.map { vm in
+            RunResult(strategy: rawValue, snapshot: vm.snapshot(), seconds: elapsed.seconds, verdict: nil,
+                      stats: MonitorStats.json(vm.counters, instructions: vm.instructions) + [
+                          ("vms", .int(Int64(cp.vms.count))),
+                          ("damagedCanaryBytes", .int(Int64(damaged.count))),
+                      ])
+        }
+    }
+}
+
+/// The counters of a monitor run, as `stats` JSON.
+enum MonitorStats {
+    static func json(_ c: MonitorCounters, instructions: UInt64) -> [(String, JSON)] {
+        let traps = TrapCause.allCases.map { ($0.description, JSON.uint(c.traps[Int($0.rawValue)])) }
+        let emulated = SystemInstruction.allCases.map { ($0.rawValue, JSON.uint(c.emulated[$0.index])) }
+        return [
+            ("instructions", .uint(instructions)),
+            ("direct", .uint(c.direct)),
+            ("interpreted", .uint(c.interpreted)),
+            ("traps", .object(traps)),
+            ("trapsTotal", .uint(c.traps.reduce(0, +))),
+            ("emulated", .object(emulated)),
+            ("reflected", .uint(c.reflected)),
+            ("switchesIn", .uint(c.switchesIn)),
+        ]
     }
 }
 

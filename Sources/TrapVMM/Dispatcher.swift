@@ -1,0 +1,57 @@
+import Machine
+
+/// What the dispatcher decided about a real trap.
+public enum ExitAction: Sendable, Equatable {
+    /// The VM continues where its virtual PSW says.
+    case resume
+    /// The VM has stopped (halted or checkstop).
+    case stop
+}
+
+extension ControlProgram {
+    /// The dispatcher D: entered on every real trap while `vm` runs (the real
+    /// new PSW leads here). It reads the real old PSW, then either calls an
+    /// interpreter routine (a privileged instruction the guest executed in
+    /// virtual supervisor mode) or reflects the trap into the guest exactly as
+    /// its bare machine would have taken it.
+    func dispatch(_ vm: VirtualMachine, cause: TrapCause, value: UInt32) -> ExitAction {
+        let storage = machine.storage
+        vm.psw.pc = storage.load32(LowCore.oldPSW + 4) // P: the instruction that trapped
+        vm.counters.traps[Int(cause.rawValue)] += 1
+        if cause == .privileged, vm.psw.mode == .supervisor,
+           let op = Opcode.decode(value), case .system(let instruction) = op.group {
+            return interpret(instruction, word: value, in: vm)
+        }
+        reflect(cause, value: value, into: vm)
+        return .resume
+    }
+
+    /// The interpreter routines, one per privileged instruction: the
+    /// instruction's own semantics (Machine's `SystemInstruction.execute`)
+    /// applied to the virtual PSW, through the VM map, with the VM's console.
+    func interpret(_ instruction: SystemInstruction, word: UInt32, in vm: VirtualMachine) -> ExitAction {
+        vm.counters.emulated[instruction.index] += 1
+        switch instruction.execute(word: word, on: vm) {
+        case .completed:
+            return vm.state == .running ? .resume : .stop
+        case .memoryTrap(let address):
+            // LPSW's operand is outside the guest's R: the bare machine traps, so the guest does.
+            reflect(.memory, value: address, into: vm)
+            return .resume
+        }
+    }
+
+    /// Reflects a trap into the guest (SPEC sections 3 and 9): the virtual old
+    /// PSW, cause and value go to the guest's own low core at k + 0x00..0x27,
+    /// and the virtual PSW becomes the guest's new PSW from k + 0x10.
+    func reflect(_ cause: TrapCause, value: UInt32, into vm: VirtualMachine) {
+        let s = machine.storage, k = vm.region.base
+        for (i, word) in vm.psw.words.enumerated() { s.store32(k + LowCore.oldPSW + 4 * i, word) }
+        s.store32(k + LowCore.cause, cause.rawValue)
+        s.store32(k + LowCore.value, value)
+        vm.psw = PSW(mode: Mode(word: s.load32(k + LowCore.newPSW)), pc: s.load32(k + LowCore.newPSW + 4),
+                     l: s.load32(k + LowCore.newPSW + 8), b: s.load32(k + LowCore.newPSW + 12))
+        vm.trapEntryPending = true
+        vm.counters.reflected += 1
+    }
+}
