@@ -49,6 +49,8 @@ public struct GuestToolchain: Sendable {
     public static let targetFlags = [
         "--target=riscv32", "-march=rv32im", "-mabi=ilp32", "-mno-relax",
         "-ffreestanding", "-nostdlib", "-fno-delete-null-pointer-checks",
+        // Each function and object in its own section, so the link drops what a guest does not use.
+        "-ffunction-sections", "-fdata-sections",
     ]
 
     /// Finds clang: $PG32_CLANG, else beside `swift` on PATH, else `clang` on PATH;
@@ -95,9 +97,10 @@ public struct GuestToolchain: Sendable {
         }
         try compile(runtime.appendingPathComponent("crt0.S"), [])
         try compile(runtime.appendingPathComponent("rt.c"), ["-fno-builtin"])
+        try compile(runtime.appendingPathComponent("kernel.S"), [])
         for s in sources { try compile(s, ["-Wall"]) }
         try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", runtime.appendingPathComponent("pg32.ld").path,
-                                       "--build-id=none", "-static", "-o", output.path] + objects)
+                                       "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects)
     }
 
     /// Builds the same C source natively for the host with `-O2` and the host

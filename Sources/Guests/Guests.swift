@@ -4,6 +4,12 @@ import Foundation
 public enum GuestKind: String, Sendable, CaseIterable {
     /// A compute workload: innocuous instructions, then HALT.
     case compute
+    /// A guest kernel with user processes: traps, relocation, LPSW.
+    case kernel
+    /// A nanobenchmark after Adams and Agesen (ASPLOS 2006): one monitor cost, repeated.
+    case nano
+    /// A demonstration of a profile's non-virtualizable instructions.
+    case demo
 }
 
 /// One built-in guest: a C (or assembly) program in `src/`, prebuilt into `images/`.
@@ -18,6 +24,8 @@ public struct BuiltinGuest: Sendable {
     public let expectedExitCode: UInt32
     /// A line the console must contain (the checksum line).
     public let expectedLine: String
+    /// The profile the expected values hold for (a demonstration behaves differently on others).
+    public var profile: String = "pg32v"
 }
 
 /// The built-in guests and their sources, runtime and prebuilt images, all
@@ -38,6 +46,24 @@ public enum Guests {
                      expectedExitCode: 8, expectedLine: "sha256 checksum 78131a08"),
         BuiltinGuest(name: "coremark", summary: "linked lists, matrix and state machine (CoreMark-like)", kind: .compute,
                      expectedExitCode: 235, expectedLine: "coremark checksum dd58d6eb"),
+        BuiltinGuest(name: "kernel", summary: "multi-process kernel: 4 relocated processes, SVC, yield, exit, a memory fault", kind: .kernel,
+                     expectedExitCode: 59, expectedLine: "all processes done, kernel checksum 686c673b"),
+        BuiltinGuest(name: "syscall", summary: "4000 null system calls from user mode to the guest kernel", kind: .nano,
+                     expectedExitCode: 160, expectedLine: "syscall: 4000 null system calls"),
+        BuiltinGuest(name: "privreg", summary: "4000 SETR + GETL pairs in the kernel (cr8wr)", kind: .nano,
+                     expectedExitCode: 48, expectedLine: "privreg: 4000 SETR+GETL pairs, checksum e5082630"),
+        BuiltinGuest(name: "out", summary: "4000 OUT instructions from the kernel (in)", kind: .nano,
+                     expectedExitCode: 216, expectedLine: "out: checksum 004598d8"),
+        BuiltinGuest(name: "memtrap", summary: "4000 user memory traps handled by the guest kernel (pgfault)", kind: .nano,
+                     expectedExitCode: 160, expectedLine: "memtrap: 4000 memory traps, last at ffffff3c"),
+        BuiltinGuest(name: "callret", summary: "20000 calls and returns: the innocuous baseline", kind: .nano,
+                     expectedExitCode: 17, expectedLine: "callret: 20000 calls, checksum 3b619511"),
+        BuiltinGuest(name: "forkwait", summary: "200 processes created by copying their image, run and destroyed", kind: .nano,
+                     expectedExitCode: 228, expectedLine: "forkwait: 200 processes, checksum c4a84ae4"),
+        BuiltinGuest(name: "jrstu", summary: "pg32h demo: kernel enters user mode with JRSTU, user runs OUT", kind: .demo,
+                     expectedExitCode: 3, expectedLine: "trap cause 3 from user mode", profile: "pg32h"),
+        BuiltinGuest(name: "getl", summary: "pg32x demo: GETM in supervisor mode, GETL in user mode", kind: .demo,
+                     expectedExitCode: 0, expectedLine: "user-mode GETL = 00000000", profile: "pg32x"),
     ]
 
     /// The built-in guest called `name`, if there is one.

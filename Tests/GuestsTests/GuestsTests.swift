@@ -4,11 +4,11 @@ import Machine
 import XCTest
 
 final class GuestsTests: XCTestCase {
-    /// Every built-in guest halts with its expected code and prints its expected checksum.
+    /// Every built-in guest halts with its expected code and prints its expected checksum, on its profile.
     func testEveryGuestReachesItsExpectedChecksum() throws {
         for g in Guests.all {
             let elf = try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20)
-            let m = Machine(booting: elf, memorySize: 1 << 20, profile: .pg32v)
+            let m = Machine(booting: elf, memorySize: 1 << 20, profile: try XCTUnwrap(Profile.named(g.profile)))
             let s = m.runToEnd(budget: 200_000_000)
             XCTAssertEqual(s.outcome, .halted(g.expectedExitCode), g.name)
             XCTAssertTrue(String(decoding: s.console, as: UTF8.self).contains(g.expectedLine),
