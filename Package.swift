@@ -49,6 +49,7 @@ let package = Package(
         .executableTarget(name: "bench", dependencies: ["ThirdGenCLI"], swiftSettings: strict),
 
         .testTarget(name: "MachineTests", dependencies: ["Machine"], swiftSettings: strict),
+        .testTarget(name: "TrapVMMTests", dependencies: ["TrapVMM", "Machine", "Guests"], swiftSettings: strict),
         .testTarget(name: "GuestsTests", dependencies: ["Machine", "Guests", "ThirdGenCLI"], swiftSettings: strict),
         .testTarget(name: "ThirdGenCLITests", dependencies: ["ThirdGenCLI", "Machine", "Guests"], swiftSettings: strict),
     ]

@@ -66,6 +66,14 @@ public struct ELFImage: Sendable {
     /// Non-empty PT_LOAD segments, in file order.
     public var segments: [Segment]
 
+    /// An image made in memory (tests, fuzzers): one segment of little-endian
+    /// `words` at `address`, entered there. The caller keeps it inside the guest's memory.
+    public init(words: [UInt32], at address: UInt32, entry: UInt32? = nil) {
+        let bytes = words.flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (8 * UInt32($0))) } }
+        self.entry = entry ?? address
+        segments = [Segment(address: address, bytes: bytes, memorySize: UInt32(bytes.count))]
+    }
+
     /// Parses and checks an image against SPEC section 7 for a guest of
     /// `memorySize` bytes. Throws `ImageError` naming the problem.
     public init(bytes data: [UInt8], memorySize w: Int) throws {

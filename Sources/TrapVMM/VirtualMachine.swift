@@ -56,7 +56,9 @@ public final class VirtualMachine: SystemContext {
     /// Counters for `bench`.
     public var counters = MonitorCounters()
 
-    unowned let hardware: Machine
+    /// The real machine it runs on (strong: a VM may outlive its control program in a caller's hands;
+    /// the machine holds no reference back, so there is no cycle).
+    let hardware: Machine
 
     init(id: Int, region: VMRegion, entry: UInt32, budget: UInt64, hardware: Machine) {
         self.id = id

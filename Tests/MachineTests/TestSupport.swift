@@ -30,7 +30,11 @@ func machine(_ program: [Instruction], profile: Profile = .pg32v, memory: Int = 
 }
 
 func place(_ program: [Instruction], in m: Machine, at address: UInt32) {
-    for (i, inst) in program.enumerated() { m.storage.store32(Int(address) + 4 * i, inst.encoded) }
+    for (i, inst) in program.enumerated() {
+        // A test must not silently rely on a truncated immediate.
+        precondition(Instruction(decoding: inst.encoded)?.imm == inst.imm, "\(inst): immediate does not fit its field")
+        m.storage.store32(Int(address) + 4 * i, inst.encoded)
+    }
 }
 
 func setNewPSW(_ m: Machine, _ psw: PSW) {

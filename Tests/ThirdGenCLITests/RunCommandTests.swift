@@ -109,3 +109,45 @@ final class RunCommandTests: XCTestCase {
         }
     }
 }
+
+/// `bench run` with the trap strategy, one VM and several.
+final class TrapStrategyCommandTests: XCTestCase {
+    private func runs(_ args: [String]) throws -> [[String: Any]] {
+        let r = try BenchProcess.run(args)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        return try XCTUnwrap(object?["runs"] as? [[String: Any]])
+    }
+
+    func testDivergenceIsReportedWithTheFirstDifference() throws {
+        let result = try runs(["run", "jrstu", "--profile", "h", "--strategy", "native,trap", "--json"])
+        XCTAssertEqual(result.map { $0["strategy"] as? String }, ["native", "trap"])
+        XCTAssertEqual(result[1]["equivalent"] as? Bool, false)
+        XCTAssertEqual(result[1]["divergence"] as? String, "status differs: halted(85) vs halted(3)")
+        let stats = try XCTUnwrap(result[1]["stats"] as? [String: Any])
+        XCTAssertNotNil(stats["traps"] as? [String: Int])
+        XCTAssertNotNil(stats["emulated"] as? [String: Int])
+    }
+
+    func testEquivalentOnPg32v() throws {
+        let result = try runs(["run", "kernel", "--profile", "v", "--strategy", "trap", "--json"])
+        XCTAssertEqual(result.map { $0["strategy"] as? String }, ["trap"])
+        XCTAssertEqual(result[0]["equivalent"] as? Bool, true)
+        XCTAssertTrue(result[0]["divergence"] is NSNull)
+        // A regression value, measured once: 128 system calls of the four processes and one memory fault.
+        XCTAssertEqual((result[0]["stats"] as? [String: Any])?["reflected"] as? Int, 129)
+    }
+
+    func testSeveralVMs() throws {
+        let result = try runs(["run", "kernel", "syscall", "callret", "--vms", "3", "--quantum", "500",
+                               "--strategy", "native,trap", "--json"])
+        XCTAssertEqual(result.count, 6)
+        for r in result where r["strategy"] as? String == "trap" {
+            XCTAssertEqual(r["equivalent"] as? Bool, true, "\(r["image"] ?? "")")
+            XCTAssertEqual((r["stats"] as? [String: Any])?["damagedCanaryBytes"] as? Int, 0)
+        }
+        let bad = try BenchProcess.run(["run", "kernel", "syscall", "--vms", "3", "--strategy", "trap"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--vms 3 with 2 images"), bad.stderr)
+    }
+}

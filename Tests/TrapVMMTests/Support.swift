@@ -1,0 +1,71 @@
+import Machine
+import TrapVMM
+import XCTest
+
+/// Test programs: assembled from `Instruction`s, with a guest trap handler at
+/// 0x800 that records cause, value and the old PSW in x20..x23 and halts
+/// with the cause. Low core's new PSW leads there.
+enum Program {
+    static let memory = 65536
+    static let handler: UInt32 = 0x800
+
+    static func li(_ rd: Int, _ value: UInt32) -> [Instruction] {
+        let lo = Int32(bitPattern: value << 20) >> 20
+        let hi = value &- UInt32(bitPattern: lo)
+        return [Instruction(.lui, rd: rd, imm: Int32(bitPattern: hi)), Instruction(.addi, rd: rd, rs1: rd, imm: lo)]
+    }
+
+    /// The whole image: new PSW at 0x10, handler at 0x800, `code` at 0x1000,
+    /// `data` words at 0x2000.
+    static func image(_ code: [Instruction], data: [UInt32] = [], newPSW: PSW? = nil) -> ELFImage {
+        for inst in code {
+            precondition(Instruction(decoding: inst.encoded)?.imm == inst.imm, "\(inst): immediate does not fit its field")
+        }
+        return image(words: code.map(\.encoded), data: data, newPSW: newPSW)
+    }
+
+    /// As above, from raw code words; `extra` places more words at an address below 0x1000.
+    static func image(words code: [UInt32], data: [UInt32] = [], newPSW: PSW? = nil,
+                      extra: (UInt32, [UInt32])? = nil) -> ELFImage {
+        var words = [UInt32](repeating: 0, count: (0x2000 + data.count * 4) / 4)
+        let psw = newPSW ?? PSW(mode: .supervisor, pc: handler, l: 0, b: UInt32(memory))
+        for (i, w) in psw.words.enumerated() { words[4 + i] = w }
+        let handlerCode = [
+            Instruction(.lw, rd: 20, rs1: 0, imm: 0x20), Instruction(.lw, rd: 21, rs1: 0, imm: 0x24),
+            Instruction(.lw, rd: 22, rs1: 0, imm: 0x00), Instruction(.lw, rd: 23, rs1: 0, imm: 0x04),
+            Instruction(.halt, rs1: 20),
+        ]
+        for (i, inst) in handlerCode.enumerated() { words[Int(handler) / 4 + i] = inst.encoded }
+        if let (at, extraWords) = extra {
+            for (i, w) in extraWords.enumerated() { words[Int(at) / 4 + i] = w }
+        }
+        if 0x1000 + code.count * 4 > words.count * 4 {
+            words += [UInt32](repeating: 0, count: (0x1000 + code.count * 4) / 4 - words.count)
+        }
+        for (i, w) in code.enumerated() { words[0x1000 / 4 + i] = w }
+        for (i, w) in data.enumerated() { words[0x2000 / 4 + i] = w }
+        return ELFImage(words: words, at: 0, entry: 0x1000)
+    }
+}
+
+/// Runs `image` on the bare machine and under the trap monitor; returns both
+/// snapshots and the VM (for its counters).
+func bareAndTrap(_ image: ELFImage, profile: Profile = .pg32v, budget: UInt64 = 100_000,
+                 memory: Int = Program.memory) throws -> (bare: Snapshot, trap: Snapshot, vm: VirtualMachine, cp: ControlProgram) {
+    let bare = Machine(booting: image, memorySize: memory, profile: profile).runToEnd(budget: budget)
+    let cp = try ControlProgram(images: [image], profile: profile, memorySize: memory, budget: budget)
+    cp.run()
+    return (bare, cp.vms[0].snapshot(), cp.vms[0], cp)
+}
+
+/// Asserts the monitor's run is equivalent to the bare machine's, and that
+/// no canary byte outside the VM changed.
+@discardableResult
+func assertEquivalent(_ image: ELFImage, profile: Profile = .pg32v, budget: UInt64 = 100_000,
+                      _ message: String = "", file: StaticString = #filePath, line: UInt = #line) throws -> (bare: Snapshot, vm: VirtualMachine) {
+    let r = try bareAndTrap(image, profile: profile, budget: budget)
+    XCTAssertNotEqual(r.bare.outcome, .budget, "the bare run must finish: \(message)", file: file, line: line)
+    XCTAssertEqual(Verdict(run: r.trap, reference: r.bare), .equivalent, message, file: file, line: line)
+    XCTAssertEqual(r.cp.damagedCanaries, [], "isolation: \(message)", file: file, line: line)
+    return (r.bare, r.vm)
+}
