@@ -26,6 +26,8 @@ public struct BuiltinGuest: Sendable {
     public let expectedLine: String
     /// The profile the expected values hold for (a demonstration behaves differently on others).
     public var profile: String = "pg32v"
+    /// For a nanobenchmark: how many times it repeats the operation it measures.
+    public var iterations: Int = 0
 }
 
 /// The built-in guests and their sources, runtime and prebuilt images, all
@@ -49,17 +51,17 @@ public enum Guests {
         BuiltinGuest(name: "kernel", summary: "multi-process kernel: 4 relocated processes, SVC, yield, exit, a memory fault", kind: .kernel,
                      expectedExitCode: 59, expectedLine: "all processes done, kernel checksum 686c673b"),
         BuiltinGuest(name: "syscall", summary: "4000 null system calls from user mode to the guest kernel", kind: .nano,
-                     expectedExitCode: 160, expectedLine: "syscall: 4000 null system calls"),
+                     expectedExitCode: 160, expectedLine: "syscall: 4000 null system calls", iterations: 4000),
         BuiltinGuest(name: "privreg", summary: "4000 SETR + GETL pairs in the kernel (cr8wr)", kind: .nano,
-                     expectedExitCode: 48, expectedLine: "privreg: 4000 SETR+GETL pairs, checksum e5082630"),
+                     expectedExitCode: 48, expectedLine: "privreg: 4000 SETR+GETL pairs, checksum e5082630", iterations: 4000),
         BuiltinGuest(name: "out", summary: "4000 OUT instructions from the kernel (in)", kind: .nano,
-                     expectedExitCode: 216, expectedLine: "out: checksum 004598d8"),
+                     expectedExitCode: 216, expectedLine: "out: checksum 004598d8", iterations: 4000),
         BuiltinGuest(name: "memtrap", summary: "4000 user memory traps handled by the guest kernel (pgfault)", kind: .nano,
-                     expectedExitCode: 160, expectedLine: "memtrap: 4000 memory traps, last at ffffff3c"),
+                     expectedExitCode: 160, expectedLine: "memtrap: 4000 memory traps, last at ffffff3c", iterations: 4000),
         BuiltinGuest(name: "callret", summary: "20000 calls and returns: the innocuous baseline", kind: .nano,
-                     expectedExitCode: 17, expectedLine: "callret: 20000 calls, checksum 3b619511"),
+                     expectedExitCode: 17, expectedLine: "callret: 20000 calls, checksum 3b619511", iterations: 20000),
         BuiltinGuest(name: "forkwait", summary: "200 processes created by copying their image, run and destroyed", kind: .nano,
-                     expectedExitCode: 228, expectedLine: "forkwait: 200 processes, checksum c4a84ae4"),
+                     expectedExitCode: 228, expectedLine: "forkwait: 200 processes, checksum c4a84ae4", iterations: 200),
         BuiltinGuest(name: "jrstu", summary: "pg32h demo: kernel enters user mode with JRSTU, user runs OUT", kind: .demo,
                      expectedExitCode: 3, expectedLine: "trap cause 3 from user mode", profile: "pg32h"),
         BuiltinGuest(name: "getl", summary: "pg32x demo: GETM in supervisor mode, GETL in user mode", kind: .demo,

@@ -31,6 +31,7 @@ struct PerfCommand: ParsableCommand {
 
     struct Row {
         var guest: String
+        var trapSeconds: Double
         var instructions: UInt64
         var interpreterSeconds: Double
         var nativeSeconds: Double
@@ -48,14 +49,10 @@ struct PerfCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(at: work) }
         var rows: [Row] = []
         for g in selected {
-            let elf = try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20)
-            var best = Double.infinity
-            var snapshot: Snapshot?
-            for _ in 0..<repetitions {
-                let m = Machine(booting: elf, memorySize: 1 << 20, profile: .pg32v)
-                let t = ContinuousClock().measure { snapshot = m.runToEnd(budget: 20_000_000_000) }
-                best = min(best, t.seconds)
-            }
+            let interpreted = try Timing.fastest(g, strategy: .native, repetitions: repetitions)
+            let trapped = try Timing.fastest(g, strategy: .trap, repetitions: repetitions)
+            let best = interpreted.seconds
+            let snapshot: Snapshot? = interpreted.snapshot
             let binary = work.appendingPathComponent(g.name).path
             try toolchain.buildNative(source: Guests.source(of: g), output: URL(fileURLWithPath: binary))
             let native = try PerfCommand.runNative(binary, repetitions: repetitions)
@@ -65,26 +62,28 @@ struct PerfCommand: ParsableCommand {
             let scalar = try PerfCommand.runNative(binary + "-scalar", repetitions: repetitions)
             let s = snapshot!
             let agree = [native, scalar].allSatisfy { $0.console == s.console && $0.exitCode == s.outcome.exitCode }
-            rows.append(Row(guest: g.name, instructions: s.instructions, interpreterSeconds: best,
+            rows.append(Row(guest: g.name, trapSeconds: trapped.seconds, instructions: s.instructions, interpreterSeconds: best,
                             nativeSeconds: native.seconds, scalarNativeSeconds: scalar.seconds, outputsAgree: agree))
             if !json {
                 FileHandle.standardError.write(Data("measured \(g.name)\n".utf8))
             }
         }
-        func geometricMean(_ xs: [Double]) -> Double { exp(xs.map(log).reduce(0, +) / Double(max(xs.count, 1))) }
-        let geomean = geometricMean(rows.map(\.slowdown))
-        let scalarGeomean = geometricMean(rows.map(\.scalarSlowdown))
-        let mhz = PerfCommand.cpuMHz()
+        let geomean = Timing.geometricMean(rows.map(\.slowdown))
+        let scalarGeomean = Timing.geometricMean(rows.map(\.scalarSlowdown))
+        let trapGeomean = Timing.geometricMean(rows.map { $0.trapSeconds / $0.interpreterSeconds })
+        let mhz = Timing.cpuMHz()
         if json {
             print(JSON.object([
                 ("rows", .array(rows.map { r in
                     .object([("guest", .string(r.guest)), ("guestInstructions", .uint(r.instructions)),
                              ("interpreterSeconds", .double(r.interpreterSeconds)), ("nativeSeconds", .double(r.nativeSeconds)),
                              ("slowdown", .double(r.slowdown)), ("scalarNativeSeconds", .double(r.scalarNativeSeconds)),
-                             ("scalarSlowdown", .double(r.scalarSlowdown)), ("outputsAgree", .bool(r.outputsAgree))])
+                             ("scalarSlowdown", .double(r.scalarSlowdown)), ("trapSeconds", .double(r.trapSeconds)),
+                             ("trapOverNative", .double(r.trapSeconds / r.interpreterSeconds)), ("outputsAgree", .bool(r.outputsAgree))])
                 })),
                 ("geomeanSlowdown", .double(geomean)),
                 ("geomeanScalarSlowdown", .double(scalarGeomean)),
+                ("geomeanTrapOverNative", .double(trapGeomean)),
                 ("cpuMHz", mhz.map { .double($0) } ?? .null),
             ]).rendered(pretty: true))
             return
@@ -97,13 +96,15 @@ struct PerfCommand: ParsableCommand {
                     mhz.map { String(format: "%.1f", nsPerInstruction * $0 / 1000) } ?? "-",
                     String(format: "%.5f", r.nativeSeconds), String(format: "%.1fx", r.slowdown),
                     String(format: "%.5f", r.scalarNativeSeconds), String(format: "%.1fx", r.scalarSlowdown),
+                    String(format: "%.3f", r.trapSeconds / r.interpreterSeconds),
                     r.outputsAgree ? "yes" : "NO"]
         }
-        table.append(["geomean", "", "", "", "", "", "", String(format: "%.1fx", geomean), "", String(format: "%.1fx", scalarGeomean), ""])
+        table.append(["geomean", "", "", "", "", "", "", String(format: "%.1fx", geomean), "", String(format: "%.1fx", scalarGeomean),
+                      String(format: "%.3f", trapGeomean), ""])
         print(TextTable.render(header: ["guest", "guest instr", "interp s", "MIPS", "ns/instr", "cycles/instr",
-                                        "native s", "slowdown", "scalar s", "vs scalar", "same output"], rows: table), terminator: "")
+                                        "native s", "slowdown", "scalar s", "vs scalar", "trap/interp", "same output"], rows: table), terminator: "")
         print("fastest of \(repetitions) runs each side; native = same C source, clang -O2 for the host; " +
-              "scalar = the same with -fno-vectorize -fno-slp-vectorize" +
+              "scalar = the same with -fno-vectorize -fno-slp-vectorize; trap/interp = under the trap monitor vs bare" +
               (mhz.map { String(format: "; cycles at the nominal %.0f MHz", $0) } ?? ""))
     }
 
@@ -126,14 +127,5 @@ struct PerfCommand: ParsableCommand {
         }
         guard let ns else { throw UsageError("native run of \(binary) reported no time: \(report)") }
         return ([UInt8](console), code, ns / 1e9)
-    }
-
-    /// The nominal clock from /proc/cpuinfo, for converting to cycles.
-    static func cpuMHz() -> Double? {
-        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
-        for line in text.split(separator: "\n") where line.hasPrefix("cpu MHz") {
-            return line.split(separator: ":").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-        }
-        return nil
     }
 }

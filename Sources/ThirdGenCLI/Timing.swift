@@ -1,0 +1,30 @@
+import Foundation
+import Guests
+import Machine
+
+/// Side-by-side timing of guests under strategies, shared by `bench perf` and `bench nano`.
+enum Timing {
+    /// The fastest of `repetitions` runs of `guest` under `strategy` (each run from a fresh boot).
+    static func fastest(_ guest: BuiltinGuest, strategy: Strategy, profile: Profile = .pg32v,
+                        repetitions: Int, budget: UInt64 = 20_000_000_000) throws -> RunResult {
+        let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: guest), memorySize: 1 << 20),
+                                 profile: profile, memorySize: 1 << 20, budget: budget)
+        var best: RunResult?
+        for _ in 0..<repetitions {
+            let r = try strategy.execute(request)
+            if best == nil || r.seconds < best!.seconds { best = r }
+        }
+        return best!
+    }
+
+    /// The nominal clock from /proc/cpuinfo, for converting to cycles.
+    static func cpuMHz() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("cpu MHz") {
+            return line.split(separator: ":").last.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+        }
+        return nil
+    }
+
+    static func geometricMean(_ xs: [Double]) -> Double { exp(xs.map(log).reduce(0, +) / Double(max(xs.count, 1))) }
+}
