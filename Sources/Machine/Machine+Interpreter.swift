@@ -6,8 +6,23 @@ public enum RunExit: Sendable, Hashable {
     case checkstop
     /// The instruction budget ran out before the next fetch.
     case budget
-    /// A trap sequence was performed and `exitOnTrap` is set.
+    /// A trap: with `.takeAndExit` its sequence was performed; with `.report`
+    /// it was not, and P is still at the instruction (or unfetchable address).
     case trap(TrapCause, value: UInt32)
+    /// With `.report` only: a system instruction at P, counted but not executed.
+    case system(SystemInstruction, word: UInt32)
+}
+
+/// What a machine does when its guest traps.
+public enum TrapPolicy: Sendable {
+    /// Bare hardware: perform the trap sequence and go on.
+    case take
+    /// A monitor's real machine: perform the trap sequence, then return
+    /// `.trap` so the monitor's dispatcher (where the new PSW leads) can act.
+    case takeAndExit
+    /// A monitor's software interpreter: perform nothing, and return every
+    /// trap and every system instruction for the monitor to handle.
+    case report
 }
 
 /// What made the hot loop stop: everything the loop does not handle itself.
@@ -25,8 +40,8 @@ public enum RunExit: Sendable, Hashable {
 }
 
 extension Machine {
-    /// Runs until HALT, checkstop, `budget` more instructions, or (with
-    /// `exitOnTrap`) a trap. Can be called again to continue.
+    /// Runs until HALT, checkstop, `budget` more instructions, or (as the
+    /// trap policy says) a trap or system instruction. Can be called again to continue.
     public func run(budget: UInt64) -> RunExit {
         var remaining = budget
         while true {
@@ -54,12 +69,14 @@ extension Machine {
             case .ecall: (cause, value) = (.svc, 0)
             case .ebreak: (cause, value) = (.breakpoint, 0)
             case .system(let inst, let word):
+                if trapPolicy == .report { return .system(inst, word: word) }
                 guard let raised = executeSystem(inst, word: word) else { continue }
-                if exitOnTrap { return .trap(raised, value: storage.load32(LowCore.value)) }
+                if trapPolicy == .takeAndExit { return .trap(raised, value: storage.load32(LowCore.value)) }
                 continue
             }
+            if trapPolicy == .report { return .trap(cause, value: value) }
             trap(cause, value: value)
-            if exitOnTrap { return .trap(cause, value: value) }
+            if trapPolicy == .takeAndExit { return .trap(cause, value: value) }
         }
     }
 

@@ -21,26 +21,42 @@ public final class Machine {
     /// Set by the trap sequence: the next fetch is the first of a trap entry,
     /// and if it fails the machine checkstops (SPEC section 3).
     public var trapEntryPending = false
-    /// When true, `run` returns `.trap` right after each trap sequence, so that
-    /// a monitor written in Swift can act as the code the new PSW leads to.
-    /// A bare machine leaves this false and runs the guest's own handler.
-    public var exitOnTrap = false
+    /// What the machine does on a trap: take it (bare hardware), take it and
+    /// return to a monitor, or only report it to a monitor's interpreter.
+    public var trapPolicy: TrapPolicy = .take
 
     /// x0..x31. x0 is kept 0 by the interpreter.
     let registerFile: UnsafeMutablePointer<UInt32>
+    /// The machine whose register file this one uses, kept alive; nil if it owns its own.
+    private let registerOwner: Machine?
 
     /// A machine with `memorySize` bytes of zeroed storage, in supervisor mode at
     /// P = 0 with R = (0, memorySize). `memorySize` must pass `Storage.validate`.
-    public init(memorySize: Int, profile: Profile) {
-        self.profile = profile
-        storage = Storage(size: memorySize)
-        psw = PSW(mode: .supervisor, pc: 0, l: 0, b: UInt32(memorySize))
-        // SAFETY: 32 words owned by this machine, zeroed here, freed in deinit.
-        registerFile = .allocate(capacity: 32)
-        registerFile.initialize(repeating: 0, count: 32)
+    public convenience init(memorySize: Int, profile: Profile) {
+        self.init(storage: Storage(size: memorySize), profile: profile)
     }
 
-    deinit { registerFile.deallocate() }
+    /// A machine over `storage` (which may be a view of another machine's), in
+    /// supervisor mode at P = 0 with R = (0, storage.size). With
+    /// `sharingRegistersOf`, both machines use one register file, so a monitor
+    /// can move a guest between them without copying registers.
+    public init(storage: Storage, profile: Profile, sharingRegistersOf other: Machine? = nil) {
+        self.profile = profile
+        self.storage = storage
+        psw = PSW(mode: .supervisor, pc: 0, l: 0, b: UInt32(storage.size))
+        registerOwner = other
+        if let other {
+            registerFile = other.registerFile
+        } else {
+            // SAFETY: 32 words owned by this machine, zeroed here, freed in deinit.
+            registerFile = .allocate(capacity: 32)
+            registerFile.initialize(repeating: 0, count: 32)
+        }
+    }
+
+    deinit {
+        if registerOwner == nil { registerFile.deallocate() }
+    }
 
     /// Reads or writes general register `r` (writes to x0 are dropped).
     public subscript(register r: Int) -> UInt32 {

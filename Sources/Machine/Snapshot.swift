@@ -146,7 +146,7 @@ extension Machine {
         switch run(budget: budget) {
         case .halted(let c): outcome = .halted(c)
         case .checkstop: outcome = .checkstop
-        case .budget, .trap: outcome = .budget
+        case .budget, .trap, .system: outcome = .budget // .trap and .system only under a monitor's policy
         }
         return snapshot(outcome: outcome)
     }

@@ -7,18 +7,34 @@ public final class Storage {
     public let size: Int
     /// First byte. Valid for `size` bytes for the lifetime of this object.
     public let base: UnsafeMutableRawPointer
+    /// For a view: the storage whose bytes these are, kept alive. Nil if this owns its allocation.
+    private let owner: Storage?
 
     /// Zero-filled storage of `size` bytes. The caller has validated `size`
     /// (`Storage.validate`); an invalid size is a programming error.
     public init(size: Int) {
         precondition(Storage.validate(size: size) == nil, "invalid storage size \(size)")
         self.size = size
+        owner = nil
         // SAFETY: a fresh allocation of `size` bytes, zeroed before use, freed in deinit.
         base = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
         base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
     }
 
-    deinit { base.deallocate() }
+    /// A view of `range` of another storage: a VM's region seen as the whole
+    /// storage of a machine of that size (a monitor's software interpreter).
+    public init(viewing storage: Storage, range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= storage.size, "view outside storage")
+        precondition(Storage.validate(size: range.count) == nil, "invalid view size \(range.count)")
+        size = range.count
+        owner = storage
+        // SAFETY: inside `storage`'s allocation (checked above), which `owner` keeps alive.
+        base = storage.base + range.lowerBound
+    }
+
+    deinit {
+        if owner == nil { base.deallocate() }
+    }
 
     /// The largest storage a PG32 machine can have: the bound b is a 32-bit
     /// register, so a guest of w bytes needs w < 2^32 (and w is page-sized).

@@ -23,16 +23,24 @@ public final class ControlProgram {
     public private(set) var vms: [VirtualMachine] = []
     /// Where the real new PSW leads: the dispatcher's entry in the monitor's page.
     public static let dispatcherEntry: UInt32 = 0x100
+    /// Runs the guest while it is in virtual supervisor mode.
+    public let supervisorEngine: ExecutionEngine
+    /// Runs the guest while it is in virtual user mode.
+    public let userEngine: ExecutionEngine
 
     /// Places one VM per image (each of `memorySize` bytes) on a real machine of
     /// profile `profile`. Refuses a configuration that does not fit, and a
     /// profile under which user mode could rewrite R or M without a trap (no
-    /// trap-based monitor can confine such a guest).
-    public init(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64) throws {
+    /// trap-based monitor can confine such a guest). By default both virtual
+    /// modes run directly: classic trap-and-emulate.
+    public init(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64,
+                supervisorEngine: ExecutionEngine = DirectExecution(), userEngine: ExecutionEngine = DirectExecution()) throws {
         try ControlProgram.checkConfinable(profile)
+        self.supervisorEngine = supervisorEngine
+        self.userEngine = userEngine
         allocator = try Allocator(vmCount: images.count, size: memorySize)
         machine = Machine(memorySize: allocator.realMemorySize, profile: profile)
-        machine.exitOnTrap = true
+        machine.trapPolicy = .takeAndExit
         allocator.plantCanaries(in: machine.storage)
         let monitorPSW = PSW(mode: .supervisor, pc: ControlProgram.dispatcherEntry, l: 0, b: UInt32(allocator.realMemorySize))
         for (i, word) in monitorPSW.words.enumerated() { machine.storage.store32(LowCore.newPSW + 4 * i, word) }
@@ -89,33 +97,20 @@ public final class ControlProgram {
                 }
                 vm.trapEntryPending = false
             }
-            machine.psw = vm.realPSW
-            machine.trapEntryPending = false
-            let before = machine.instructionCount
-            let exit = machine.run(budget: min(slice, vm.budgetLeft))
-            let ran = machine.instructionCount - before
-            vm.instructions += ran
-            slice -= ran
-            switch exit {
+            let engine = vm.psw.mode == .user ? userEngine : supervisorEngine
+            let exit = engine.run(vm, budget: min(slice, vm.budgetLeft), in: self)
+            vm.instructions += exit.ran
+            slice -= exit.ran
+            switch exit.event {
             case .budget:
-                vm.psw.pc = machine.psw.pc
-                vm.counters.direct += ran
+                continue
             case .trap(let cause, let value):
-                // A fetch that traps was not counted; any other trap's instruction was, and did not complete.
-                let fetchFault = cause == .memory && value == machine.storage.load32(LowCore.oldPSW + 4)
-                    && !vm.canFetch(at: value)
-                vm.counters.direct += ran - (fetchFault ? 0 : 1)
                 if dispatch(vm, cause: cause, value: value) == .stop { return }
+            case .system(let instruction, let word):
+                if interpret(instruction, word: word, in: vm) == .stop { return }
             case .halted(let code):
-                // The profile let HALT execute in user mode: the bare machine halts too.
-                vm.counters.direct += ran
-                vm.psw.pc = machine.psw.pc
                 vm.state = .halted(code)
-                machine.status = .running
-            case .checkstop:
-                // Unreachable: the real trap entry is the dispatcher, which never fails to fetch.
-                vm.state = .checkstop
-                machine.status = .running
+                return
             }
         }
     }

@@ -9,14 +9,12 @@ public enum ExitAction: Sendable, Equatable {
 }
 
 extension ControlProgram {
-    /// The dispatcher D: entered on every real trap while `vm` runs (the real
-    /// new PSW leads here). It reads the real old PSW, then either calls an
-    /// interpreter routine (a privileged instruction the guest executed in
-    /// virtual supervisor mode) or reflects the trap into the guest exactly as
-    /// its bare machine would have taken it.
-    func dispatch(_ vm: VirtualMachine, cause: TrapCause, value: UInt32) -> ExitAction {
-        let storage = machine.storage
-        vm.psw.pc = storage.load32(LowCore.oldPSW + 4) // P: the instruction that trapped
+    /// The dispatcher D: entered on every trap of `vm` (the real new PSW
+    /// leads here; an engine has already put the trapping P in the virtual
+    /// PSW). It either calls an interpreter routine (a privileged instruction
+    /// the guest executed in virtual supervisor mode) or reflects the trap into
+    /// the guest exactly as its bare machine would have taken it.
+    public func dispatch(_ vm: VirtualMachine, cause: TrapCause, value: UInt32) -> ExitAction {
         vm.counters.traps[Int(cause.rawValue)] += 1
         if cause == .privileged, vm.psw.mode == .supervisor,
            let op = Opcode.decode(value), case .system(let instruction) = op.group {
@@ -29,7 +27,7 @@ extension ControlProgram {
     /// The interpreter routines, one per privileged instruction: the
     /// instruction's own semantics (Machine's `SystemInstruction.execute`)
     /// applied to the virtual PSW, through the VM map, with the VM's console.
-    func interpret(_ instruction: SystemInstruction, word: UInt32, in vm: VirtualMachine) -> ExitAction {
+    public func interpret(_ instruction: SystemInstruction, word: UInt32, in vm: VirtualMachine) -> ExitAction {
         vm.counters.emulated[instruction.index] += 1
         switch instruction.execute(word: word, on: vm) {
         case .completed:
@@ -44,7 +42,7 @@ extension ControlProgram {
     /// Reflects a trap into the guest (SPEC sections 3 and 9): the virtual old
     /// PSW, cause and value go to the guest's own low core at k + 0x00..0x27,
     /// and the virtual PSW becomes the guest's new PSW from k + 0x10.
-    func reflect(_ cause: TrapCause, value: UInt32, into vm: VirtualMachine) {
+    public func reflect(_ cause: TrapCause, value: UInt32, into vm: VirtualMachine) {
         let s = machine.storage, k = vm.region.base
         for (i, word) in vm.psw.words.enumerated() { s.store32(k + LowCore.oldPSW + 4 * i, word) }
         s.store32(k + LowCore.cause, cause.rawValue)

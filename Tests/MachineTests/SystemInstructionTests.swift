@@ -8,7 +8,7 @@ final class SystemInstructionTests: XCTestCase {
     private func inUserMode(_ inst: Instruction, profile: Profile, setup: (Machine) -> Void = { _ in }) -> (Machine, trapped: Bool) {
         let m = machine([inst, Asm.halt(0)], profile: profile, mode: .user)
         setup(m)
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         let exit = m.run(budget: 1)
         if case .trap(.privileged, let value) = exit {
             XCTAssertEqual(value, inst.encoded, "a PRIVILEGED trap's value is the instruction word")
@@ -64,7 +64,7 @@ final class SystemInstructionTests: XCTestCase {
     func testLpswLoadsAllFourWordsAndMasksTheMode() {
         let m = machine(Asm.li(5, 0x4000) + [Instruction(.lpsw, rs1: 5)])
         for (i, w) in [UInt32(0xFFFF_FFFF), 0x100, 0x3000, 0x1000].enumerated() { m.storage.store32(0x4000 + 4 * i, w) }
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         // In user mode at l = 0x3000: P = 0x100 is physical 0x3100, where SVC traps.
         place([Instruction(.ecall)], in: m, at: 0x3100)
         XCTAssertEqual(m.run(budget: 100), .trap(.svc, value: 0))
@@ -73,20 +73,20 @@ final class SystemInstructionTests: XCTestCase {
 
     func testLpswOutOfBoundsIsAMemoryTrapOnX_rs1() {
         let m = machine(Asm.li(5, 65536 - 12) + [Instruction(.lpsw, rs1: 5)])
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         XCTAssertEqual(m.run(budget: 100), .trap(.memory, value: 65536 - 12), "16 bytes checked as one access")
         XCTAssertEqual(oldPSW(m).pc, 0x1008)
     }
 
     func testJrstuEntersUserModeAndSetmChangesModeInSupervisor() {
         let m = machine(Asm.li(5, 0x1010) + [Instruction(.jrstu, rs1: 5), Asm.halt(0), Instruction(.getm, rd: 7)])
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         // getm in user mode on pg32v traps PRIVILEGED: proves the mode changed.
         XCTAssertEqual(m.run(budget: 100), .trap(.privileged, value: Instruction(.getm, rd: 7).encoded))
         XCTAssertEqual(oldPSW(m), PSW(mode: .user, pc: 0x1010, l: 0, b: 65536))
 
         let s = machine(Asm.li(5, 1) + [Instruction(.setm, rs1: 5), Instruction(.getm, rd: 7)])
-        s.exitOnTrap = true
+        s.trapPolicy = .takeAndExit
         XCTAssertEqual(s.run(budget: 100), .trap(.privileged, value: Instruction(.getm, rd: 7).encoded))
     }
 
@@ -139,7 +139,7 @@ final class SystemInstructionTests: XCTestCase {
         let word: UInt32 = 0x1200_000B // funct7 9
         let m = machine([], mode: .user)
         m.storage.store32(0x1000, word)
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         XCTAssertEqual(m.run(budget: 10), .trap(.illegal, value: word))
     }
 }

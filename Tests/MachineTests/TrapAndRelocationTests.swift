@@ -11,7 +11,7 @@ final class TrapAndRelocationTests: XCTestCase {
         let code = Asm.li(5, address) + [Instruction(op, rd: 6, rs1: 5), Asm.halt(0)]
         m.psw = PSW(mode: .supervisor, pc: 0x100, l: l, b: b)
         place(code, in: m, at: l + 0x100)
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         return m.run(budget: 100)
     }
 
@@ -38,7 +38,7 @@ final class TrapAndRelocationTests: XCTestCase {
 
     func testFetchTrapsWhenMisalignedOrOutOfBounds() {
         let m = machine([Instruction(.jal, rd: 0, imm: 6)]) // to 0x1006
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         XCTAssertEqual(m.run(budget: 10), .trap(.memory, value: 0x1006))
         XCTAssertEqual(oldPSW(m).pc, 0x1006, "old P is the unfetchable address")
         XCTAssertEqual(m.instructionCount, 1, "a fetch that traps is not counted")
@@ -49,7 +49,7 @@ final class TrapAndRelocationTests: XCTestCase {
         XCTAssertEqual(e.run(budget: 10), .halted(0), "fetch with P + 4 = b is valid")
         let f = machine([])
         f.psw = PSW(mode: .supervisor, pc: 0x2000, l: 0, b: 0x2000)
-        f.exitOnTrap = true
+        f.trapPolicy = .takeAndExit
         XCTAssertEqual(f.run(budget: 10), .trap(.memory, value: 0x2000))
     }
 
@@ -58,7 +58,7 @@ final class TrapAndRelocationTests: XCTestCase {
         m.psw = PSW(mode: .supervisor, pc: 0x1000, l: 0, b: 0xF000)
         // Fill all storage with a pattern, keep code and the new PSW.
         let before = m.storage.bytes(0..<65536)
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         XCTAssertEqual(m.run(budget: 10), .trap(.svc, value: 0))
         let after = m.storage.bytes(0..<65536)
         for i in 0..<65536 where before[i] != after[i] {
@@ -80,19 +80,19 @@ final class TrapAndRelocationTests: XCTestCase {
         ]
         for (program, cause, value) in cases {
             let m = machine(program)
-            m.exitOnTrap = true
+            m.trapPolicy = .takeAndExit
             XCTAssertEqual(m.run(budget: 10), .trap(cause, value: value), "\(program[0])")
             XCTAssertEqual(m.instructionCount, 1, "an instruction that traps counts")
         }
         let i = machine([])
         i.storage.store32(0x1000, 0xC000_2573) // rdcycle
-        i.exitOnTrap = true
+        i.trapPolicy = .takeAndExit
         XCTAssertEqual(i.run(budget: 10), .trap(.illegal, value: 0xC000_2573))
     }
 
     func testStoreThatTrapsChangesNothing() {
         let m = machine(Asm.li(5, 65536 - 2) + [Instruction(.sw, rs1: 5, rs2: 5)])
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         XCTAssertEqual(m.run(budget: 10), .trap(.memory, value: 65534))
         XCTAssertEqual(m.storage[65534], 0)
         XCTAssertEqual(m.storage[65535], 0)
@@ -146,7 +146,7 @@ final class TrapAndRelocationTests: XCTestCase {
     func testRelocationBeyondStorageMakesEveryAccessTrap() {
         let m = machine([])
         m.psw = PSW(mode: .supervisor, pc: 0, l: 0xFFFF_0000, b: 0xFFFF_FFFF)
-        m.exitOnTrap = true
+        m.trapPolicy = .takeAndExit
         XCTAssertEqual(m.run(budget: 10), .trap(.memory, value: 0))
     }
 }
