@@ -49,7 +49,10 @@ let package = Package(
         .executableTarget(name: "bench", dependencies: ["ThirdGenCLI"], swiftSettings: strict),
 
         .testTarget(name: "MachineTests", dependencies: ["Machine"], swiftSettings: strict),
-        .testTarget(name: "TrapVMMTests", dependencies: ["TrapVMM", "Machine", "Guests"], swiftSettings: strict),
+        .testTarget(name: "TrapVMMTests", dependencies: ["TrapVMM", "Machine"], swiftSettings: strict),
+        .testTarget(name: "HybridVMMTests", dependencies: ["HybridVMM", "TrapVMM", "Machine", "Guests"], swiftSettings: strict),
+        // Differential tests of every monitor against the bare machine.
+        .testTarget(name: "MonitorTests", dependencies: ["TrapVMM", "HybridVMM", "Machine", "Guests"], swiftSettings: strict),
         .testTarget(name: "GuestsTests", dependencies: ["Machine", "Guests", "ThirdGenCLI"], swiftSettings: strict),
         .testTarget(name: "ThirdGenCLITests", dependencies: ["ThirdGenCLI", "Machine", "Guests"], swiftSettings: strict),
     ]

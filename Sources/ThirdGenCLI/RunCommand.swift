@@ -10,7 +10,7 @@ struct RunCommand: ParsableCommand {
         discussion: """
             IMAGE is an ELF path or the name of a built-in guest (see `bench list`). Every strategy \
             other than native also runs native and is compared with it (SPEC section 8).
-            With several images, or --vms N, the trap strategy runs them as VMs of one monitor, \
+            With several images, or --vms N, trap and hybrid run them as VMs of one monitor, \
             switching round-robin every --quantum guest instructions; each VM is compared with its \
             own native run.
             """)
@@ -84,7 +84,7 @@ struct RunCommand: ParsableCommand {
     /// Several VMs: each image's native run, then each strategy with all VMs under one monitor.
     static func runSeveral(_ requests: [RunRequest], strategies: [Strategy], quantum: UInt64) throws -> [[RunResult]] {
         for s in strategies where s != .native && !s.runsSeveralVMs {
-            throw UsageError("strategy '\(s.rawValue)' runs one VM at a time; several VMs need --strategy trap (or native)")
+            throw UsageError("strategy '\(s.rawValue)' runs one VM at a time; several VMs need --strategy trap or hybrid (or native)")
         }
         let references = try requests.map { try Strategy.native.execute($0) }
         var perVM = references.map { _ in [RunResult]() }

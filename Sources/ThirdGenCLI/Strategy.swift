@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HybridVMM
 import Machine
 import TrapVMM
 
@@ -19,8 +20,7 @@ public enum Strategy: String, CaseIterable, Sendable {
     /// The issue that brings a strategy not built yet, or nil if it runs.
     var pendingIssue: String? {
         switch self {
-        case .native, .trap: return nil
-        case .hybrid: return "the HybridVMM issue"
+        case .native, .trap, .hybrid: return nil
         case .bt: return "the Translator issue"
         case .jit: return "the JIT issue"
         }
@@ -82,7 +82,7 @@ public struct RunRequest: Sendable {
 
 extension Strategy {
     /// True if this strategy runs several VMs under one monitor.
-    public var runsSeveralVMs: Bool { self == .trap }
+    public var runsSeveralVMs: Bool { self == .trap || self == .hybrid }
 
     /// Runs one guest under this strategy. Throws `UsageError` for a strategy
     /// not built yet or a profile it cannot run.
@@ -94,10 +94,10 @@ extension Strategy {
             let elapsed = ContinuousClock().measure { snapshot = machine.runToEnd(budget: request.budget) }
             return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
                              stats: [("instructions", .uint(snapshot.instructions))])
-        case .trap:
+        case .trap, .hybrid:
             return try executeVMs([request], quantum: .max)[0]
-        case .hybrid, .bt, .jit:
-            throw UsageError("strategy '\(rawValue)' is not built yet (it comes with \(pendingIssue!)); available: native, trap")
+        case .bt, .jit:
+            throw UsageError("strategy '\(rawValue)' is not built yet (it comes with \(pendingIssue!)); available: native, trap, hybrid")
         }
     }
 
@@ -105,12 +105,14 @@ extension Strategy {
     /// guest instructions. `seconds` is the whole monitor run's wall time.
     public func executeVMs(_ requests: [RunRequest], quantum: UInt64) throws -> [RunResult] {
         guard runsSeveralVMs, let first = requests.first else {
-            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap")
+            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap or hybrid")
         }
         let cp: ControlProgram
         do {
-            cp = try ControlProgram(images: requests.map(\.image), profile: first.profile,
-                                    memorySize: first.memorySize, budget: first.budget)
+            let images = requests.map(\.image)
+            cp = self == .hybrid
+                ? try HybridVMM.controlProgram(images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget)
+                : try ControlProgram(images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget)
         } catch let e as AllocationError {
             throw UsageError(e.description)
         } catch let e as UnconfinableProfile {

@@ -27,6 +27,12 @@ public struct VMRegion: Sendable, Hashable {
     /// Size w of the VM's storage.
     public let size: Int
 
+    /// A region at physical `base` of `size` bytes.
+    public init(base: Int, size: Int) {
+        self.base = base
+        self.size = size
+    }
+
     /// The physical range [k, k + w).
     public var range: Range<Int> { base..<base + size }
 

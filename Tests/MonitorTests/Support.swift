@@ -1,6 +1,19 @@
+import HybridVMM
 import Machine
 import TrapVMM
 import XCTest
+
+/// Every monitor the differential tests run. A new monitor joins by adding a case.
+enum Monitor: String, CaseIterable {
+    case trap, hybrid
+
+    func make(_ images: [ELFImage], profile: Profile, memory: Int, budget: UInt64) throws -> ControlProgram {
+        switch self {
+        case .trap: return try ControlProgram(images: images, profile: profile, memorySize: memory, budget: budget)
+        case .hybrid: return try HybridVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget)
+        }
+    }
+}
 
 /// Test programs: assembled from `Instruction`s, with a guest trap handler at
 /// 0x800 that records cause, value and the old PSW in x20..x23 and halts
@@ -48,12 +61,12 @@ enum Program {
     }
 }
 
-/// Runs `image` on the bare machine and under the trap monitor; returns both
+/// Runs `image` on the bare machine and under `monitor`; returns both
 /// snapshots and the VM (for its counters).
-func bareAndTrap(_ image: ELFImage, profile: Profile = .pg32v, budget: UInt64 = 100_000,
-                 memory: Int = Program.memory) throws -> (bare: Snapshot, trap: Snapshot, vm: VirtualMachine, cp: ControlProgram) {
+func bareAndMonitor(_ image: ELFImage, monitor: Monitor, profile: Profile = .pg32v, budget: UInt64 = 100_000,
+                    memory: Int = Program.memory) throws -> (bare: Snapshot, run: Snapshot, vm: VirtualMachine, cp: ControlProgram) {
     let bare = Machine(booting: image, memorySize: memory, profile: profile).runToEnd(budget: budget)
-    let cp = try ControlProgram(images: [image], profile: profile, memorySize: memory, budget: budget)
+    let cp = try monitor.make([image], profile: profile, memory: memory, budget: budget)
     cp.run()
     return (bare, cp.vms[0].snapshot(), cp.vms[0], cp)
 }
@@ -61,11 +74,12 @@ func bareAndTrap(_ image: ELFImage, profile: Profile = .pg32v, budget: UInt64 = 
 /// Asserts the monitor's run is equivalent to the bare machine's, and that
 /// no canary byte outside the VM changed.
 @discardableResult
-func assertEquivalent(_ image: ELFImage, profile: Profile = .pg32v, budget: UInt64 = 100_000,
+func assertEquivalent(_ image: ELFImage, monitor: Monitor, profile: Profile = .pg32v, budget: UInt64 = 100_000,
                       _ message: String = "", file: StaticString = #filePath, line: UInt = #line) throws -> (bare: Snapshot, vm: VirtualMachine) {
-    let r = try bareAndTrap(image, profile: profile, budget: budget)
+    let message = "\(monitor): \(message)"
+    let r = try bareAndMonitor(image, monitor: monitor, profile: profile, budget: budget)
     XCTAssertNotEqual(r.bare.outcome, .budget, "the bare run must finish: \(message)", file: file, line: line)
-    XCTAssertEqual(Verdict(run: r.trap, reference: r.bare), .equivalent, message, file: file, line: line)
+    XCTAssertEqual(Verdict(run: r.run, reference: r.bare), .equivalent, message, file: file, line: line)
     XCTAssertEqual(r.cp.damagedCanaries, [], "isolation: \(message)", file: file, line: line)
     return (r.bare, r.vm)
 }
