@@ -36,8 +36,9 @@ public enum HybridVMM {
 /// against the virtual PSW. Every fetch it makes is one interpreted guest
 /// instruction.
 public final class SoftwareInterpreter: ExecutionEngine {
-    /// One software machine per VM, by VM id, made on first use.
-    private var processors: [Int: Machine] = [:]
+    /// One software machine per VM, indexed by VM id, made on first use
+    /// (an array, not a dictionary: this is looked up on every entry).
+    private var processors: [Machine?] = []
 
     /// Makes the engine.
     public init() {}
@@ -61,7 +62,8 @@ public final class SoftwareInterpreter: ExecutionEngine {
     }
 
     private func processor(for vm: VirtualMachine, in monitor: ControlProgram) -> Machine {
-        if let cpu = processors[vm.id] { return cpu }
+        if vm.id < processors.count, let cpu = processors[vm.id] { return cpu }
+        if vm.id >= processors.count { processors += [Machine?](repeating: nil, count: vm.id + 1 - processors.count) }
         let view = Storage(viewing: monitor.machine.storage, range: vm.region.range)
         let cpu = Machine(storage: view, profile: monitor.machine.profile, sharingRegistersOf: monitor.machine)
         cpu.trapPolicy = .report

@@ -5,25 +5,29 @@
 /// `run(budget:)` is the reference interpreter, the "hardware" every other
 /// strategy is measured against. Guest traps are architectural events (old and
 /// new PSW in low core), never Swift errors.
+///
+/// A machine belongs to one thread. Its mutable state is marked
+/// `@exclusivity(unchecked)`: the dynamic exclusivity checks Swift would
+/// otherwise make on every access dominated a monitor's trap path.
 public final class Machine {
     /// What each system instruction does in user mode.
     public let profile: Profile
     /// Physical storage E.
     public let storage: Storage
     /// The current PSW <M, P, R>.
-    public var psw: PSW
+    @exclusivity(unchecked) public var psw: PSW
     /// The console: every byte OUT wrote, in order.
-    public var console: [UInt8] = []
+    @exclusivity(unchecked) public var console: [UInt8] = []
     /// Running, halted or checkstop.
-    public var status: Status = .running
+    @exclusivity(unchecked) public var status: Status = .running
     /// Instructions fetched successfully so far (SPEC section 8's count).
-    public var instructionCount: UInt64 = 0
+    @exclusivity(unchecked) public var instructionCount: UInt64 = 0
     /// Set by the trap sequence: the next fetch is the first of a trap entry,
     /// and if it fails the machine checkstops (SPEC section 3).
-    public var trapEntryPending = false
+    @exclusivity(unchecked) public var trapEntryPending = false
     /// What the machine does on a trap: take it (bare hardware), take it and
     /// return to a monitor, or only report it to a monitor's interpreter.
-    public var trapPolicy: TrapPolicy = .take
+    @exclusivity(unchecked) public var trapPolicy: TrapPolicy = .take
 
     /// x0..x31. x0 is kept 0 by the interpreter.
     let registerFile: UnsafeMutablePointer<UInt32>

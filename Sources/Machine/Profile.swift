@@ -18,8 +18,21 @@ public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
         }
     }
 
-    /// Position in `allCases` (and funct7).
-    public var index: Int { SystemInstruction.allCases.firstIndex(of: self)! }
+    /// Position in `allCases`, which is also the funct7 encoding (a switch, not a
+    /// search: monitors index their counters with it on every trap).
+    @inlinable public var index: Int {
+        switch self {
+        case .halt: return 0
+        case .lpsw: return 1
+        case .setr: return 2
+        case .getm: return 3
+        case .getl: return 4
+        case .getb: return 5
+        case .jrstu: return 6
+        case .setm: return 7
+        case .out: return 8
+        }
+    }
 }
 
 /// What a system instruction does when executed in user mode.

@@ -142,12 +142,18 @@ extension Machine {
 
     /// Runs a bare machine to its end within `budget` instructions and snapshots it.
     public func runToEnd(budget: UInt64) -> Snapshot {
-        let outcome: Outcome
-        switch run(budget: budget) {
-        case .halted(let c): outcome = .halted(c)
-        case .checkstop: outcome = .checkstop
-        case .budget, .trap, .system: outcome = .budget // .trap and .system only under a monitor's policy
+        snapshot(outcome: Outcome(run(budget: budget)))
+    }
+}
+
+extension Outcome {
+    /// How a bare machine's run ended (`.trap` and `.system` happen only under
+    /// a monitor's trap policy; they count as unfinished).
+    public init(_ exit: RunExit) {
+        switch exit {
+        case .halted(let c): self = .halted(c)
+        case .checkstop: self = .checkstop
+        case .budget, .trap, .system: self = .budget
         }
-        return snapshot(outcome: outcome)
     }
 }

@@ -31,6 +31,7 @@ extension SystemInstruction {
     /// effect on the mode is dropped (a profile's `ignore-mode` action).
     /// Whether the instruction may execute at all in the current mode is the
     /// caller's decision (the profile's, or the monitor's).
+    @inlinable // so each monitor gets it specialized for its own context type
     public func execute(word: UInt32, on context: some SystemContext, keepMode: Bool = false) -> SystemEffect {
         let w = InstructionWord(word)
         let a = context[register: w.rs1], c = context[register: w.rs2]

@@ -21,6 +21,9 @@ struct PerfCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Guests to measure (default: every compute guest).")
     var guests: [String] = []
 
+    @Option(name: .long, help: "Monitor strategies to time beside the bare interpreter (comma list).")
+    var strategy: StrategyList = StrategyList([.trap, .hybrid])
+
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
@@ -31,7 +34,8 @@ struct PerfCommand: ParsableCommand {
 
     struct Row {
         var guest: String
-        var trapSeconds: Double
+        /// Seconds under each monitor strategy, in `strategy` order.
+        var monitorSeconds: [Double]
         var instructions: UInt64
         var interpreterSeconds: Double
         var nativeSeconds: Double
@@ -43,6 +47,7 @@ struct PerfCommand: ParsableCommand {
 
     func run() throws {
         let toolchain = try GuestToolchain.locate()
+        let strategies = strategy.strategies.filter { $0 != .native }
         let selected = guests.isEmpty ? Guests.all.filter { $0.kind == .compute } : guests.compactMap(Guests.named)
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-perf-\(getpid())")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -50,7 +55,10 @@ struct PerfCommand: ParsableCommand {
         var rows: [Row] = []
         for g in selected {
             let interpreted = try Timing.fastest(g, strategy: .native, repetitions: repetitions)
-            let trapped = try Timing.fastest(g, strategy: .trap, repetitions: repetitions)
+            let monitored = try strategies.map { try Timing.fastest(g, strategy: $0, repetitions: repetitions) }
+            for m in monitored where Verdict(run: m.snapshot, reference: interpreted.snapshot) != .equivalent {
+                throw UsageError("\(g.name) is not equivalent under \(m.strategy): the timing would be meaningless")
+            }
             let best = interpreted.seconds
             let snapshot: Snapshot? = interpreted.snapshot
             let binary = work.appendingPathComponent(g.name).path
@@ -62,7 +70,7 @@ struct PerfCommand: ParsableCommand {
             let scalar = try PerfCommand.runNative(binary + "-scalar", repetitions: repetitions)
             let s = snapshot!
             let agree = [native, scalar].allSatisfy { $0.console == s.console && $0.exitCode == s.outcome.exitCode }
-            rows.append(Row(guest: g.name, trapSeconds: trapped.seconds, instructions: s.instructions, interpreterSeconds: best,
+            rows.append(Row(guest: g.name, monitorSeconds: monitored.map(\.seconds), instructions: s.instructions, interpreterSeconds: best,
                             nativeSeconds: native.seconds, scalarNativeSeconds: scalar.seconds, outputsAgree: agree))
             if !json {
                 FileHandle.standardError.write(Data("measured \(g.name)\n".utf8))
@@ -70,7 +78,7 @@ struct PerfCommand: ParsableCommand {
         }
         let geomean = Timing.geometricMean(rows.map(\.slowdown))
         let scalarGeomean = Timing.geometricMean(rows.map(\.scalarSlowdown))
-        let trapGeomean = Timing.geometricMean(rows.map { $0.trapSeconds / $0.interpreterSeconds })
+        let monitorGeomeans = strategies.indices.map { i in Timing.geometricMean(rows.map { $0.monitorSeconds[i] / $0.interpreterSeconds }) }
         let mhz = Timing.cpuMHz()
         if json {
             print(JSON.object([
@@ -78,12 +86,15 @@ struct PerfCommand: ParsableCommand {
                     .object([("guest", .string(r.guest)), ("guestInstructions", .uint(r.instructions)),
                              ("interpreterSeconds", .double(r.interpreterSeconds)), ("nativeSeconds", .double(r.nativeSeconds)),
                              ("slowdown", .double(r.slowdown)), ("scalarNativeSeconds", .double(r.scalarNativeSeconds)),
-                             ("scalarSlowdown", .double(r.scalarSlowdown)), ("trapSeconds", .double(r.trapSeconds)),
-                             ("trapOverNative", .double(r.trapSeconds / r.interpreterSeconds)), ("outputsAgree", .bool(r.outputsAgree))])
+                             ("scalarSlowdown", .double(r.scalarSlowdown)),
+                             ("monitors", .object(zip(strategies, r.monitorSeconds).map { s, t in
+                                 (s.rawValue, .object([("seconds", .double(t)), ("overBare", .double(t / r.interpreterSeconds))]))
+                             })),
+                             ("outputsAgree", .bool(r.outputsAgree))])
                 })),
                 ("geomeanSlowdown", .double(geomean)),
                 ("geomeanScalarSlowdown", .double(scalarGeomean)),
-                ("geomeanTrapOverNative", .double(trapGeomean)),
+                ("geomeanOverBare", .object(zip(strategies, monitorGeomeans).map { ($0.rawValue, .double($1)) })),
                 ("cpuMHz", mhz.map { .double($0) } ?? .null),
             ]).rendered(pretty: true))
             return
@@ -96,15 +107,16 @@ struct PerfCommand: ParsableCommand {
                     mhz.map { String(format: "%.1f", nsPerInstruction * $0 / 1000) } ?? "-",
                     String(format: "%.5f", r.nativeSeconds), String(format: "%.1fx", r.slowdown),
                     String(format: "%.5f", r.scalarNativeSeconds), String(format: "%.1fx", r.scalarSlowdown),
-                    String(format: "%.3f", r.trapSeconds / r.interpreterSeconds),
+                ] + r.monitorSeconds.map { String(format: "%.3f", $0 / r.interpreterSeconds) } + [
                     r.outputsAgree ? "yes" : "NO"]
         }
         table.append(["geomean", "", "", "", "", "", "", String(format: "%.1fx", geomean), "", String(format: "%.1fx", scalarGeomean),
-                      String(format: "%.3f", trapGeomean), ""])
+                     ] + monitorGeomeans.map { String(format: "%.3f", $0) } + [""])
         print(TextTable.render(header: ["guest", "guest instr", "interp s", "MIPS", "ns/instr", "cycles/instr",
-                                        "native s", "slowdown", "scalar s", "vs scalar", "trap/interp", "same output"], rows: table), terminator: "")
+                                        "native s", "slowdown", "scalar s", "vs scalar"] + strategies.map { "\($0.rawValue)/bare" } + ["same output"],
+                               rows: table), terminator: "")
         print("fastest of \(repetitions) runs each side; native = same C source, clang -O2 for the host; " +
-              "scalar = the same with -fno-vectorize -fno-slp-vectorize; trap/interp = under the trap monitor vs bare" +
+              "scalar = the same with -fno-vectorize -fno-slp-vectorize; X/bare = under monitor X vs the bare interpreter" +
               (mhz.map { String(format: "; cycles at the nominal %.0f MHz", $0) } ?? ""))
     }
 

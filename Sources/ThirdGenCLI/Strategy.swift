@@ -90,8 +90,10 @@ extension Strategy {
         switch self {
         case .native:
             let machine = Machine(booting: request.image, memorySize: request.memorySize, profile: request.profile)
-            var snapshot: Snapshot!
-            let elapsed = ContinuousClock().measure { snapshot = machine.runToEnd(budget: request.budget) }
+            var exit = RunExit.budget
+            // Only the run is timed, as for the monitors: the snapshot copies storage.
+            let elapsed = ContinuousClock().measure { exit = machine.run(budget: request.budget) }
+            let snapshot = machine.snapshot(outcome: Outcome(exit))
             return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
                              stats: [("instructions", .uint(snapshot.instructions))])
         case .trap, .hybrid:

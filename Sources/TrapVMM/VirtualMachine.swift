@@ -31,6 +31,9 @@ public struct MonitorCounters: Sendable {
 /// One virtual machine v_i: its region, the monitor's record of its virtual
 /// PSW, its registers while it is switched out, its console and counters.
 ///
+/// Like `Machine`, a VM belongs to one thread; its mutable state skips
+/// Swift's dynamic exclusivity checks, which dominated the trap path.
+///
 /// While the VM is switched in, its registers live in the real machine's
 /// register file; `subscript(register:)` reaches them there, which is what
 /// the interpreter routines (always run for the current VM) need.
@@ -40,21 +43,21 @@ public final class VirtualMachine: SystemContext {
     /// Where it lives in real storage.
     public let region: VMRegion
     /// The virtual PSW: the PSW a reflected trap would store (SPEC section 9).
-    public var psw: PSW
+    @exclusivity(unchecked) public var psw: PSW
     /// x0..x31, while switched out.
-    public var savedRegisters = [UInt32](repeating: 0, count: 32)
+    @exclusivity(unchecked) public var savedRegisters = [UInt32](repeating: 0, count: 32)
     /// Bytes the guest wrote with OUT.
-    public var console: [UInt8] = []
+    @exclusivity(unchecked) public var console: [UInt8] = []
     /// Running, or how it ended.
-    public var state: VMState = .running
+    @exclusivity(unchecked) public var state: VMState = .running
     /// Guest instructions counted (SPEC section 8).
-    public var instructions: UInt64 = 0
+    @exclusivity(unchecked) public var instructions: UInt64 = 0
     /// Guest-instruction budget.
     public let budget: UInt64
     /// A trap was just reflected into the guest: if its first fetch fails, the VM checkstops.
-    public var trapEntryPending = false
+    @exclusivity(unchecked) public var trapEntryPending = false
     /// Counters for `bench`.
-    public var counters = MonitorCounters()
+    @exclusivity(unchecked) public var counters = MonitorCounters()
 
     /// The real machine it runs on (strong: a VM may outlive its control program in a caller's hands;
     /// the machine holds no reference back, so there is no cycle).
