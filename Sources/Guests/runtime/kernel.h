@@ -55,6 +55,14 @@ static inline __attribute__((always_inline)) uint32_t pg_syscall(uint32_t number
     return a0;
 }
 
+/* Starts `entry` in user mode with R = (0, w) and the stack at `stack_top`
+ * (all other registers as PG_SAVE holds them), as if returning from a trap. */
+static inline __attribute__((noreturn)) void pg_enter_user(void (*entry)(void), void *stack_top) {
+    PG_SAVE[2] = (uint32_t)(uintptr_t)stack_top;
+    pg_psw_store(PG_OLD_PSW, PG_USER, (uint32_t)(uintptr_t)entry, 0, pg_getb());
+    pg_trap_return();
+}
+
 /* Leaves the trap handler: the saved P (an ECALL or a faulting access) is skipped. */
 static inline void pg_skip_trapping_instruction(void) { PG_OLD_PSW->pc += 4; }
 

@@ -26,7 +26,5 @@ void pg_trap(void) {
 
 int main(void) {
     pg_install_trap_handler();
-    PG_SAVE[2] = (uint32_t)(uintptr_t)(user_stack + sizeof user_stack);
-    pg_psw_store(PG_OLD_PSW, PG_USER, (uint32_t)(uintptr_t)user, 0, pg_getb());
-    pg_trap_return();
+    pg_enter_user(user, user_stack + sizeof user_stack);
 }
