@@ -52,9 +52,10 @@ public final class Machine {
         if let other {
             registerFile = other.registerFile
         } else {
-            // SAFETY: 32 words owned by this machine, zeroed here, freed in deinit.
-            registerFile = .allocate(capacity: 32)
-            registerFile.initialize(repeating: 0, count: 32)
+            // SAFETY: 33 words owned by this machine, zeroed here, freed in deinit:
+            // x0..x31, then a write sink translated code uses for writes to x0.
+            registerFile = .allocate(capacity: 33)
+            registerFile.initialize(repeating: 0, count: 33)
         }
     }
 
@@ -73,6 +74,12 @@ public final class Machine {
             if r != 0 { registerFile[r] = newValue }
         }
     }
+
+    /// The register file itself, for translated code: x0..x31, then at index
+    /// 32 a write sink (writes to x0 are aimed there, so x0 stays 0).
+    /// SAFETY: valid for 33 words while this machine (or the one it shares
+    /// registers with) lives; only one thread runs a machine.
+    public var unsafeRegisterFile: UnsafeMutablePointer<UInt32> { registerFile }
 
     /// All 32 registers, x0 first.
     public var registers: [UInt32] {
@@ -132,15 +139,9 @@ extension Machine {
     /// the trap sequence has then been performed.
     @discardableResult
     func executeSystem(_ inst: SystemInstruction, word: UInt32) -> TrapCause? {
-        var keepMode = false
-        if psw.mode == .user {
-            switch profile.action(for: inst) {
-            case .trap:
-                trap(.privileged, value: word)
-                return .privileged
-            case .execute: break
-            case .ignoreMode: keepMode = true
-            }
+        guard case .execute(let keepMode) = profile.disposition(of: inst, in: psw.mode) else {
+            trap(.privileged, value: word)
+            return .privileged
         }
         switch inst.execute(word: word, on: self, keepMode: keepMode) {
         case .completed:

@@ -18,6 +18,22 @@ public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
         }
     }
 
+    /// The instruction at `index` (0...8, the funct7 encoding).
+    @inlinable public init(index: Int) {
+        switch index {
+        case 0: self = .halt
+        case 1: self = .lpsw
+        case 2: self = .setr
+        case 3: self = .getm
+        case 4: self = .getl
+        case 5: self = .getb
+        case 6: self = .jrstu
+        case 7: self = .setm
+        case 8: self = .out
+        default: preconditionFailure("no system instruction has index \(index)")
+        }
+    }
+
     /// Position in `allCases`, which is also the funct7 encoding (a switch, not a
     /// search: monitors index their counters with it on every trap).
     @inlinable public var index: Int {
@@ -46,6 +62,14 @@ public enum UserAction: String, Sendable, Codable, CaseIterable {
     case ignoreMode = "ignore-mode"
 }
 
+/// What a system instruction does in a given mode under a profile.
+public enum SystemDisposition: Sendable, Equatable {
+    /// It traps PRIVILEGED.
+    case trap
+    /// It executes; with `keepMode`, its effect on the mode is dropped.
+    case execute(keepMode: Bool)
+}
+
 /// A privilege map: the same machine, with each system instruction's
 /// user-mode behaviour given as data (SPEC section 6). Users can define more.
 public struct Profile: Sendable, Hashable, Codable {
@@ -66,6 +90,17 @@ public struct Profile: Sendable, Hashable, Codable {
     /// The user-mode behaviour of `instruction`.
     @inlinable public func action(for instruction: SystemInstruction) -> UserAction {
         userActions[instruction.index]
+    }
+
+    /// What `instruction` does in `mode`: supervisor mode always executes it
+    /// (SPEC section 5); user mode does what the profile says.
+    @inlinable public func disposition(of instruction: SystemInstruction, in mode: Mode) -> SystemDisposition {
+        guard mode == .user else { return .execute(keepMode: false) }
+        switch action(for: instruction) {
+        case .trap: return .trap
+        case .execute: return .execute(keepMode: false)
+        case .ignoreMode: return .execute(keepMode: true)
+        }
     }
 
     /// All nine user-mode behaviours in `SystemInstruction` order.

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Guests
 import Machine
+import Translator
 
 /// A profile given on the command line: `v`, `h`, `x` (or `pg32v`...), or a JSON profile file.
 public struct ProfileArgument: ExpressibleByArgument, Sendable {
@@ -84,3 +85,5 @@ extension ProfileArgument {
     /// The default argument help shows.
     public var defaultValueDescription: String { profile.name }
 }
+
+extension UserModeExecution: ExpressibleByArgument {}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Machine
+import Translator
 
 /// `bench run IMAGE --profile v|h|x --strategy LIST [--memory BYTES] [--budget N] [--json]`
 struct RunCommand: ParsableCommand {
@@ -10,7 +11,7 @@ struct RunCommand: ParsableCommand {
         discussion: """
             IMAGE is an ELF path or the name of a built-in guest (see `bench list`). Every strategy \
             other than native also runs native and is compared with it (SPEC section 8).
-            With several images, or --vms N, trap and hybrid run them as VMs of one monitor, \
+            With several images, or --vms N, trap, hybrid and bt run them as VMs of one monitor, \
             switching round-robin every --quantum guest instructions; each VM is compared with its \
             own native run.
             """)
@@ -29,6 +30,12 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Comma list of strategies (native, trap, hybrid, bt, jit) or 'all'.")
     var strategy: StrategyList = StrategyList([.native])
 
+    @Option(name: .customLong("bt-user"), help: "bt: run virtual user mode 'translated' (default) or 'direct' (VMware's choice).")
+    var btUser: UserModeExecution = .translated
+
+    @Option(name: .customLong("tcache-ops"), help: "bt: micro-ops each VM's translation cache holds before it is flushed (12 bytes each).")
+    var translationCacheOps: Int = BinaryTranslator.defaultCacheOps
+
     @Flag(name: .long, help: "Print one JSON object (SPEC section 10) instead of a table.")
     var json = false
 
@@ -40,6 +47,9 @@ struct RunCommand: ParsableCommand {
             }
         }
         guard quantum > 0 else { throw ValidationError("--quantum must be at least 1") }
+        guard (256...(1 << 28)).contains(translationCacheOps) else {
+            throw ValidationError("--tcache-ops must be between 256 and \(1 << 28)")
+        }
         guard !images.isEmpty else { throw ValidationError("give a guest image") }
     }
 
@@ -50,7 +60,8 @@ struct RunCommand: ParsableCommand {
             let guest = try GuestImage(name)
             requests.append(RunRequest(image: try guest.elf(memorySize: machine.memory.bytes),
                                        profile: machine.profile.profile,
-                                       memorySize: machine.memory.bytes, budget: machine.budget))
+                                       memorySize: machine.memory.bytes, budget: machine.budget,
+                                       btUserMode: btUser, translationCacheOps: translationCacheOps))
         }
         if requests.count == 1 {
             let results = try RunCommand.runAll(requests[0], strategies: strategy.strategies)
@@ -84,7 +95,7 @@ struct RunCommand: ParsableCommand {
     /// Several VMs: each image's native run, then each strategy with all VMs under one monitor.
     static func runSeveral(_ requests: [RunRequest], strategies: [Strategy], quantum: UInt64) throws -> [[RunResult]] {
         for s in strategies where s != .native && !s.runsSeveralVMs {
-            throw UsageError("strategy '\(s.rawValue)' runs one VM at a time; several VMs need --strategy trap or hybrid (or native)")
+            throw UsageError("strategy '\(s.rawValue)' runs one VM at a time; several VMs need --strategy trap, hybrid or bt (or native)")
         }
         let references = try requests.map { try Strategy.native.execute($0) }
         var perVM = references.map { _ in [RunResult]() }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HybridVMM
 import Machine
+import Translator
 import TrapVMM
 
 /// A way of running a guest (SPEC section 10).
@@ -20,8 +21,7 @@ public enum Strategy: String, CaseIterable, Sendable {
     /// The issue that brings a strategy not built yet, or nil if it runs.
     var pendingIssue: String? {
         switch self {
-        case .native, .trap, .hybrid: return nil
-        case .bt: return "the Translator issue"
+        case .native, .trap, .hybrid, .bt: return nil
         case .jit: return "the JIT issue"
         }
     }
@@ -78,11 +78,15 @@ public struct RunRequest: Sendable {
     public var memorySize: Int
     /// The guest-instruction budget.
     public var budget: UInt64
+    /// Binary translation: how virtual user mode runs.
+    public var btUserMode: UserModeExecution = .translated
+    /// Binary translation: ops each VM's translation cache holds before it flushes.
+    public var translationCacheOps: Int = BinaryTranslator.defaultCacheOps
 }
 
 extension Strategy {
     /// True if this strategy runs several VMs under one monitor.
-    public var runsSeveralVMs: Bool { self == .trap || self == .hybrid }
+    public var runsSeveralVMs: Bool { self == .trap || self == .hybrid || self == .bt }
 
     /// Runs one guest under this strategy. Throws `UsageError` for a strategy
     /// not built yet or a profile it cannot run.
@@ -96,10 +100,10 @@ extension Strategy {
             let snapshot = machine.snapshot(outcome: Outcome(exit))
             return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
                              stats: [("instructions", .uint(snapshot.instructions))])
-        case .trap, .hybrid:
+        case .trap, .hybrid, .bt:
             return try executeVMs([request], quantum: .max)[0]
-        case .bt, .jit:
-            throw UsageError("strategy '\(rawValue)' is not built yet (it comes with \(pendingIssue!)); available: native, trap, hybrid")
+        case .jit:
+            throw UsageError("strategy '\(rawValue)' is not built yet (it comes with \(pendingIssue!)); available: native, trap, hybrid, bt")
         }
     }
 
@@ -107,14 +111,22 @@ extension Strategy {
     /// guest instructions. `seconds` is the whole monitor run's wall time.
     public func executeVMs(_ requests: [RunRequest], quantum: UInt64) throws -> [RunResult] {
         guard runsSeveralVMs, let first = requests.first else {
-            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap or hybrid")
+            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap, hybrid or bt")
         }
         let cp: ControlProgram
+        var translator: BinaryTranslator?
         do {
             let images = requests.map(\.image)
-            cp = self == .hybrid
-                ? try HybridVMM.controlProgram(images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget)
-                : try ControlProgram(images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget)
+            switch self {
+            case .hybrid:
+                cp = try HybridVMM.controlProgram(images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget)
+            case .bt:
+                (cp, translator) = try BinaryTranslation.controlProgram(
+                    images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget,
+                    userMode: first.btUserMode, cacheOps: first.translationCacheOps)
+            default:
+                cp = try ControlProgram(images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget)
+            }
         } catch let e as AllocationError {
             throw UsageError(e.description)
         } catch let e as UnconfinableProfile {
@@ -127,7 +139,7 @@ extension Strategy {
                       stats: MonitorStats.json(vm.counters, instructions: vm.instructions) + [
                           ("vms", .int(Int64(cp.vms.count))),
                           ("damagedCanaryBytes", .int(Int64(damaged.count))),
-                      ])
+                      ] + (translator.map { MonitorStats.json($0, vm: vm) } ?? []))
         }
     }
 }
@@ -146,6 +158,30 @@ enum MonitorStats {
             ("emulated", .object(emulated)),
             ("reflected", .uint(c.reflected)),
             ("switchesIn", .uint(c.switchesIn)),
+        ]
+    }
+
+    /// A translator's counters for one VM, as `stats` JSON.
+    static func json(_ t: BinaryTranslator, vm: VirtualMachine) -> [(String, JSON)] {
+        let c = t.counters(for: vm), m = t.memory(for: vm)
+        let lookups = c.frontHits + c.tableHits + c.misses + c.chained
+        return [
+            ("translated", .uint(vm.counters.translated)),
+            ("translation", .object([
+                ("blocksTranslated", .uint(c.blocksTranslated)),
+                ("instructionsTranslated", .uint(c.instructionsTranslated)),
+                ("instructionsStepped", .uint(c.instructionsStepped)),
+                ("chained", .uint(c.chained)),
+                ("frontCacheHits", .uint(c.frontHits)),
+                ("tableHits", .uint(c.tableHits)),
+                ("misses", .uint(c.misses)),
+                ("hitRate", .double(lookups == 0 ? 0 : Double(lookups - c.misses) / Double(lookups))),
+                ("invalidations", .uint(c.invalidations)),
+                ("flushes", .uint(c.flushes)),
+                ("translationNanoseconds", .uint(c.translationNanoseconds)),
+                ("cacheBytesReserved", .int(Int64(m.reserved))),
+                ("cacheBytesUsed", .int(Int64(m.used))),
+            ])),
         ]
     }
 }

@@ -31,11 +31,15 @@ public final class ControlProgram {
     /// Places one VM per image (each of `memorySize` bytes) on a real machine of
     /// profile `profile`. Refuses a configuration that does not fit, and a
     /// profile under which user mode could rewrite R or M without a trap (no
-    /// trap-based monitor can confine such a guest). By default both virtual
+    /// trap-based monitor can confine such a guest; engines that never run
+    /// guest code on the real machine lift that restriction). By default both virtual
     /// modes run directly: classic trap-and-emulate.
     public init(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64,
                 supervisorEngine: ExecutionEngine = DirectExecution(), userEngine: ExecutionEngine = DirectExecution()) throws {
-        try ControlProgram.checkConfinable(profile)
+        // Only code that runs on the real machine can take its relocation register.
+        if supervisorEngine is DirectExecution || userEngine is DirectExecution {
+            try ControlProgram.checkConfinable(profile)
+        }
         self.supervisorEngine = supervisorEngine
         self.userEngine = userEngine
         allocator = try Allocator(vmCount: images.count, size: memorySize)
@@ -99,6 +103,10 @@ public final class ControlProgram {
             }
             let engine = vm.psw.mode == .user ? userEngine : supervisorEngine
             let exit = engine.run(vm, budget: min(slice, vm.budgetLeft), in: self)
+            if engine !== supervisorEngine || engine !== userEngine {
+                // The other engine may cache translations of code this one could have written.
+                (engine === userEngine ? supervisorEngine : userEngine).storageWritten(vm, range: nil)
+            }
             vm.instructions += exit.ran
             slice -= exit.ran
             switch exit.event {

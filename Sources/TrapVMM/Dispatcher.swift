@@ -24,12 +24,20 @@ extension ControlProgram {
         return .resume
     }
 
-    /// The interpreter routines, one per privileged instruction: the
+    /// The interpreter routines, one per system instruction: the
     /// instruction's own semantics (Machine's `SystemInstruction.execute`)
     /// applied to the virtual PSW, through the VM map, with the VM's console.
+    /// In virtual user mode (reached only from translated code) the profile
+    /// decides first, as on the bare machine: trap, execute, or execute
+    /// keeping the mode.
     public func interpret(_ instruction: SystemInstruction, word: UInt32, in vm: VirtualMachine) -> ExitAction {
+        guard case .execute(let keepMode) = machine.profile.disposition(of: instruction, in: vm.psw.mode) else {
+            vm.counters.traps[Int(TrapCause.privileged.rawValue)] += 1
+            reflect(.privileged, value: word, into: vm)
+            return .resume
+        }
         vm.counters.emulated[instruction.index] += 1
-        switch instruction.execute(word: word, on: vm) {
+        switch instruction.execute(word: word, on: vm, keepMode: keepMode) {
         case .completed:
             return vm.state == .running ? .resume : .stop
         case .memoryTrap(let address):
@@ -44,6 +52,9 @@ extension ControlProgram {
     /// and the virtual PSW becomes the guest's new PSW from k + 0x10.
     public func reflect(_ cause: TrapCause, value: UInt32, into vm: VirtualMachine) {
         let s = machine.storage, k = vm.region.base
+        // The monitor writes guest storage here and nowhere else: tell the engines.
+        supervisorEngine.storageWritten(vm, range: 0..<LowCore.end)
+        if userEngine !== supervisorEngine { userEngine.storageWritten(vm, range: 0..<LowCore.end) }
         for (i, word) in vm.psw.words.enumerated() { s.store32(k + LowCore.oldPSW + 4 * i, word) }
         s.store32(k + LowCore.cause, cause.rawValue)
         s.store32(k + LowCore.value, value)

@@ -36,6 +36,16 @@ public protocol ExecutionEngine: AnyObject {
     /// `budget` (> 0) guest instructions. Keeps `vm.psw` current and bumps the
     /// VM's counters at its exits.
     func run(_ vm: VirtualMachine, budget: UInt64, in monitor: ControlProgram) -> EngineExit
+
+    /// Something other than this engine wrote the VM's storage: guest
+    /// addresses `range` (relative to the VM's base), or anything if nil. An
+    /// engine that caches translations of guest code must not use stale ones.
+    func storageWritten(_ vm: VirtualMachine, range: Range<Int>?)
+}
+
+extension ExecutionEngine {
+    /// Engines that cache nothing ignore writes.
+    public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {}
 }
 
 /// Direct execution: the guest's instructions run on the real machine in

@@ -19,8 +19,10 @@ public struct MonitorCounters: Sendable {
     public var emulated = [UInt64](repeating: 0, count: SystemInstruction.allCases.count)
     /// Traps reflected into the guest (its own handler took them).
     public var reflected: UInt64 = 0
-    /// Guest instructions interpreted in software (the hybrid monitor).
+    /// Guest instructions interpreted in software (the hybrid monitor; the translator's budget tails).
     public var interpreted: UInt64 = 0
+    /// Guest instructions executed from binary translations.
+    public var translated: UInt64 = 0
     /// Times the VM was switched in by the scheduler.
     public var switchesIn: UInt64 = 0
 

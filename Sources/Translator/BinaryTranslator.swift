@@ -1,0 +1,389 @@
+import Machine
+import TrapVMM
+
+/// Block-caching binary translation, the way VMware made x86 virtualizable:
+/// guest code is translated block by block into a pre-decoded form a tight
+/// executor runs; innocuous instructions are copied (as micro-ops), every
+/// system instruction, privileged or not, becomes a callout to the control
+/// program's interpreter routines. Nothing sensitive ever runs on the real
+/// machine, so every profile, pg32x included, is virtualized.
+///
+/// It is an `ExecutionEngine` of TrapVMM's control program, used for
+/// virtual supervisor mode and (by default) virtual user mode too.
+public final class BinaryTranslator: ExecutionEngine {
+    /// Ops each VM's translation cache holds before it is flushed.
+    public let cacheOps: Int
+    private var caches: [TranslationCache?] = []
+    /// Per VM: the reference interpreter over the VM's storage, for the few
+    /// instructions a whole block cannot run (the end of a budget, a block
+    /// past a bound that shrank). Trap policy `.report`, registers shared.
+    private var steppers: [Machine?] = []
+
+    /// The default cache size: 1 Mi ops, 12 MiB per VM.
+    public static let defaultCacheOps = 1 << 20
+
+    /// Makes the engine; `cacheOps` bounds each VM's translation cache.
+    public init(cacheOps: Int = BinaryTranslator.defaultCacheOps) {
+        self.cacheOps = cacheOps
+    }
+
+    /// The translation counters of `vm` (zero if it never ran translated).
+    public func counters(for vm: VirtualMachine) -> TranslationCounters {
+        vm.id < caches.count ? caches[vm.id]?.counters ?? TranslationCounters() : TranslationCounters()
+    }
+
+    /// Bytes reserved for `vm`'s translation cache, and bytes in use.
+    public func memory(for vm: VirtualMachine) -> (reserved: Int, used: Int) {
+        guard vm.id < caches.count, let c = caches[vm.id] else { return (0, 0) }
+        return (c.memoryBytes, c.usedBytes)
+    }
+
+    public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
+        guard vm.id < caches.count, let c = caches[vm.id] else { return }
+        guard let range, !range.isEmpty else {
+            c.epoch &+= 1 // unknown writes: verify each block against storage before its next use
+            return
+        }
+        for page in (range.lowerBound >> 12)...((range.upperBound - 1) >> 12) { c.invalidate(page: page, overlapping: range) }
+    }
+
+    public func run(_ vm: VirtualMachine, budget: UInt64, in monitor: ControlProgram) -> EngineExit {
+        let cache = self.cache(for: vm)
+        return execute(cache, vm: vm, monitor: monitor, budget: budget)
+    }
+
+    private func cache(for vm: VirtualMachine) -> TranslationCache {
+        if vm.id < caches.count, let c = caches[vm.id] { return c }
+        if vm.id >= caches.count {
+            caches += [TranslationCache?](repeating: nil, count: vm.id + 1 - caches.count)
+            steppers += [Machine?](repeating: nil, count: vm.id + 1 - steppers.count)
+        }
+        let c = TranslationCache(storageSize: vm.region.size, opCapacity: cacheOps)
+        caches[vm.id] = c
+        return c
+    }
+
+    private func stepper(for vm: VirtualMachine, in monitor: ControlProgram) -> Machine {
+        if let s = steppers[vm.id] { return s }
+        let view = Storage(viewing: monitor.machine.storage, range: vm.region.range)
+        let s = Machine(storage: view, profile: monitor.machine.profile, sharingRegistersOf: monitor.machine)
+        s.trapPolicy = .report
+        steppers[vm.id] = s
+        return s
+    }
+
+    // MARK: - Translation
+
+    /// Translates the block at virtual `pc` under relocation `l`; nil if its
+    /// first instruction cannot be fetched (`limit` = min(b, w - l)).
+    private func translate(_ c: TranslationCache, pc: UInt32, l: UInt32, limit: Int, memory: UnsafeMutableRawPointer) -> Int32? {
+        guard pc & 3 == 0, Int(pc) + 4 <= limit else { return nil }
+        let started = ContinuousClock.now
+        if !c.hasRoom(forOps: TranslationCache.maximumBlock + 1) { c.flush() }
+        let first = c.opCount
+        var p = pc, count = 0
+        while true {
+            // SAFETY: p + 4 <= limit <= w - l, so l + p + 4 is inside the VM's storage.
+            let word = UInt32(littleEndian: memory.loadUnaligned(fromByteOffset: Int(l) + Int(p), as: UInt32.self))
+            let op = MicroOp.translate(word, at: p)
+            c.append(op, word: word)
+            count += 1
+            p &+= 4
+            if op.kind.endsBlock { break }
+            // A block stays inside one page and one fetchable range, and is bounded in length.
+            if (Int(l) + Int(p)) & 0xFFF == 0 || count == TranslationCache.maximumBlock || Int(p) + 4 > limit {
+                c.append(MicroOp(.continueAt, imm: p), word: 0)
+                break
+            }
+        }
+        let id = c.register(pc: pc, l: l, first: first, count: count, page: (Int(l) + Int(pc)) >> 12)
+        c.counters.blocksTranslated += 1
+        c.counters.instructionsTranslated += UInt64(count)
+        let (s, atto) = (ContinuousClock.now - started).components
+        c.counters.translationNanoseconds += UInt64(s) * 1_000_000_000 + UInt64(atto / 1_000_000_000)
+        return id
+    }
+
+    /// True if the guest words `b` was translated from are still in storage.
+    private func stillCurrent(_ c: TranslationCache, _ b: Block, memory: UnsafeMutableRawPointer) -> Bool {
+        for k in 0..<Int(b.count) {
+            // SAFETY: the caller checked b.end <= limit, so every word of the block is inside storage.
+            let now = UInt32(littleEndian: memory.loadUnaligned(fromByteOffset: Int(b.l) + Int(b.pc) + 4 * k, as: UInt32.self))
+            if now != c.words[Int(b.first) + k] { return false }
+        }
+        return true
+    }
+
+    /// A translated store wrote guest physical bytes [phys, phys + n), some of
+    /// which translations were made from: invalidate those translations. True
+    /// if `current`, the block executing the store, was among them.
+    @inline(never)
+    private func selfModified(_ c: TranslationCache, phys: Int, size n: Int, current: Block) -> Bool {
+        let written = phys..<phys + n
+        c.invalidate(page: phys >> 12, overlapping: written)
+        if (phys + n - 1) >> 12 != phys >> 12 { c.invalidate(page: (phys + n - 1) >> 12, overlapping: written) }
+        let start = Int(current.l) + Int(current.pc)
+        return written.overlaps(start..<start + 4 * Int(current.count))
+    }
+
+    // MARK: - The executor
+
+    /// Runs translated blocks of `vm` for at most `budget` guest instructions.
+    ///
+    /// Kept lean for the register allocator: the budget is charged a whole
+    /// block at its entry (refunded on an early exit), block fields are read
+    /// through a pointer, and every rare path leaves the loop.
+    @inline(never)
+    private func execute(_ c: TranslationCache, vm: VirtualMachine, monitor: ControlProgram, budget: UInt64) -> EngineExit {
+        let x = monitor.machine.unsafeRegisterFile
+        let w = vm.region.size
+        let l = vm.psw.l
+        // Every access of n bytes at virtual a is valid iff a + n <= limit (SPEC section 2 under the VM map).
+        let limit = Int(l) >= w ? 0 : min(Int(vm.psw.b), w - Int(l))
+        // SAFETY: the VM's region [k, k + w) lies inside real storage; only offsets below l + limit <= w are used.
+        let memory = monitor.machine.storage.base + vm.region.base
+        let base = memory + Int(l)
+        let ops = c.ops, blocks = c.blocks, codeBits = c.codeBits
+        let epoch = c.epoch
+        var pc = vm.psw.pc
+        var remaining = Int(clamping: budget)
+        var stepped = 0, chained: UInt64 = 0
+        // The block just left and its exit slot (0 taken, 1 fall-through, 2 computed), for chaining; -1 if none.
+        var prev: Int32 = -1, prevSlot = 0
+        var event = EngineEvent.budget
+
+        blockLoop: while remaining > 0 {
+            var id: Int32 = -1
+            if prev >= 0 {
+                if prevSlot == 2 {
+                    // A computed jump (jalr): its link is an inline cache of the last target.
+                    // Block ids are not reused until a flush, which drops `prev` too.
+                    let cached = blocks[Int(prev)].next0
+                    if cached >= 0, blocks[Int(cached)].valid, blocks[Int(cached)].pc == pc { id = cached }
+                } else {
+                    id = prevSlot == 0 ? blocks[Int(prev)].next0 : blocks[Int(prev)].next1
+                }
+                chained &+= id >= 0 ? 1 : 0
+            }
+            if id < 0 {
+                if let found = c.lookup(pc: pc, l: l) {
+                    id = found
+                } else {
+                    c.counters.misses += 1
+                    guard let made = translate(c, pc: pc, l: l, limit: limit, memory: memory) else {
+                        event = .trap(.memory, value: pc) // the fetch traps; it is not counted
+                        break blockLoop
+                    }
+                    id = made
+                }
+                if prev >= 0, blocks[Int(prev)].valid { c.link(prev, slot: prevSlot, to: id) }
+            }
+            let bp = blocks + Int(id)
+            let count = Int(bp.pointee.count)
+            if remaining < count || Int(bp.pointee.end) > limit || bp.pointee.epoch != epoch {
+                switch slowEntry(c, bp, vm: vm, monitor: monitor, pc: pc, remaining: remaining, memory: memory) {
+                case .retry:
+                    prev = -1
+                    continue blockLoop
+                case .stepped(let ran, let next, let exitEvent):
+                    stepped += ran
+                    remaining -= ran
+                    pc = next
+                    prev = -1
+                    guard let exitEvent else { continue blockLoop }
+                    event = exitEvent
+                    break blockLoop
+                }
+            }
+            remaining -= count
+            let first = Int(bp.pointee.first), blockPC = bp.pointee.pc
+            var i = first
+            var slot = -1
+            opLoop: while true {
+                let op = ops[i]
+                let rd = Int(op.rd), rs1 = Int(op.rs1), rs2 = Int(op.rs2)
+                switch op.kind {
+                case .add: x[rd] = x[rs1] &+ x[rs2]
+                case .sub: x[rd] = x[rs1] &- x[rs2]
+                case .sll: x[rd] = x[rs1] << (x[rs2] & 31)
+                case .slt: x[rd] = Int32(bitPattern: x[rs1]) < Int32(bitPattern: x[rs2]) ? 1 : 0
+                case .sltu: x[rd] = x[rs1] < x[rs2] ? 1 : 0
+                case .xor: x[rd] = x[rs1] ^ x[rs2]
+                case .srl: x[rd] = x[rs1] >> (x[rs2] & 31)
+                case .sra: x[rd] = UInt32(bitPattern: Int32(bitPattern: x[rs1]) >> (x[rs2] & 31))
+                case .or: x[rd] = x[rs1] | x[rs2]
+                case .and: x[rd] = x[rs1] & x[rs2]
+                case .mul: x[rd] = x[rs1] &* x[rs2]
+                case .mulh: x[rd] = Arithmetic.mulh(x[rs1], x[rs2])
+                case .mulhsu: x[rd] = Arithmetic.mulhsu(x[rs1], x[rs2])
+                case .mulhu: x[rd] = Arithmetic.mulhu(x[rs1], x[rs2])
+                case .div: x[rd] = Arithmetic.div(x[rs1], x[rs2])
+                case .divu: x[rd] = Arithmetic.divu(x[rs1], x[rs2])
+                case .rem: x[rd] = Arithmetic.rem(x[rs1], x[rs2])
+                case .remu: x[rd] = Arithmetic.remu(x[rs1], x[rs2])
+                case .addi: x[rd] = x[rs1] &+ op.imm
+                case .slti: x[rd] = Int32(bitPattern: x[rs1]) < Int32(bitPattern: op.imm) ? 1 : 0
+                case .sltiu: x[rd] = x[rs1] < op.imm ? 1 : 0
+                case .xori: x[rd] = x[rs1] ^ op.imm
+                case .ori: x[rd] = x[rs1] | op.imm
+                case .andi: x[rd] = x[rs1] & op.imm
+                case .slli: x[rd] = x[rs1] << op.imm
+                case .srli: x[rd] = x[rs1] >> op.imm
+                case .srai: x[rd] = UInt32(bitPattern: Int32(bitPattern: x[rs1]) >> op.imm)
+                case .constant: x[rd] = op.imm
+                case .nop: break
+                case .lb:
+                    let a = x[rs1] &+ op.imm
+                    guard Int(a) &+ 1 <= limit else { event = .trap(.memory, value: a); break opLoop }
+                    // SAFETY: a + 1 <= limit.
+                    x[rd] = UInt32(bitPattern: Int32(base.load(fromByteOffset: Int(a), as: Int8.self)))
+                case .lbu:
+                    let a = x[rs1] &+ op.imm
+                    guard Int(a) &+ 1 <= limit else { event = .trap(.memory, value: a); break opLoop }
+                    // SAFETY: a + 1 <= limit.
+                    x[rd] = UInt32(base.load(fromByteOffset: Int(a), as: UInt8.self))
+                case .lh:
+                    let a = x[rs1] &+ op.imm
+                    guard Int(a) &+ 2 <= limit else { event = .trap(.memory, value: a); break opLoop }
+                    // SAFETY: a + 2 <= limit.
+                    x[rd] = UInt32(bitPattern: Int32(Int16(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: Int16.self))))
+                case .lhu:
+                    let a = x[rs1] &+ op.imm
+                    guard Int(a) &+ 2 <= limit else { event = .trap(.memory, value: a); break opLoop }
+                    // SAFETY: a + 2 <= limit.
+                    x[rd] = UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt16.self)))
+                case .lw:
+                    let a = x[rs1] &+ op.imm
+                    guard Int(a) &+ 4 <= limit else { event = .trap(.memory, value: a); break opLoop }
+                    // SAFETY: a + 4 <= limit.
+                    x[rd] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt32.self))
+                case .sb, .sh, .sw:
+                    let a = x[rs1] &+ op.imm
+                    let n = op.kind == .sw ? 4 : (op.kind == .sb ? 1 : 2)
+                    guard Int(a) &+ n <= limit else { event = .trap(.memory, value: a); break opLoop }
+                    // SAFETY: a + n <= limit; storeBytes allows unaligned offsets.
+                    if n == 4 {
+                        base.storeBytes(of: x[rs2].littleEndian, toByteOffset: Int(a), as: UInt32.self)
+                    } else if n == 1 {
+                        base.storeBytes(of: UInt8(truncatingIfNeeded: x[rs2]), toByteOffset: Int(a), as: UInt8.self)
+                    } else {
+                        base.storeBytes(of: UInt16(truncatingIfNeeded: x[rs2]).littleEndian, toByteOffset: Int(a), as: UInt16.self)
+                    }
+                    let phys = Int(l) &+ Int(a)
+                    let w0 = phys >> 2, w1 = (phys + n - 1) >> 2
+                    if (codeBits[w0 >> 5] >> UInt32(w0 & 31)) & 1 | (codeBits[w1 >> 5] >> UInt32(w1 & 31)) & 1 != 0,
+                       selfModified(c, phys: phys, size: n, current: bp.pointee) {
+                        // The store rewrote this very block: the next instruction must be the new one.
+                        remaining += count - (i - first + 1)
+                        pc = blockPC &+ UInt32(4 * (i - first + 1))
+                        prev = -1
+                        continue blockLoop
+                    }
+                case .continueAt:
+                    pc = op.imm
+                    slot = 1
+                    break opLoop
+                case .beq:
+                    (pc, slot) = x[rs1] == x[rs2] ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    break opLoop
+                case .bne:
+                    (pc, slot) = x[rs1] != x[rs2] ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    break opLoop
+                case .blt:
+                    (pc, slot) = Int32(bitPattern: x[rs1]) < Int32(bitPattern: x[rs2]) ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    break opLoop
+                case .bge:
+                    (pc, slot) = Int32(bitPattern: x[rs1]) >= Int32(bitPattern: x[rs2]) ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    break opLoop
+                case .bltu:
+                    (pc, slot) = x[rs1] < x[rs2] ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    break opLoop
+                case .bgeu:
+                    (pc, slot) = x[rs1] >= x[rs2] ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    break opLoop
+                case .jal:
+                    x[rd] = blockPC &+ UInt32(4 * (i - first + 1))
+                    pc = op.imm
+                    slot = 0
+                    break opLoop
+                case .jalr:
+                    let target = (x[rs1] &+ op.imm) & ~1
+                    x[rd] = blockPC &+ UInt32(4 * (i - first + 1))
+                    pc = target
+                    slot = 2 // a computed target: chained through a one-entry inline cache
+                    break opLoop
+                case .system:
+                    event = .system(SystemInstruction(index: rd), word: op.imm)
+                    break opLoop
+                case .ecall:
+                    event = .trap(.svc, value: 0)
+                    break opLoop
+                case .ebreak:
+                    event = .trap(.breakpoint, value: 0)
+                    break opLoop
+                case .illegal:
+                    event = .trap(.illegal, value: op.imm)
+                    break opLoop
+                }
+                i += 1
+            }
+            if case .budget = event {
+                prev = slot >= 0 ? id : -1
+                prevSlot = slot
+                continue blockLoop
+            }
+            // A trap or callout at op i: it counts, the rest of the block does not; P is at it.
+            remaining += count - (i - first + 1)
+            pc = blockPC &+ UInt32(4 * (i - first))
+            break blockLoop
+        }
+        let ran = Int(clamping: budget) - remaining
+        c.counters.chained += chained
+        c.counters.instructionsExecuted += UInt64(ran - stepped)
+        c.counters.instructionsStepped += UInt64(stepped)
+        vm.counters.translated += UInt64(ran - stepped)
+        vm.counters.interpreted += UInt64(stepped)
+        vm.psw.pc = pc
+        return EngineExit(ran: UInt64(ran), event: event)
+    }
+
+    /// What to do about a block that cannot simply run.
+    private enum SlowEntry {
+        /// It was stale and is gone: look P up again.
+        case retry
+        /// The reference interpreter ran `ran` instructions from P, ending at
+        /// `next`, with an event (trap, callout) or nil if it ran out of budget.
+        case stepped(ran: Int, next: UInt32, event: EngineEvent?)
+    }
+
+    /// A block whose words may have changed behind the translator's back, or
+    /// that the budget or a shrunken bound does not let run whole.
+    @inline(never)
+    private func slowEntry(_ c: TranslationCache, _ bp: UnsafeMutablePointer<Block>, vm: VirtualMachine,
+                           monitor: ControlProgram, pc: UInt32, remaining: Int, memory: UnsafeMutableRawPointer) -> SlowEntry {
+        let b = bp.pointee
+        let l = vm.psw.l
+        let limit = Int(l) >= vm.region.size ? 0 : min(Int(vm.psw.b), vm.region.size - Int(l))
+        if b.epoch != c.epoch, Int(b.end) <= limit {
+            // Storage may have changed since this block was last checked.
+            guard stillCurrent(c, b, memory: memory) else {
+                c.invalidate(page: Int(b.page))
+                return .retry
+            }
+            bp.pointee.epoch = c.epoch
+            if remaining >= Int(b.count) { return .retry }
+        }
+        // The budget ends inside the block, or the bound shrank under it: step.
+        let s = stepper(for: vm, in: monitor)
+        s.psw = PSW(mode: vm.psw.mode, pc: pc, l: l, b: vm.psw.b)
+        let before = s.instructionCount
+        let exit = s.run(budget: UInt64(min(remaining, Int(b.count))))
+        let ran = Int(s.instructionCount - before)
+        switch exit {
+        case .budget: return .stepped(ran: ran, next: s.psw.pc, event: nil)
+        case .trap(let cause, let value): return .stepped(ran: ran, next: s.psw.pc, event: .trap(cause, value: value))
+        case .system(let inst, let word): return .stepped(ran: ran, next: s.psw.pc, event: .system(inst, word: word))
+        case .halted, .checkstop: preconditionFailure("a reporting interpreter stopped with \(exit)")
+        }
+    }
+}

@@ -1,0 +1,231 @@
+import Machine
+
+/// One translated guest block: a straight run of guest instructions inside
+/// one page, ending at a control transfer, a system instruction, a
+/// trap-raising instruction, the page end or the size limit.
+struct Block {
+    /// Virtual P of the first instruction.
+    var pc: UInt32
+    /// The relocation l it was translated under (part of its key).
+    var l: UInt32
+    /// P just past the last instruction: the block is fetchable under R iff end <= min(b, w - l).
+    var end: UInt32
+    /// Index of its first op in the op buffer (and of its first word in the word buffer).
+    var first: Int32
+    /// Guest instructions in it (its ops may end with one extra `fallthrough`).
+    var count: Int32
+    /// The guest page (relative to the VM's base) that holds it.
+    var page: Int32
+    /// Chained successors: [0] the taken branch or jump target (for a block ending in
+    /// jalr: the last target, checked against P before use), [1] the fall-through; -1 if not linked.
+    var next0: Int32
+    var next1: Int32
+    /// The cache epoch it was last verified in.
+    var epoch: UInt32
+    /// False once invalidated.
+    var valid: Bool
+}
+
+/// Translation statistics, bumped where they happen.
+public struct TranslationCounters: Sendable {
+    public var blocksTranslated: UInt64 = 0
+    public var instructionsTranslated: UInt64 = 0
+    /// Guest instructions executed from translations.
+    public var instructionsExecuted: UInt64 = 0
+    /// Guest instructions run by the reference interpreter instead (budget tails, shrunken bounds).
+    public var instructionsStepped: UInt64 = 0
+    public var frontHits: UInt64 = 0
+    public var tableHits: UInt64 = 0
+    public var misses: UInt64 = 0
+    public var chained: UInt64 = 0
+    public var invalidations: UInt64 = 0
+    public var flushes: UInt64 = 0
+    public var translationNanoseconds: UInt64 = 0
+    public init() {}
+}
+
+/// The translation cache of one VM: blocks keyed by (virtual P, l), a small
+/// direct-mapped front cache before the hash table, chaining with incoming
+/// lists for unchaining, a bit per guest word saying "translated code was
+/// made from this word" for detecting self-modifying stores in software (a
+/// page map was too coarse: guests put data beside code), and a size limit
+/// that flushes.
+final class TranslationCache {
+    /// Ops (and guest words) it may hold before it flushes.
+    let opCapacity: Int
+    let ops: UnsafeMutablePointer<MicroOp>
+    /// The guest word each op came from, to verify blocks after outside writes.
+    let words: UnsafeMutablePointer<UInt32>
+    @exclusivity(unchecked) var opCount = 0
+    let blockCapacity: Int
+    let blocks: UnsafeMutablePointer<Block>
+    @exclusivity(unchecked) var blockCount = 0
+    private var table: [UInt64: Int32] = [:]
+    static let frontSize = 4096
+    private let frontKeys: UnsafeMutablePointer<UInt64>
+    private let frontBlocks: UnsafeMutablePointer<Int32>
+    private var incoming: [[Int32]] = []
+    private var pageBlocks: [[Int32]]
+    /// One bit per guest word (bit `i & 31` of entry `i >> 5` for word i): set
+    /// while a valid block was translated from that word.
+    let codeBits: UnsafeMutablePointer<UInt32>
+    let codeBitWords: Int
+    let pageCount: Int
+    /// Bumped when the VM's storage may have been written behind the translator's back.
+    @exclusivity(unchecked) var epoch: UInt32 = 0
+    @exclusivity(unchecked) var counters = TranslationCounters()
+
+    /// The longest block, in guest instructions.
+    static let maximumBlock = 64
+
+    init(storageSize: Int, opCapacity: Int) {
+        self.opCapacity = max(opCapacity, 4 * TranslationCache.maximumBlock)
+        blockCapacity = self.opCapacity / 2
+        pageCount = (storageSize + 4095) / 4096
+        // SAFETY: every buffer below is allocated here, initialized before use, freed in deinit.
+        ops = .allocate(capacity: self.opCapacity)
+        words = .allocate(capacity: self.opCapacity)
+        blocks = .allocate(capacity: blockCapacity)
+        frontKeys = .allocate(capacity: TranslationCache.frontSize)
+        frontKeys.initialize(repeating: UInt64.max, count: TranslationCache.frontSize)
+        frontBlocks = .allocate(capacity: TranslationCache.frontSize)
+        frontBlocks.initialize(repeating: -1, count: TranslationCache.frontSize)
+        codeBitWords = (storageSize / 4 + 31) / 32
+        codeBits = .allocate(capacity: codeBitWords)
+        codeBits.initialize(repeating: 0, count: codeBitWords)
+        pageBlocks = Array(repeating: [], count: pageCount)
+    }
+
+    deinit {
+        ops.deallocate()
+        words.deallocate()
+        blocks.deallocate()
+        frontKeys.deallocate()
+        frontBlocks.deallocate()
+        codeBits.deallocate()
+    }
+
+    /// Bytes the cache's buffers occupy.
+    var memoryBytes: Int {
+        opCapacity * (MemoryLayout<MicroOp>.stride + 4) + blockCapacity * MemoryLayout<Block>.stride
+            + TranslationCache.frontSize * 12 + codeBitWords * 4
+    }
+
+    /// Bytes of ops and blocks in use now.
+    var usedBytes: Int { opCount * (MemoryLayout<MicroOp>.stride + 4) + blockCount * MemoryLayout<Block>.stride }
+
+    @inline(__always) private static func key(_ pc: UInt32, _ l: UInt32) -> UInt64 { UInt64(l) << 32 | UInt64(pc) }
+    @inline(__always) private static func slot(_ pc: UInt32, _ l: UInt32) -> Int {
+        Int(((pc >> 2) ^ (l >> 12)) & UInt32(frontSize - 1))
+    }
+
+    /// The valid block for (pc, l), if translated.
+    @inline(__always) func lookup(pc: UInt32, l: UInt32) -> Int32? {
+        let k = TranslationCache.key(pc, l), s = TranslationCache.slot(pc, l)
+        if frontKeys[s] == k {
+            counters.frontHits += 1
+            return frontBlocks[s]
+        }
+        guard let id = table[k] else { return nil }
+        counters.tableHits += 1
+        frontKeys[s] = k
+        frontBlocks[s] = id
+        return id
+    }
+
+    /// True if `ops` more ops and one more block fit.
+    func hasRoom(forOps n: Int) -> Bool { opCount + n <= opCapacity && blockCount < blockCapacity }
+
+    /// Appends an op (and the guest word it came from). The caller checked `hasRoom`.
+    @inline(__always) func append(_ op: MicroOp, word: UInt32) {
+        ops[opCount] = op
+        words[opCount] = word
+        opCount += 1
+    }
+
+    /// Registers the block whose ops were just appended from `first`.
+    func register(pc: UInt32, l: UInt32, first: Int, count: Int, page: Int) -> Int32 {
+        let id = Int32(blockCount)
+        blocks[blockCount] = Block(pc: pc, l: l, end: pc &+ UInt32(4 * count), first: Int32(first), count: Int32(count),
+                                   page: Int32(page), next0: -1, next1: -1, epoch: epoch, valid: true)
+        blockCount += 1
+        incoming.append([])
+        let k = TranslationCache.key(pc, l), s = TranslationCache.slot(pc, l)
+        table[k] = id
+        frontKeys[s] = k
+        frontBlocks[s] = id
+        pageBlocks[page].append(id)
+        markCode(blocks[blockCount - 1], set: true)
+        return id
+    }
+
+    /// True if guest physical word `index` has translations.
+    @inline(__always) func isCode(word index: Int) -> Bool {
+        codeBits[index >> 5] & (1 << UInt32(index & 31)) != 0
+    }
+
+    /// Sets or clears the code bits of the words `b` covers.
+    private func markCode(_ b: Block, set: Bool) {
+        let firstWord = (Int(b.l) + Int(b.pc)) >> 2
+        for w in firstWord..<firstWord + Int(b.count) {
+            if set { codeBits[w >> 5] |= 1 << UInt32(w & 31) } else { codeBits[w >> 5] &= ~(1 << UInt32(w & 31)) }
+        }
+    }
+
+    /// Chains `from`'s exit `slot` (0 taken, 1 fall-through, 2 computed) to `to`.
+    /// A computed jump's link is an inline cache, re-checked (valid, same P)
+    /// before every use, so it is not recorded for unchaining: recording it
+    /// would grow the target's list on every miss of a polymorphic return.
+    func link(_ from: Int32, slot: Int, to: Int32) {
+        switch slot {
+        case 0: blocks[Int(from)].next0 = to
+        case 1: blocks[Int(from)].next1 = to
+        default:
+            blocks[Int(from)].next0 = to
+            return
+        }
+        incoming[Int(to)].append(from << 1 | Int32(slot))
+    }
+
+    /// Invalidates every block of guest page `page` that was translated from
+    /// guest physical bytes `bytes` (all of the page's blocks if nil): out of
+    /// the table and the front cache, unchained from its predecessors.
+    func invalidate(page: Int, overlapping bytes: Range<Int>? = nil) {
+        guard page >= 0, page < pageCount, !pageBlocks[page].isEmpty else { return }
+        var kept: [Int32] = []
+        for id in pageBlocks[page] where blocks[Int(id)].valid {
+            let b = blocks[Int(id)]
+            let start = Int(b.l) + Int(b.pc)
+            if let bytes, !bytes.overlaps(start..<start + 4 * Int(b.count)) {
+                kept.append(id)
+                continue
+            }
+            blocks[Int(id)].valid = false
+            table[TranslationCache.key(b.pc, b.l)] = nil
+            let s = TranslationCache.slot(b.pc, b.l)
+            if frontBlocks[s] == id { frontKeys[s] = UInt64.max }
+            for link in incoming[Int(id)] {
+                let from = Int(link >> 1)
+                if link & 1 == 0 { blocks[from].next0 = -1 } else { blocks[from].next1 = -1 }
+            }
+            incoming[Int(id)] = []
+            markCode(b, set: false)
+            counters.invalidations += 1
+        }
+        // Blocks may overlap (a jump into the middle of another block): the kept ones keep their bits.
+        for id in kept { markCode(blocks[Int(id)], set: true) }
+        pageBlocks[page] = kept
+    }
+
+    /// Drops every translation (the cache is full).
+    func flush() {
+        opCount = 0
+        blockCount = 0
+        table.removeAll(keepingCapacity: true)
+        frontKeys.update(repeating: UInt64.max, count: TranslationCache.frontSize)
+        incoming.removeAll(keepingCapacity: true)
+        for p in 0..<pageCount where !pageBlocks[p].isEmpty { pageBlocks[p] = [] }
+        codeBits.update(repeating: 0, count: codeBitWords)
+        counters.flushes += 1
+    }
+}
