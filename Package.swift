@@ -52,7 +52,8 @@ let package = Package(
         .testTarget(name: "TrapVMMTests", dependencies: ["TrapVMM", "Machine"], swiftSettings: strict),
         .testTarget(name: "HybridVMMTests", dependencies: ["HybridVMM", "TrapVMM", "Machine", "Guests"], swiftSettings: strict),
         // Differential tests of every monitor against the bare machine.
-        .testTarget(name: "MonitorTests", dependencies: ["TrapVMM", "HybridVMM", "Machine", "Guests"], swiftSettings: strict),
+        .testTarget(name: "MonitorTests", dependencies: ["TrapVMM", "HybridVMM", "Translator", "Machine", "Guests"], swiftSettings: strict),
+        .testTarget(name: "TranslatorTests", dependencies: ["Translator", "TrapVMM", "Machine", "Guests"], swiftSettings: strict),
         .testTarget(name: "GuestsTests", dependencies: ["Machine", "Guests", "ThirdGenCLI"], swiftSettings: strict),
         .testTarget(name: "ThirdGenCLITests", dependencies: ["ThirdGenCLI", "Machine", "Guests"], swiftSettings: strict),
     ]

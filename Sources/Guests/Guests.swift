@@ -10,6 +10,8 @@ public enum GuestKind: String, Sendable, CaseIterable {
     case nano
     /// A demonstration of a profile's non-virtualizable instructions.
     case demo
+    /// Self-modifying code: stores into code that then runs.
+    case selfModifying = "smc"
 }
 
 /// One built-in guest: a C (or assembly) program in `src/`, prebuilt into `images/`.
@@ -64,6 +66,8 @@ public enum Guests {
                      expectedExitCode: 228, expectedLine: "forkwait: 200 processes, checksum c4a84ae4", iterations: 200),
         BuiltinGuest(name: "jrstu", summary: "pg32h demo: kernel enters user mode with JRSTU, user runs OUT", kind: .demo,
                      expectedExitCode: 3, expectedLine: "trap cause 3 from user mode", profile: "pg32h"),
+        BuiltinGuest(name: "smc", summary: "self-modifying code: a rewritten code buffer, an instruction patched ahead in its block", kind: .selfModifying,
+                     expectedExitCode: 12, expectedLine: "smc checksum ee4d380c"),
         BuiltinGuest(name: "getl", summary: "pg32x demo: GETM in supervisor mode, GETL in user mode", kind: .demo,
                      expectedExitCode: 0, expectedLine: "user-mode GETL = 00000000", profile: "pg32x"),
     ]

@@ -1,16 +1,24 @@
 import HybridVMM
 import Machine
+import Translator
 import TrapVMM
 import XCTest
 
 /// Every monitor the differential tests run. A new monitor joins by adding a case.
 enum Monitor: String, CaseIterable {
-    case trap, hybrid
+    case trap, hybrid, bt
+    /// Binary translation with virtual user mode run directly (VMware's choice).
+    case btDirectUser
 
     func make(_ images: [ELFImage], profile: Profile, memory: Int, budget: UInt64) throws -> ControlProgram {
         switch self {
         case .trap: return try ControlProgram(images: images, profile: profile, memorySize: memory, budget: budget)
         case .hybrid: return try HybridVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget)
+        case .bt:
+            return try BinaryTranslation.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget).0
+        case .btDirectUser:
+            return try BinaryTranslation.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
+                                                        userMode: .direct).0
         }
     }
 }

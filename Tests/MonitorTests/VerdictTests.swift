@@ -13,6 +13,24 @@ final class VerdictTests: XCTestCase {
         return Verdict(run: r.run, reference: r.bare)
     }
 
+    /// Binary translation virtualizes every guest on every profile, pg32x included.
+    func testBinaryTranslationVirtualizesEveryProfile() throws {
+        for profile in Profile.builtIn {
+            for g in Guests.all where profile == .pg32v || g.kind != .compute {
+                XCTAssertEqual(try verdict(g, on: profile, under: .bt), .equivalent, "\(g.name) on \(profile.name)")
+            }
+        }
+    }
+
+    /// VMware's choice, user mode direct, keeps Theorem 3's verdicts: fine on pg32h, not on pg32x's GETL.
+    func testBinaryTranslationWithDirectUserMode() throws {
+        XCTAssertEqual(try verdict(Guests.named("jrstu")!, on: .pg32h, under: .btDirectUser), .equivalent)
+        XCTAssertEqual(try verdict(Guests.named("kernel")!, on: .pg32h, under: .btDirectUser), .equivalent)
+        if case .equivalent = try verdict(Guests.named("getl")!, on: .pg32x, under: .btDirectUser) {
+            XCTFail("user-mode GETL runs on the real machine, so it must reveal the real relocation")
+        }
+    }
+
     /// Theorem 1 (trap) and Theorem 3 (hybrid): on pg32v every guest is equivalent under both.
     func testEveryGuestIsEquivalentOnPg32v() throws {
         for g in Guests.all {
