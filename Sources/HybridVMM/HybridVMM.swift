@@ -19,7 +19,7 @@ public enum HybridVMM {
     public static func controlProgram(images: [ELFImage], profile: Profile, memorySize: Int,
                                       budget: UInt64) throws -> ControlProgram {
         try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget,
-                           supervisorEngine: SoftwareInterpreter())
+                           supervisorEngine: SoftwareInterpreter(), userEngine: DirectExecution())
     }
 }
 

@@ -27,6 +27,9 @@ public final class ControlProgram {
     public let supervisorEngine: ExecutionEngine
     /// Runs the guest while it is in virtual user mode.
     public let userEngine: ExecutionEngine
+    /// True when the two modes run on different engines, which must then
+    /// hear of each other's writes (decided once: it is asked on every exit).
+    let enginesDiffer: Bool
 
     /// Places one VM per image (each of `memorySize` bytes) on a real machine of
     /// profile `profile`. Refuses a configuration that does not fit, and a
@@ -35,13 +38,15 @@ public final class ControlProgram {
     /// guest code on the real machine lift that restriction). By default both virtual
     /// modes run directly: classic trap-and-emulate.
     public init(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64,
-                supervisorEngine: ExecutionEngine = DirectExecution(), userEngine: ExecutionEngine = DirectExecution()) throws {
+                supervisorEngine: ExecutionEngine = DirectExecution(), userEngine: ExecutionEngine? = nil) throws {
+        let userEngine = userEngine ?? supervisorEngine
         // Only code that runs on the real machine can take its relocation register.
         if supervisorEngine is DirectExecution || userEngine is DirectExecution {
             try ControlProgram.checkConfinable(profile)
         }
         self.supervisorEngine = supervisorEngine
         self.userEngine = userEngine
+        enginesDiffer = supervisorEngine !== userEngine
         allocator = try Allocator(vmCount: images.count, size: memorySize)
         machine = Machine(memorySize: allocator.realMemorySize, profile: profile)
         machine.trapPolicy = .takeAndExit
@@ -103,7 +108,7 @@ public final class ControlProgram {
             }
             let engine = vm.psw.mode == .user ? userEngine : supervisorEngine
             let exit = engine.run(vm, budget: min(slice, vm.budgetLeft), in: self)
-            if engine !== supervisorEngine || engine !== userEngine {
+            if enginesDiffer {
                 // The other engine may cache translations of code this one could have written.
                 (engine === userEngine ? supervisorEngine : userEngine).storageWritten(vm, range: nil)
             }

@@ -31,10 +31,14 @@ extension ControlProgram {
     /// decides first, as on the bare machine: trap, execute, or execute
     /// keeping the mode.
     public func interpret(_ instruction: SystemInstruction, word: UInt32, in vm: VirtualMachine) -> ExitAction {
-        guard case .execute(let keepMode) = machine.profile.disposition(of: instruction, in: vm.psw.mode) else {
-            vm.counters.traps[Int(TrapCause.privileged.rawValue)] += 1
-            reflect(.privileged, value: word, into: vm)
-            return .resume
+        var keepMode = false
+        if vm.psw.mode == .user { // supervisor mode always executes: skip the profile on the common path
+            guard case .execute(let keep) = machine.profile.disposition(of: instruction, in: .user) else {
+                vm.counters.traps[Int(TrapCause.privileged.rawValue)] += 1
+                reflect(.privileged, value: word, into: vm)
+                return .resume
+            }
+            keepMode = keep
         }
         vm.counters.emulated[instruction.index] += 1
         switch instruction.execute(word: word, on: vm, keepMode: keepMode) {
@@ -54,7 +58,7 @@ extension ControlProgram {
         let s = machine.storage, k = vm.region.base
         // The monitor writes guest storage here and nowhere else: tell the engines.
         supervisorEngine.storageWritten(vm, range: 0..<LowCore.end)
-        if userEngine !== supervisorEngine { userEngine.storageWritten(vm, range: 0..<LowCore.end) }
+        if enginesDiffer { userEngine.storageWritten(vm, range: 0..<LowCore.end) }
         for (i, word) in vm.psw.words.enumerated() { s.store32(k + LowCore.oldPSW + 4 * i, word) }
         s.store32(k + LowCore.cause, cause.rawValue)
         s.store32(k + LowCore.value, value)
