@@ -132,7 +132,11 @@ public final class BinaryTranslator: ExecutionEngine {
     ///
     /// Kept lean for the register allocator: the budget is charged a whole
     /// block at its entry (refunded on an early exit), block fields are read
-    /// through a pointer, and every rare path leaves the loop.
+    /// through a pointer, and every rare path leaves the loop. A branch back
+    /// to its own block's start re-enters it in place: R cannot change inside
+    /// the executor and a store into the block leaves it, so only the budget
+    /// needs checking (each branch kind repeats those few lines on purpose:
+    /// a shared helper would have to capture the loop's state).
     @inline(never)
     private func execute(_ c: TranslationCache, vm: VirtualMachine, monitor: ControlProgram, budget: UInt64) -> EngineExit {
         let x = monitor.machine.unsafeRegisterFile
@@ -147,7 +151,7 @@ public final class BinaryTranslator: ExecutionEngine {
         let epoch = c.epoch
         var pc = vm.psw.pc
         var remaining = Int(clamping: budget)
-        var stepped = 0, chained: UInt64 = 0
+        var stepped = 0, chained: UInt64 = 0, selfLoops: UInt64 = 0
         // The block just left and its exit slot (0 taken, 1 fall-through, 2 computed), for chaining; -1 if none.
         var prev: Int32 = -1, prevSlot = 0
         var event = EngineEvent.budget
@@ -195,7 +199,7 @@ public final class BinaryTranslator: ExecutionEngine {
                     break blockLoop
                 }
             }
-            remaining -= count
+            remaining &-= count // count <= remaining, checked above
             let first = Int(bp.pointee.first), blockPC = bp.pointee.pc
             var i = first
             var slot = -1
@@ -274,8 +278,8 @@ public final class BinaryTranslator: ExecutionEngine {
                     if (codeBits[w0 >> 5] >> UInt32(w0 & 31)) & 1 | (codeBits[w1 >> 5] >> UInt32(w1 & 31)) & 1 != 0,
                        selfModified(c, phys: phys, size: n, current: bp.pointee) {
                         // The store rewrote this very block: the next instruction must be the new one.
-                        remaining += count - (i - first + 1)
-                        pc = blockPC &+ UInt32(4 * (i - first + 1))
+                        remaining &+= count &- (i &- first &+ 1)
+                        pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
                         prev = -1
                         continue blockLoop
                     }
@@ -284,31 +288,103 @@ public final class BinaryTranslator: ExecutionEngine {
                     slot = 1
                     break opLoop
                 case .beq:
-                    (pc, slot) = x[rs1] == x[rs2] ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    if x[rs1] == x[rs2] {
+                        pc = op.imm
+                        slot = 0
+                        if pc == blockPC, remaining >= count { // a loop on itself: no transition at all
+                            remaining &-= count
+                            selfLoops &+= 1
+                            i = first
+                            continue opLoop
+                        }
+                    } else {
+                        pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
+                        slot = 1
+                    }
                     break opLoop
                 case .bne:
-                    (pc, slot) = x[rs1] != x[rs2] ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    if x[rs1] != x[rs2] {
+                        pc = op.imm
+                        slot = 0
+                        if pc == blockPC, remaining >= count { // a loop on itself: no transition at all
+                            remaining &-= count
+                            selfLoops &+= 1
+                            i = first
+                            continue opLoop
+                        }
+                    } else {
+                        pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
+                        slot = 1
+                    }
                     break opLoop
                 case .blt:
-                    (pc, slot) = Int32(bitPattern: x[rs1]) < Int32(bitPattern: x[rs2]) ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    if Int32(bitPattern: x[rs1]) < Int32(bitPattern: x[rs2]) {
+                        pc = op.imm
+                        slot = 0
+                        if pc == blockPC, remaining >= count { // a loop on itself: no transition at all
+                            remaining &-= count
+                            selfLoops &+= 1
+                            i = first
+                            continue opLoop
+                        }
+                    } else {
+                        pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
+                        slot = 1
+                    }
                     break opLoop
                 case .bge:
-                    (pc, slot) = Int32(bitPattern: x[rs1]) >= Int32(bitPattern: x[rs2]) ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    if Int32(bitPattern: x[rs1]) >= Int32(bitPattern: x[rs2]) {
+                        pc = op.imm
+                        slot = 0
+                        if pc == blockPC, remaining >= count { // a loop on itself: no transition at all
+                            remaining &-= count
+                            selfLoops &+= 1
+                            i = first
+                            continue opLoop
+                        }
+                    } else {
+                        pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
+                        slot = 1
+                    }
                     break opLoop
                 case .bltu:
-                    (pc, slot) = x[rs1] < x[rs2] ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    if x[rs1] < x[rs2] {
+                        pc = op.imm
+                        slot = 0
+                        if pc == blockPC, remaining >= count { // a loop on itself: no transition at all
+                            remaining &-= count
+                            selfLoops &+= 1
+                            i = first
+                            continue opLoop
+                        }
+                    } else {
+                        pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
+                        slot = 1
+                    }
                     break opLoop
                 case .bgeu:
-                    (pc, slot) = x[rs1] >= x[rs2] ? (op.imm, 0) : (blockPC &+ UInt32(4 * (i - first + 1)), 1)
+                    if x[rs1] >= x[rs2] {
+                        pc = op.imm
+                        slot = 0
+                        if pc == blockPC, remaining >= count { // a loop on itself: no transition at all
+                            remaining &-= count
+                            selfLoops &+= 1
+                            i = first
+                            continue opLoop
+                        }
+                    } else {
+                        pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
+                        slot = 1
+                    }
                     break opLoop
                 case .jal:
-                    x[rd] = blockPC &+ UInt32(4 * (i - first + 1))
+                    x[rd] = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
                     pc = op.imm
                     slot = 0
                     break opLoop
                 case .jalr:
                     let target = (x[rs1] &+ op.imm) & ~1
-                    x[rd] = blockPC &+ UInt32(4 * (i - first + 1))
+                    x[rd] = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
                     pc = target
                     slot = 2 // a computed target: chained through a one-entry inline cache
                     break opLoop
@@ -325,7 +401,7 @@ public final class BinaryTranslator: ExecutionEngine {
                     event = .trap(.illegal, value: op.imm)
                     break opLoop
                 }
-                i += 1
+                i &+= 1 // op indices are bounded by the cache size: no overflow check needed
             }
             if case .budget = event {
                 prev = slot >= 0 ? id : -1
@@ -333,12 +409,12 @@ public final class BinaryTranslator: ExecutionEngine {
                 continue blockLoop
             }
             // A trap or callout at op i: it counts, the rest of the block does not; P is at it.
-            remaining += count - (i - first + 1)
-            pc = blockPC &+ UInt32(4 * (i - first))
+            remaining &+= count &- (i &- first &+ 1)
+            pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first) &<< 2)
             break blockLoop
         }
         let ran = Int(clamping: budget) - remaining
-        c.counters.chained += chained
+        c.counters.chained += chained &+ selfLoops
         c.counters.instructionsExecuted += UInt64(ran - stepped)
         c.counters.instructionsStepped += UInt64(stepped)
         vm.counters.translated += UInt64(ran - stepped)
