@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Guests
 import Machine
+import Translator
 
 /// `bench nano`: the cost of one operation of each nanobenchmark under each strategy.
 struct NanoCommand: ParsableCommand {
@@ -21,6 +22,9 @@ struct NanoCommand: ParsableCommand {
     @Option(name: .long, help: "Strategies to compare with native (comma list).")
     var strategy: StrategyList = StrategyList([.trap])
 
+    @Option(name: .customLong("bt-user"), help: "bt: run virtual user mode 'translated' (default) or 'direct' (VMware's choice).")
+    var btUser: UserModeExecution = .translated
+
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
@@ -37,7 +41,7 @@ struct NanoCommand: ParsableCommand {
             let n = Double(g.iterations)
             let nativePerOp = native.seconds / n * 1e9
             for s in strategy.strategies where s != .native {
-                let r = try Timing.fastest(g, strategy: s, repetitions: repetitions)
+                let r = try Timing.fastest(g, strategy: s, repetitions: repetitions, btUserMode: btUser)
                 let perOp = r.seconds / n * 1e9
                 let overhead = perOp - nativePerOp
                 let equivalent = Verdict(run: r.snapshot, reference: native.snapshot) == .equivalent

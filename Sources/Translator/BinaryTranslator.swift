@@ -19,8 +19,9 @@ public final class BinaryTranslator: ExecutionEngine {
     /// past a bound that shrank). Trap policy `.report`, registers shared.
     private var steppers: [Machine?] = []
 
-    /// The default cache size: 1 Mi ops, 12 MiB per VM.
-    public static let defaultCacheOps = 1 << 20
+    /// The default cache size: 256 Ki ops, about 6 MiB reserved per VM (the
+    /// largest built-in guest uses 34 KB; `bench run --tcache-ops` raises it).
+    public static let defaultCacheOps = 1 << 18
 
     /// Makes the engine; `cacheOps` bounds each VM's translation cache.
     public init(cacheOps: Int = BinaryTranslator.defaultCacheOps) {

@@ -80,7 +80,7 @@ final class TranslationCache {
 
     init(storageSize: Int, opCapacity: Int) {
         self.opCapacity = max(opCapacity, 4 * TranslationCache.maximumBlock)
-        blockCapacity = self.opCapacity / 2
+        blockCapacity = self.opCapacity / 4 // blocks average well over 4 ops
         pageCount = (storageSize + 4095) / 4096
         // SAFETY: every buffer below is allocated here, initialized before use, freed in deinit.
         ops = .allocate(capacity: self.opCapacity)
