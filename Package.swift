@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "HybridVMM", dependencies: ["Machine", "TrapVMM"], swiftSettings: strict),
         // Block-caching binary translation (portable backend, later the x86-64 JIT).
         .target(name: "Translator", dependencies: ["Machine", "TrapVMM"], swiftSettings: strict),
+        // Popek and Goldberg's classification, derived by executing instructions.
+        .target(name: "Classifier", dependencies: ["Machine"], swiftSettings: strict),
         // Built-in guest programs, their C runtime and the prebuilt images.
         .target(
             name: "Guests",
@@ -41,7 +43,7 @@ let package = Package(
         .target(
             name: "ThirdGenCLI",
             dependencies: [
-                "Machine", "TrapVMM", "HybridVMM", "Translator", "Guests",
+                "Machine", "TrapVMM", "HybridVMM", "Translator", "Classifier", "Guests",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "HybridVMMTests", dependencies: ["HybridVMM", "TrapVMM", "Machine", "Guests"], swiftSettings: strict),
         // Differential tests of every monitor against the bare machine.
         .testTarget(name: "MonitorTests", dependencies: ["TrapVMM", "HybridVMM", "Translator", "Machine", "Guests"], swiftSettings: strict),
+        .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "Machine"], swiftSettings: strict),
         .testTarget(name: "TranslatorTests", dependencies: ["Translator", "TrapVMM", "Machine", "Guests"], swiftSettings: strict),
         .testTarget(name: "GuestsTests", dependencies: ["Machine", "Guests", "ThirdGenCLI"], swiftSettings: strict),
         .testTarget(name: "ThirdGenCLITests", dependencies: ["ThirdGenCLI", "Machine", "Guests"], swiftSettings: strict),

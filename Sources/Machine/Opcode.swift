@@ -53,7 +53,7 @@ public enum OperandFormat: Sendable {
 }
 
 /// What an instruction is, architecturally, before any profile is applied.
-public enum InstructionGroup: Sendable {
+public enum InstructionGroup: Sendable, Hashable {
     /// RV32IM: the same in both modes on every profile.
     case core
     /// A PG32 system instruction, whose user-mode behaviour a `Profile` decides.

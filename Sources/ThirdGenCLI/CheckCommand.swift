@@ -1,0 +1,80 @@
+import ArgumentParser
+import Classifier
+import Foundation
+import Guests
+import Machine
+
+/// `bench check --profile P`: the theorems' predictions beside measured equivalence.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Compare what Theorems 1 and 3 predict with the equivalence measured over the guest suite.",
+        discussion: """
+            trap is promised equivalence when Theorem 1 holds, hybrid when Theorem 3 holds, bt always \\
+            (it runs no guest instruction on the real machine). A cell where a promise is broken is \\
+            flagged; where there is no promise, a divergence is what theory allows.
+            """)
+
+    @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.")
+    var profile: ProfileArgument
+
+    @Option(name: .long, help: "Generated states per instruction for the classification.")
+    var trials = 200
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Guests (default: all built-in guests but the compute ones).")
+    var guests: [String] = []
+
+    @Flag(name: .long, help: "Include the compute guests (slow in debug builds).")
+    var compute = false
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)'") }
+    }
+
+    func run() throws {
+        let p = profile.profile
+        let c = Classifier.classify(p, trials: trials)
+        let promised: [(Strategy, Bool)] = [(.trap, c.theorem1), (.hybrid, c.theorem3), (.bt, true)]
+        let selected = guests.isEmpty ? Guests.all.filter { compute || $0.kind != .compute } : guests.compactMap(Guests.named)
+        var rows: [[String]] = [], cells: [JSON] = [], disagreements = 0
+        for g in selected {
+            let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20),
+                                     profile: p, memorySize: 1 << 20, budget: 2_000_000_000)
+            let native = try Strategy.native.execute(request)
+            var row = [g.name]
+            for (s, promise) in promised {
+                let verdict: String
+                do {
+                    let r = try s.execute(request)
+                    switch Verdict(run: r.snapshot, reference: native.snapshot) {
+                    case .equivalent: verdict = "equivalent"
+                    case .divergent: verdict = "diverges"
+                    case .inconclusive: verdict = "inconclusive"
+                    }
+                } catch let e as UsageError where e.description.contains("confine") {
+                    verdict = "refused"
+                }
+                let disagrees = promise && verdict != "equivalent"
+                if disagrees { disagreements += 1 }
+                row.append(verdict + (disagrees ? " (!)" : ""))
+                cells.append(.object([("guest", .string(g.name)), ("strategy", .string(s.rawValue)), ("promised", .bool(promise)),
+                                      ("verdict", .string(verdict)), ("disagrees", .bool(disagrees))]))
+            }
+            rows.append(row)
+        }
+        if json {
+            print(JSON.object([("profile", .string(p.name)), ("theorem1", .bool(c.theorem1)), ("theorem3", .bool(c.theorem3)),
+                               ("cells", .array(cells)), ("disagreements", .int(Int64(disagreements)))]).rendered(pretty: true))
+            return
+        }
+        func promise(_ b: Bool) -> String { b ? "promised" : "no promise" }
+        print("\(p.name): Theorem 1 \(c.theorem1 ? "holds" : "fails"), Theorem 3 \(c.theorem3 ? "holds" : "fails")")
+        print(TextTable.render(header: ["guest", "trap (\(promise(c.theorem1)))", "hybrid (\(promise(c.theorem3)))", "bt (promised)"],
+                               rows: rows), terminator: "")
+        print(disagreements == 0 ? "theory and experiment agree on every cell"
+                                 : "\(disagreements) cell(s) marked (!) break a promise of the theorems")
+    }
+}
