@@ -59,6 +59,13 @@ public struct ELFImage: Sendable {
         public var bytes: [UInt8]
         /// p_memsz: bytes past `bytes.count` are zero.
         public var memorySize: UInt32
+
+        /// A segment of `bytes` at `address`, `memorySize` bytes in memory (>= bytes.count).
+        public init(address: UInt32, bytes: [UInt8], memorySize: UInt32) {
+            self.address = address
+            self.bytes = bytes
+            self.memorySize = memorySize
+        }
     }
 
     /// e_entry: the boot P.
@@ -142,5 +149,29 @@ extension ELFImage {
             storage.write(s.bytes, at: start)
             storage.fill(start + s.bytes.count..<start + Int(s.memorySize), with: 0)
         }
+    }
+}
+
+extension ELFImage {
+    /// The image as an ELF32 RISC-V executable that `init(bytes:memorySize:)`
+    /// reads back: one PT_LOAD per segment (for saving generated guests, such
+    /// as a fuzzer's reproducers).
+    public var elfBytes: [UInt8] {
+        var out = [UInt8]()
+        func u16(_ v: UInt16) { out += [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func u32(_ v: UInt32) { for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
+        out += [0x7F, 0x45, 0x4C, 0x46, 1, 1, 1, 0] + [UInt8](repeating: 0, count: 8)
+        u16(2); u16(243); u32(1); u32(entry)
+        u32(52)                                     // e_phoff
+        u32(0); u32(0)                              // e_shoff, e_flags
+        u16(52); u16(32); u16(UInt16(segments.count)); u16(40); u16(0); u16(0)
+        var offset = UInt32(52 + 32 * segments.count)
+        for s in segments {
+            u32(1); u32(offset); u32(s.address); u32(s.address)
+            u32(UInt32(s.bytes.count)); u32(s.memorySize); u32(7); u32(4)
+            offset += UInt32(s.bytes.count)
+        }
+        for s in segments { out += s.bytes }
+        return out
     }
 }

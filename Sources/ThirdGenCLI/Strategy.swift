@@ -107,31 +107,40 @@ extension Strategy {
         }
     }
 
-    /// Runs several guests as VMs of one monitor, round-robin every `quantum`
-    /// guest instructions. `seconds` is the whole monitor run's wall time.
-    public func executeVMs(_ requests: [RunRequest], quantum: UInt64) throws -> [RunResult] {
+    /// The control program (and translator, for bt) this strategy runs `requests` under.
+    public func controlProgram(_ requests: [RunRequest]) throws -> (ControlProgram, BinaryTranslator?) {
         guard runsSeveralVMs, let first = requests.first else {
-            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap, hybrid or bt")
+            throw UsageError("strategy '\(rawValue)' has no control program")
         }
-        let cp: ControlProgram
-        var translator: BinaryTranslator?
+        let images = requests.map(\.image)
         do {
-            let images = requests.map(\.image)
             switch self {
             case .hybrid:
-                cp = try HybridVMM.controlProgram(images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget)
+                return (try HybridVMM.controlProgram(images: images, profile: first.profile, memorySize: first.memorySize,
+                                                     budget: first.budget), nil)
             case .bt:
-                (cp, translator) = try BinaryTranslation.controlProgram(
+                let (cp, t) = try BinaryTranslation.controlProgram(
                     images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget,
                     userMode: first.btUserMode, cacheOps: first.translationCacheOps)
+                return (cp, t)
             default:
-                cp = try ControlProgram(images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget)
+                return (try ControlProgram(images: images, profile: first.profile, memorySize: first.memorySize,
+                                           budget: first.budget), nil)
             }
         } catch let e as AllocationError {
             throw UsageError(e.description)
         } catch let e as UnconfinableProfile {
             throw UsageError(e.description)
         }
+    }
+
+    /// Runs several guests as VMs of one monitor, round-robin every `quantum`
+    /// guest instructions. `seconds` is the whole monitor run's wall time.
+    public func executeVMs(_ requests: [RunRequest], quantum: UInt64) throws -> [RunResult] {
+        guard runsSeveralVMs, !requests.isEmpty else {
+            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap, hybrid or bt")
+        }
+        let (cp, translator) = try controlProgram(requests)
         let elapsed = ContinuousClock().measure { cp.run(quantum: quantum) }
         let damaged = cp.damagedCanaries
         return cp.vms.map { vm in

@@ -129,3 +129,16 @@ final class ELFAndEquivalenceTests: XCTestCase {
                        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
     }
 }
+
+final class ELFWriterTests: XCTestCase {
+    func testWrittenImagesReadBack() throws {
+        var image = ELFImage(words: [0x0000_0013, Instruction(.halt, rs1: 0).encoded], at: 0x1000)
+        image.segments.append(ELFImage.Segment(address: 0x4000, bytes: [1, 2, 3], memorySize: 64))
+        let back = try ELFImage(bytes: image.elfBytes, memorySize: 65536)
+        XCTAssertEqual(back.entry, 0x1000)
+        XCTAssertEqual(back.segments.map(\.address), [0x1000, 0x4000])
+        XCTAssertEqual(back.segments.map(\.bytes), image.segments.map(\.bytes))
+        XCTAssertEqual(back.segments.map(\.memorySize), [8, 64])
+        XCTAssertEqual(Machine(booting: back, memorySize: 65536, profile: .pg32v).run(budget: 10), .halted(0))
+    }
+}

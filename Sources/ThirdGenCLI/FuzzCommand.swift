@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Machine
+
+/// `bench fuzz --count N --seed S [--profile P] [--strategy LIST] [--json]`
+struct FuzzCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuzz",
+        abstract: "Differential fuzzing: random PG32 programs under every strategy the theorems promise.",
+        discussion: """
+            Each program runs natively and under each strategy promised equivalence on its profile \\
+            (trap if Theorem 1 holds, hybrid if Theorem 3 holds, bt always; derived by the classifier), \\
+            with a budget of 3000 instructions; canaries around the VM are checked. A divergence is \\
+            shrunk and saved as an ELF with the command that replays it, and the exit status is 1. \\
+            Programs go to the profiles in turn unless --profile is given.
+            """)
+
+    @Option(name: .long, help: "Programs to generate.")
+    var count = 1000
+
+    @Option(name: .long, help: "Seed: the same seed generates the same programs.")
+    var seed: UInt64 = 1
+
+    @Option(name: .long, help: "Only this profile (v, h, x or a profile file); default: all three in turn.")
+    var profile: ProfileArgument?
+
+    @Option(name: .long, help: "Strategies to test where promised (comma list).")
+    var strategy: StrategyList = StrategyList([.trap, .hybrid, .bt])
+
+    @Option(name: .long, help: "Folder for shrunk reproducers.")
+    var out = "fuzz-divergences"
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard count >= 0 else { throw ValidationError("--count must not be negative") }
+    }
+
+    func run() throws {
+        let profiles = profile.map { [$0.profile] } ?? Profile.builtIn
+        let promised = profiles.map { Fuzzer.promised($0, among: strategy.strategies) }
+        var rng = SplitMix64(seed: seed)
+        var findings: [FuzzFinding] = []
+        var runs = 0
+        let progress = Progress(total: count, enabled: !json)
+        let started = ContinuousClock.now
+        for n in 0..<count {
+            let p = n % profiles.count
+            let program = FuzzProgram.generate(using: &rng)
+            for s in promised[p] {
+                runs += 1
+                if let d = try Fuzzer.difference(program, profiles[p], s) {
+                    findings.append(Fuzzer.shrink(FuzzFinding(program: program, profile: profiles[p], strategy: s, difference: d)))
+                }
+            }
+            progress.update(n + 1, note: "\(findings.count) divergences")
+        }
+        progress.finish()
+        let seconds = (ContinuousClock.now - started).seconds
+        var saved: [(FuzzFinding, String, String)] = []
+        if !findings.isEmpty {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            for (i, f) in findings.enumerated() {
+                let path = "\(out)/divergence-seed\(seed)-\(i)-\(f.strategy.rawValue)-\(f.profile.name).elf"
+                try Data(f.program.image.elfBytes).write(to: URL(fileURLWithPath: path))
+                let replay = "bench run \(path) --profile \(f.profile.name) --strategy native,\(f.strategy.rawValue) "
+                    + "--memory \(FuzzProgram.memory) --budget \(Fuzzer.budget)"
+                saved.append((f, path, replay))
+            }
+        }
+        if json {
+            print(JSON.object([
+                ("count", .int(Int64(count))), ("seed", .uint(seed)),
+                ("profiles", .array(zip(profiles, promised).map { p, s in
+                    .object([("profile", .string(p.name)), ("strategies", .array(s.map { .string($0.rawValue) }))])
+                })),
+                ("runs", .int(Int64(runs))), ("seconds", .double(seconds)),
+                ("divergences", .array(saved.map { f, path, replay in
+                    .object([("profile", .string(f.profile.name)), ("strategy", .string(f.strategy.rawValue)),
+                             ("difference", .string(f.difference)), ("reproducer", .string(path)), ("replay", .string(replay))])
+                })),
+            ]).rendered(pretty: true))
+        } else {
+            for (p, s) in zip(profiles, promised) {
+                print("\(p.name): promised equivalence under \(s.map(\.rawValue).joined(separator: ", "))")
+            }
+            print("\(count) programs, \(runs) runs against native in \(String(format: "%.1f", seconds)) s: \(saved.count) divergences")
+            for (f, path, replay) in saved {
+                print("DIVERGENCE \(f.strategy.rawValue) on \(f.profile.name): \(f.difference)\n  saved \(path)\n  replay: \(replay)")
+            }
+        }
+        if !saved.isEmpty { throw ExitCode(1) }
+    }
+}
+
+/// A progress line on a terminal (stderr), plain lines every 10% otherwise.
+final class Progress {
+    private let total: Int
+    private let enabled: Bool
+    private let terminal = isatty(2) != 0
+    private var lastTenth = -1
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled && total > 0
+    }
+
+    func update(_ done: Int, note: String) {
+        guard enabled else { return }
+        if terminal {
+            if done % max(1, total / 200) == 0 || done == total {
+                let width = 30, filled = done * width / total
+                let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+                FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(note)".utf8))
+            }
+        } else if done * 10 / total > lastTenth {
+            lastTenth = done * 10 / total
+            FileHandle.standardError.write(Data("\(done)/\(total) \(note)\n".utf8))
+        }
+    }
+
+    func finish() {
+        if enabled && terminal { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}

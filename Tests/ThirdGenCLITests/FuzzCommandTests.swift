@@ -1,0 +1,52 @@
+import Foundation
+import Guests
+import Machine
+import XCTest
+
+/// The bounded fuzz campaign CI runs, and bad input that must never crash the host.
+final class FuzzCommandTests: XCTestCase {
+    /// A fixed seed, 1000 programs per profile, every promised strategy: no divergence.
+    func testBoundedFuzzFindsNoDivergence() throws {
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-\(UUID().uuidString)").path
+        let r = try BenchProcess.run(["fuzz", "--count", "3000", "--seed", "42", "--out", out, "--json"])
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stderr)
+        XCTAssertEqual((o["divergences"] as? [Any])?.count, 0, r.stdout)
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(o["runs"] as? Int, 1000 * 3 + 1000 * 2 + 1000, "trap, hybrid, bt on v; hybrid, bt on h; bt on x")
+    }
+
+    /// Guest images corrupted at random: each either runs or is refused in one line; the host never crashes.
+    func testCorruptedImagesNeverCrashTheHost() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("corrupt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var rng = SplitMix64(seed: 7)
+        let original = try Guests.image(of: Guests.named("kernel")!)
+        for n in 0..<24 {
+            var bytes = original
+            switch n % 3 {
+            case 0: bytes = Array(bytes.prefix(Int.random(in: 0..<bytes.count, using: &rng)))   // truncated
+            case 1: for _ in 0..<8 { bytes[Int.random(in: 0..<64, using: &rng)] = UInt8.random(in: 0...255, using: &rng) } // header
+            default: for _ in 0..<64 { bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng) }
+            }
+            let path = dir.appendingPathComponent("mutant-\(n).elf").path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let r = try BenchProcess.run(["run", path, "--strategy", "native,trap,bt", "--budget", "200000", "--json"])
+            XCTAssertTrue(r.status == 0 || r.status == 1 || r.status == 64, "mutant \(n) ended with status \(r.status): \(r.stderr)")
+            if r.status == 0 {
+                XCTAssertNotNil(try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)), "mutant \(n): JSON")
+            } else {
+                XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "mutant \(n): \(r.stderr)")
+            }
+        }
+    }
+
+    func testZeroBudgetAndImpossibleOptions() throws {
+        for args in [["fuzz", "--count", "-1"], ["run", "kernel", "--tcache-ops", "3"], ["run", "kernel", "--quantum", "0"],
+                     ["run", "kernel", "--vms", "0"], ["classify", "--profile", "v", "--trials", "0"]] {
+            let r = try BenchProcess.run(args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+        }
+    }
+}
