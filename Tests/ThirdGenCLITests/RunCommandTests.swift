@@ -76,6 +76,12 @@ final class RunCommandTests: XCTestCase {
         elf[18] = 62
         let x86 = dir.appendingPathComponent("x86.elf").path
         try (Data(elf)).write(to: URL(fileURLWithPath: x86))
+        elf[18] = 243
+        elf[5] = 2
+        let bigEndian = dir.appendingPathComponent("big-endian.elf").path
+        try (Data(elf)).write(to: URL(fileURLWithPath: bigEndian))
+        let huge = dir.appendingPathComponent("huge.bin").path
+        try Data(count: 48 << 20).write(to: URL(fileURLWithPath: huge))
         let truncated = dir.appendingPathComponent("truncated.elf").path
         try (Data(try Guests.image(of: Guests.named("crc32")!).prefix(200))).write(to: URL(fileURLWithPath: truncated))
 
@@ -85,6 +91,8 @@ final class RunCommandTests: XCTestCase {
             (["run", empty], "too short"),
             (["run", elf64], "ELFCLASS32"),
             (["run", x86], "EM_RISCV"),
+            (["run", bigEndian], "little-endian"),
+            (["run", huge], "ELF magic"),
             (["run", truncated], "outside the file"),
             (["run", "sieve", "--memory", "64K"], "outside guest memory"),
             (["run", "sieve", "--profile", "z"], "profile"),
