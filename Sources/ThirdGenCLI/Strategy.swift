@@ -66,6 +66,10 @@ public struct RunResult: Sendable {
     public var verdict: Verdict?
     /// Counters, by name.
     public var stats: [(String, JSON)]
+    /// The monitor's counters, for a monitored run.
+    public var monitor: MonitorCounters? = nil
+    /// The translator's counters, for bt.
+    public var translation: TranslationCounters? = nil
 }
 
 /// What every strategy is given.
@@ -148,7 +152,8 @@ extension Strategy {
                       stats: MonitorStats.json(vm.counters, instructions: vm.instructions) + [
                           ("vms", .int(Int64(cp.vms.count))),
                           ("damagedCanaryBytes", .int(Int64(damaged.count))),
-                      ] + (translator.map { MonitorStats.json($0, vm: vm) } ?? []))
+                      ] + (translator.map { MonitorStats.json($0, vm: vm) } ?? []),
+                      monitor: vm.counters, translation: translator?.counters(for: vm))
         }
     }
 }
@@ -167,6 +172,8 @@ enum MonitorStats {
             ("emulated", .object(emulated)),
             ("reflected", .uint(c.reflected)),
             ("switchesIn", .uint(c.switchesIn)),
+            ("realTraps", .uint(c.realTraps)),
+            ("callouts", .uint(c.monitorEntries - c.realTraps)),
         ]
     }
 

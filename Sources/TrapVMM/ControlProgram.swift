@@ -118,8 +118,10 @@ public final class ControlProgram {
             case .budget:
                 continue
             case .trap(let cause, let value):
+                vm.counters.monitorEntries += 1
                 if dispatch(vm, cause: cause, value: value) == .stop { return }
             case .system(let instruction, let word):
+                vm.counters.monitorEntries += 1
                 if interpret(instruction, word: word, in: vm) == .stop { return }
             case .halted(let code):
                 vm.state = .halted(code)

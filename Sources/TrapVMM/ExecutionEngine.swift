@@ -74,6 +74,7 @@ public final class DirectExecution: ExecutionEngine {
             // A fetch that traps was not counted; any other trapping instruction was, and did not complete.
             let fetchFault = cause == .memory && value == p && !vm.canFetch(at: p)
             vm.counters.direct += ran - (fetchFault ? 0 : 1)
+            vm.counters.realTraps += 1
             return EngineExit(ran: ran, event: .trap(cause, value: value))
         case .halted(let code):
             vm.psw.pc = machine.psw.pc

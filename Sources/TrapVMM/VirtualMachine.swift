@@ -25,6 +25,12 @@ public struct MonitorCounters: Sendable {
     public var translated: UInt64 = 0
     /// Times the VM was switched in by the scheduler.
     public var switchesIn: UInt64 = 0
+    /// Real traps of the hardware while the guest ran directly (each a trip into the monitor and back).
+    public var realTraps: UInt64 = 0
+    /// Every entry into the control program for this VM: real traps, and the
+    /// traps and system instructions an interpreter or translator handed over
+    /// in software (callouts are `monitorEntries - realTraps`).
+    public var monitorEntries: UInt64 = 0
 
     /// Makes zeroed counters.
     public init() {}

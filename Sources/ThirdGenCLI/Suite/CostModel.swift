@@ -1,0 +1,74 @@
+/// Simulated cycles from a run's counters: the price of each thing a
+/// strategy does, set by the user, so that wall time on this testbed (where
+/// a "hardware" trap is a cheap software event) can be turned into what the
+/// same run would cost on a machine with real trap costs.
+public struct CostModel: Codable, Sendable, Equatable {
+    /// A guest instruction run directly on the hardware. 1 by definition.
+    public var direct = 1.0
+    /// A trap round trip into the monitor and back. Default: 2000, the order
+    /// of a hardware VM exit and re-entry on first-generation VT-x that Adams
+    /// and Agesen (ASPLOS 2006) build their argument on; an assumption to
+    /// sweep, not a measurement.
+    public var trap = 2000.0
+    /// An instruction interpreted in software. Default: 20, a fast
+    /// interpreter's cost (this package's reference interpreter measures 4.5-5.7
+    /// host cycles per guest instruction; a software interpreter inside a
+    /// monitor pays more for its state).
+    public var interpreted = 20.0
+    /// A callout from translated code into the monitor. Default: 50 (a call
+    /// and return with state saved; Adams and Agesen's argument is that this is
+    /// far below a trap).
+    public var callout = 50.0
+    /// An instruction executed from a translation. Default: 1.2 (translated
+    /// code runs nearly as native; bounds checks cost a little).
+    public var translated = 1.2
+    /// Translating one guest instruction, once. Default: 500.
+    public var translation = 500.0
+
+    public init() {}
+
+    /// The parameters by name, for `--cost` and for reports.
+    public static let parameterNames = ["direct", "trap", "interpreted", "callout", "translated", "translation"]
+
+    /// Sets parameters from "name=value,name=value". Throws a message for bad input.
+    public mutating func apply(_ text: String) throws {
+        for part in text.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, let v = Double(kv[1]), v.isFinite, v >= 0 else {
+                throw UsageError("--cost takes name=value pairs with non-negative numbers, e.g. trap=5000; got '\(part)'")
+            }
+            switch kv[0] {
+            case "direct": direct = v
+            case "trap": trap = v
+            case "interpreted": interpreted = v
+            case "callout": callout = v
+            case "translated": translated = v
+            case "translation": translation = v
+            default: throw UsageError("unknown cost parameter '\(kv[0])' (known: \(CostModel.parameterNames.joined(separator: ", ")))")
+            }
+        }
+    }
+
+    /// Simulated cycles of a run with these counters.
+    public func cycles(_ c: CellCounters) -> Double {
+        direct * Double(c.direct) + interpreted * Double(c.interpreted) + translated * Double(c.translated)
+            + trap * Double(c.traps) + callout * Double(c.callouts) + translation * Double(c.instructionsTranslated)
+    }
+
+    /// The same with a different trap cost.
+    public func cycles(_ c: CellCounters, trapCost: Double) -> Double {
+        var m = self
+        m.trap = trapCost
+        return m.cycles(c)
+    }
+
+    /// The trap cost at which run `a` (which traps) and run `b` cost the same:
+    /// `a` is cheaper below it, dearer above. Nil if `a` takes no traps or
+    /// is dearer even when traps are free.
+    public func crossoverTrapCost(_ a: CellCounters, _ b: CellCounters) -> Double? {
+        guard a.traps > 0 else { return nil }
+        let fixedA = cycles(a, trapCost: 0), costB = cycles(b)
+        let t = (costB - fixedA) / Double(a.traps)
+        return t >= 0 ? t : nil
+    }
+}

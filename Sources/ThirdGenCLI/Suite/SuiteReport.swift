@@ -1,0 +1,112 @@
+import Foundation
+
+/// The suite's one self-contained HTML page: tables and SVG charts, no network.
+enum SuiteReport {
+    static func html(_ r: SuiteResults) -> String {
+        let profiles = SuiteOutput.unique(r.cells.map(\.profile))
+        let strategies = SuiteOutput.unique(r.cells.map(\.strategy)).filter { $0 != "native" }
+        var body = "<h1>ThirdGen suite</h1>"
+        body += "<p>Every guest under every profile and strategy: wall time relative to the reference interpreter (native), "
+            + "the verdict of SPEC section 8, and the monitors' counters. \(r.repeats) measured run(s) per cell"
+            + (r.quick ? " (quick: no warm-up)" : " after a warm-up") + "; medians shown, spread in the tables.</p>"
+        body += table(["cpu", "cores", "memory", "swift", "commit", "date", "os"], [[
+            r.environment.cpu, "\(r.environment.cores)", "\(r.environment.memoryBytes >> 30) GiB", r.environment.swift,
+            r.environment.commit, r.environment.date, r.environment.os]])
+
+        body += "<h2>Overhead per guest and strategy</h2>"
+        for p in profiles {
+            let guests = SuiteOutput.unique(r.cells.filter { $0.profile == p }.map(\.guest))
+            let values: [[Double?]] = strategies.map { s in
+                guests.map { g in r.cells.first { $0.profile == p && $0.guest == g && $0.strategy == s }.flatMap { r.overNative($0) } }
+            }
+            body += SVG.bars(title: "\(p): time over native (log scale; dashed line = native)", categories: guests,
+                             series: strategies, values: values, logScale: true, unit: "x native", reference: 1)
+        }
+
+        body += "<h2>Equivalence matrix</h2>"
+        let guests = SuiteOutput.unique(r.cells.map(\.guest))
+        let columns = profiles.flatMap { p in strategies.map { "\(p.replacingOccurrences(of: "pg32", with: "")) \($0)" } }
+        let colors = ["equivalent": "#b7e1a1", "diverges": "#f4a6a6", "refused": "#d9d9d9", "inconclusive": "#f7e08a"]
+        let matrix: [[(String, String)]] = guests.map { g in
+            profiles.flatMap { p in strategies.map { s in
+                guard let c = r.cells.first(where: { $0.guest == g && $0.profile == p && $0.strategy == s }) else { return ("", "#ffffff") }
+                return (c.verdict, colors[c.verdict] ?? "#ffffff")
+            } }
+        }
+        body += SVG.matrix(title: "profile x strategy x guest", rows: guests, columns: columns, cells: matrix)
+        let divergent = r.cells.filter { $0.verdict == "diverges" }
+        if !divergent.isEmpty {
+            body += "<p>First differences:</p>" + table(["guest", "profile", "strategy", "first difference"],
+                                                         divergent.map { [$0.guest, $0.profile, $0.strategy, $0.divergence ?? ""] })
+        }
+
+        let nano = r.cells.filter { $0.iterations > 0 && $0.strategy != "native" }
+        if let p = profiles.first, !nano.isEmpty {
+            body += "<h2>Nanobenchmarks: the monitor's cost per operation</h2>"
+            let names = SuiteOutput.unique(nano.filter { $0.profile == p }.map(\.guest))
+            let values: [[Double?]] = strategies.map { s in
+                names.map { g in nano.first { $0.profile == p && $0.guest == g && $0.strategy == s }
+                    .flatMap { r.monitorNanosecondsPerOperation($0) }.flatMap { $0 > 0 ? $0 : nil } }
+            }
+            body += SVG.bars(title: "\(p): monitor ns per operation (strategy minus native)", categories: names,
+                             series: strategies, values: values, logScale: false, unit: "ns / operation")
+        }
+
+        body += costModelSection(r)
+        body += "<h2>All cells</h2>"
+        body += table(["guest", "profile", "strategy", "median s", "min s", "max s", "x native", "verdict", "instructions",
+                       "direct", "interpreted", "translated", "traps", "callouts", "translated once", "simulated cycles"],
+                      r.cells.map { c in
+                          [c.guest, c.profile, c.strategy, fmt(c.median), fmt(c.minimum), fmt(c.maximum),
+                           r.overNative(c).map { String(format: "%.3f", $0) } ?? "", c.verdict, "\(c.guestInstructions)",
+                           "\(c.counters.direct)", "\(c.counters.interpreted)", "\(c.counters.translated)", "\(c.counters.traps)",
+                           "\(c.counters.callouts)", "\(c.counters.instructionsTranslated)", String(format: "%.3g", r.costModel.cycles(c.counters))]
+                      })
+        return """
+            <!DOCTYPE html><html><head><meta charset="utf-8"><title>ThirdGen suite</title>
+            <style>body{font-family:sans-serif;margin:24px;max-width:1400px}table{border-collapse:collapse;margin:8px 0 20px;font-size:12px}
+            td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}th{background:#f2f2f2}svg{display:block;margin:10px 0 24px}</style>
+            </head><body>\(body)</body></html>
+            """
+    }
+
+    /// The cost model's parameters, and the trap-cost sweep where trap-and-emulate and translation cross.
+    static func costModelSection(_ r: SuiteResults) -> String {
+        let m = r.costModel
+        var s = "<h2>Cost model</h2><p>Simulated cycles = direct x D + interpreted x I + translated x X + traps x T + callouts x C "
+            + "+ instructions translated x L, from each run's counters. Set with <code>bench suite --cost trap=5000,...</code>; "
+            + "the defaults and their sources are in the README.</p>"
+        s += table(["direct D", "trap T", "interpreted I", "callout C", "translated X", "translation L"],
+                   [[m.direct, m.trap, m.interpreted, m.callout, m.translated, m.translation].map { SVG.number($0) }])
+        let candidates = r.cells.filter { $0.strategy == "trap" && $0.counters.traps > 0 }
+        var rows: [[String]] = []
+        var chart = ""
+        for t in candidates {
+            guard let bt = r.cells.first(where: { $0.guest == t.guest && $0.profile == t.profile && $0.strategy == "bt" }) else { continue }
+            let x = m.crossoverTrapCost(t.counters, bt.counters)
+            rows.append([t.guest, t.profile, "\(t.counters.traps)", x.map { SVG.number($0) + " cycles" } ?? "none"])
+            if chart.isEmpty && (t.guest == "syscall" || candidates.count == 1) {
+                let xs = (0...60).map { pow(10, 1 + 4 * Double($0) / 60) }
+                var series: [(String, [Double])] = [("trap", xs.map { m.cycles(t.counters, trapCost: $0) })]
+                if let h = r.cells.first(where: { $0.guest == t.guest && $0.profile == t.profile && $0.strategy == "hybrid" }) {
+                    series.append(("hybrid", xs.map { m.cycles(h.counters, trapCost: $0) }))
+                }
+                series.append(("bt", xs.map { m.cycles(bt.counters, trapCost: $0) }))
+                chart = SVG.lines(title: "\(t.guest) on \(t.profile): simulated cycles as the trap cost grows",
+                                  xs: xs, series: series, xLabel: "trap round trip, cycles", yLabel: "simulated cycles (log)",
+                                  marks: x.map { [($0, "trap = bt at \(SVG.number($0))")] } ?? [])
+            }
+        }
+        s += chart
+        s += "<p>Where trap-and-emulate and binary translation cost the same (below it, traps win; above it, translation):</p>"
+        s += table(["guest", "profile", "traps", "crossover trap cost"], rows)
+        return s
+    }
+
+    static func fmt(_ v: Double) -> String { v.isNaN ? "" : String(format: "%.5f", v) }
+
+    static func table(_ header: [String], _ rows: [[String]]) -> String {
+        "<table><tr>" + header.map { "<th>\(SVG.escape($0))</th>" }.joined() + "</tr>"
+            + rows.map { "<tr>" + $0.map { "<td>\(SVG.escape($0))</td>" }.joined() + "</tr>" }.joined() + "</table>"
+    }
+}

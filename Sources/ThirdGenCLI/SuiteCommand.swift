@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import Guests
+import Machine
+import TrapVMM
+
+/// `bench suite`: every built-in guest x profile x strategy, measured, with files to publish.
+struct SuiteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "suite",
+        abstract: "Run every guest under every profile and strategy; write results.json, results.csv and report.html.",
+        discussion: """
+            Each cell runs once to warm up, then --repeat times; the median and spread are reported, with \\
+            the verdict against native and the monitor's counters. --shard I/N runs every Nth guest-profile \\
+            pair (I from 0), for batch-scheduler array jobs; `bench merge` joins the shards' folders.
+            """)
+
+    @Flag(name: .long, help: "One measured run per cell and no warm-up (under 2 minutes on 2 cores).")
+    var quick = false
+
+    @Option(name: .long, help: "Output folder.")
+    var out = "out/suite"
+
+    @Option(name: .customLong("repeat"), help: "Measured runs per cell after the warm-up (default 5; 1 with --quick).")
+    var repetitions: Int?
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Profiles (v, h, x or profile files).")
+    var profiles: [ProfileArgument] = Profile.builtIn.map { ProfileArgument(argument: $0.name)! }
+
+    @Option(name: .long, help: "Strategies (comma list or all).")
+    var strategies: StrategyList = StrategyList([.native, .trap, .hybrid, .bt])
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Guests (default: every built-in guest).")
+    var guests: [String] = []
+
+    @Option(name: .long, help: "Run only shard I of N (I from 0), e.g. 3/8.")
+    var shard: String?
+
+    @Option(name: .long, help: "Cost model parameters, e.g. trap=5000,callout=40 (see the README).")
+    var cost: String?
+
+    func validate() throws {
+        if let r = repetitions, !(1...1000).contains(r) { throw ValidationError("--repeat must be between 1 and 1000") }
+        for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)' (see bench list)") }
+        if let shard { _ = try SuiteCommand.parseShard(shard) }
+        if let cost { var m = CostModel(); try m.apply(cost) }
+    }
+
+    static func parseShard(_ s: String) throws -> (Int, Int) {
+        let parts = s.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (0..<parts[1]).contains(parts[0]) else {
+            throw ValidationError("--shard takes I/N with 0 <= I < N, e.g. 0/4")
+        }
+        return (parts[0], parts[1])
+    }
+
+    func run() throws {
+        let repeats = repetitions ?? (quick ? 1 : 5)
+        var model = CostModel()
+        if let cost { try model.apply(cost) }
+        let selected = guests.isEmpty ? Guests.all : guests.compactMap(Guests.named)
+        var pairs: [(BuiltinGuest, Profile)] = []
+        for g in selected { for p in profiles { pairs.append((g, p.profile)) } }
+        if let shard {
+            let (i, n) = try SuiteCommand.parseShard(shard)
+            pairs = pairs.enumerated().filter { $0.offset % n == i }.map(\.element)
+        }
+        let strategyList = [.native] + strategies.strategies.filter { $0 != .native && $0 != .jit }
+        let progress = Progress(total: pairs.count * strategyList.count, enabled: true)
+        var cells: [SuiteCell] = []
+        var done = 0
+        for (g, p) in pairs {
+            let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20),
+                                     profile: p, memorySize: 1 << 20, budget: 2_000_000_000)
+            var reference: Snapshot?
+            for s in strategyList {
+                cells.append(try SuiteCommand.measure(g, p, s, request, repeats: repeats, warmUp: !quick, reference: &reference))
+                done += 1
+                progress.update(done, note: "\(g.name) \(p.name) \(s.rawValue)")
+            }
+        }
+        progress.finish()
+        let results = SuiteResults(environment: .current(), repeats: repeats, quick: quick, shard: shard, costModel: model, cells: cells)
+        try SuiteOutput.write(results, to: out)
+        print(SuiteOutput.summary(results), terminator: "")
+        print("wrote \(out)/results.json, \(out)/results.csv, \(out)/report.html")
+    }
+
+    /// One cell: warm-up, measured runs, verdict against `reference` (set by the native cell).
+    static func measure(_ g: BuiltinGuest, _ p: Profile, _ s: Strategy, _ request: RunRequest, repeats: Int, warmUp: Bool,
+                        reference: inout Snapshot?) throws -> SuiteCell {
+        var cell = SuiteCell(guest: g.name, kind: g.kind.rawValue, profile: p.name, strategy: s.rawValue, seconds: [],
+                             verdict: "refused", divergence: nil, guestInstructions: 0, counters: CellCounters(), iterations: g.iterations)
+        var last: RunResult?
+        do {
+            if warmUp { _ = try s.execute(request) }
+            for _ in 0..<repeats {
+                let r = try s.execute(request)
+                cell.seconds.append(r.seconds)
+                last = r
+            }
+        } catch let e as UsageError {
+            cell.divergence = e.description // a monitor that cannot run this profile says why
+            return cell
+        }
+        guard let r = last else { return cell }
+        cell.guestInstructions = r.snapshot.instructions
+        if s == .native {
+            reference = r.snapshot
+            cell.verdict = "reference"
+            cell.counters.direct = r.snapshot.instructions
+        } else if let ref = reference {
+            switch Verdict(run: r.snapshot, reference: ref) {
+            case .equivalent: cell.verdict = "equivalent"
+            case .divergent(let d): (cell.verdict, cell.divergence) = ("diverges", d)
+            case .inconclusive: cell.verdict = "inconclusive"
+            }
+        }
+        if let m = r.monitor {
+            cell.counters = CellCounters(direct: m.direct, interpreted: m.interpreted, translated: m.translated,
+                                         traps: m.realTraps, callouts: m.monitorEntries - m.realTraps,
+                                         instructionsTranslated: r.translation?.instructionsTranslated ?? 0)
+        }
+        return cell
+    }
+}
+
+/// `bench merge DIR... --out DIR`: join shards' results into one set of files.
+struct MergeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge", abstract: "Merge the results.json of several suite shards into one set of output files.")
+
+    @Argument(help: "Folders holding results.json from `bench suite --shard`.")
+    var folders: [String]
+
+    @Option(name: .long, help: "Output folder.")
+    var out = "out/suite"
+
+    func validate() throws {
+        guard !folders.isEmpty else { throw ValidationError("give at least one folder with a results.json") }
+    }
+
+    func run() throws {
+        var merged: SuiteResults?
+        for f in folders {
+            let path = f + "/results.json"
+            guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("no results.json in \(f)") }
+            let r: SuiteResults
+            do { r = try JSONDecoder().decode(SuiteResults.self, from: data) } catch {
+                throw UsageError("\(path) is not a suite result: \(error)")
+            }
+            if merged == nil {
+                merged = r
+                merged?.shard = nil
+            } else {
+                merged?.cells += r.cells
+            }
+        }
+        guard let results = merged else { return }
+        try SuiteOutput.write(results, to: out)
+        print(SuiteOutput.summary(results), terminator: "")
+        print("merged \(folders.count) folders into \(out)")
+    }
+}
+
+extension SuiteEnvironment {
+    /// This host, this toolchain, this commit, now.
+    static func current() -> SuiteEnvironment {
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let cpu = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
+            .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+        let commit = (try? GuestToolchainRunner.output("git", ["rev-parse", "--short", "HEAD"])) ?? "unknown"
+        let swift = (try? GuestToolchainRunner.output("swift", ["--version"]))?.split(separator: "\n").first.map(String.init) ?? "unknown"
+        let formatter = ISO8601DateFormatter()
+        return SuiteEnvironment(cpu: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
+                                memoryBytes: ProcessInfo.processInfo.physicalMemory, swift: swift, commit: commit,
+                                date: formatter.string(from: Date()), os: ProcessInfo.processInfo.operatingSystemVersionString)
+    }
+}
+
+/// Runs a tool found on PATH and returns its trimmed standard output.
+enum GuestToolchainRunner {
+    static func output(_ tool: String, _ args: [String]) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [tool] + args
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0 else { throw UsageError("\(tool) failed") }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import ThirdGenCLI
+import XCTest
+
+/// `bench suite`, `bench merge` and the cost model.
+final class SuiteCommandTests: XCTestCase {
+    private let guests = ["kernel", "syscall", "jrstu", "getl"]
+    private let strategies = ["native", "trap", "hybrid", "bt"]
+    private let profiles = ["pg32v", "pg32h", "pg32x"]
+
+    private func temporary(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
+    }
+
+    private func cells(in dir: String) throws -> [[String: Any]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/results.json"))
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        XCTAssertNotNil(o["environment"] as? [String: Any])
+        return try XCTUnwrap(o["cells"] as? [[String: Any]])
+    }
+
+    func testQuickSuiteWritesThreeFilesWithEveryCell() throws {
+        let out = temporary("suite")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try BenchProcess.run(["suite", "--quick", "--out", out, "--guests"] + guests)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let list = try cells(in: out)
+        XCTAssertEqual(list.count, guests.count * profiles.count * strategies.count)
+        for g in guests { for p in profiles { for s in strategies {
+            let cell = list.first { $0["guest"] as? String == g && $0["profile"] as? String == p && $0["strategy"] as? String == s }
+            XCTAssertNotNil(cell, "\(g) \(p) \(s)")
+            XCTAssertEqual((cell?["seconds"] as? [Double])?.count, 1, "\(g) \(p) \(s)")
+        } } }
+        // The verdicts the theorems predict, through the suite.
+        let trapJrstuH = list.first { $0["guest"] as? String == "jrstu" && $0["profile"] as? String == "pg32h" && $0["strategy"] as? String == "trap" }
+        XCTAssertEqual(trapJrstuH?["verdict"] as? String, "diverges")
+
+        let csv = try String(contentsOfFile: out + "/results.csv", encoding: .utf8).split(separator: "\n")
+        let header = csv[0].split(separator: ",").map(String.init)
+        XCTAssertEqual(Array(header.prefix(4)), ["guest", "kind", "profile", "strategy"])
+        XCTAssertEqual(csv.count - 1, list.count, "one row per measurement")
+        XCTAssertTrue(csv.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == header.count })
+
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 1 + 1 + 1, "overhead per profile, matrix, nano, sweep")
+        for g in guests { XCTAssertTrue(html.contains(">\(g)<"), g) }
+        XCTAssertFalse(html.contains("http://") && html.contains("<script src"), "self-contained")
+    }
+
+    func testShardsMergeIntoTheWhole() throws {
+        let a = temporary("shard0"), b = temporary("shard1"), merged = temporary("merged")
+        defer { for d in [a, b, merged] { try? FileManager.default.removeItem(atPath: d) } }
+        for (i, dir) in [a, b].enumerated() {
+            let r = try BenchProcess.run(["suite", "--quick", "--out", dir, "--shard", "\(i)/2", "--profiles", "v", "h",
+                                          "--strategies", "native,trap", "--guests", "syscall", "jrstu"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        XCTAssertEqual(try cells(in: a).count + cells(in: b).count, 2 * 2 * 2)
+        let r = try BenchProcess.run(["merge", a, b, "--out", merged])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let all = try cells(in: merged)
+        XCTAssertEqual(Set(all.map { "\($0["guest"]!)/\($0["profile"]!)/\($0["strategy"]!)" }).count, 8)
+        let bad = try BenchProcess.run(["suite", "--shard", "2/2"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1)
+    }
+
+    /// The sweep's crossover, on synthetic counters whose answer is known.
+    func testCrossoverOnSyntheticCounters() throws {
+        var m = CostModel()
+        try m.apply("direct=1,callout=50,translated=2,translation=0")
+        // Trap-and-emulate: 1000 direct instructions and 10 traps. Translation: 1000 translated, 10 callouts.
+        let trap = CellCounters(direct: 1000, traps: 10)
+        let bt = CellCounters(translated: 1000, callouts: 10)
+        // 1000 + 10 T = 2000 + 500  =>  T = 150.
+        let x = try XCTUnwrap(m.crossoverTrapCost(trap, bt))
+        XCTAssertEqual(x, 150, accuracy: 1e-9)
+        XCTAssertLessThan(m.cycles(trap, trapCost: 149), m.cycles(bt))
+        XCTAssertGreaterThan(m.cycles(trap, trapCost: 151), m.cycles(bt))
+        XCTAssertNil(m.crossoverTrapCost(CellCounters(direct: 10), bt), "no traps: no crossover")
+        XCTAssertNil(m.crossoverTrapCost(CellCounters(direct: 100_000, traps: 1), bt), "dearer even with free traps")
+        XCTAssertThrowsError(try m.apply("trap=-1"))
+        XCTAssertThrowsError(try m.apply("warp=3"))
+    }
+}
