@@ -32,10 +32,10 @@ public struct StrategyList: ExpressibleByArgument, Sendable {
     /// The strategies, in the order given, without repeats.
     public let strategies: [Strategy]
 
-    /// Parses a comma list of strategy names, or `all`.
+    /// Parses a comma list of strategy names, or `all` (every strategy this build has).
     public init?(argument: String) {
         if argument == "all" {
-            strategies = Strategy.allCases
+            strategies = Strategy.allCases.filter { $0.pendingIssue == nil }
             return
         }
         var list: [Strategy] = []

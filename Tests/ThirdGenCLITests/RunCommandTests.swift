@@ -34,6 +34,17 @@ final class RunCommandTests: XCTestCase {
         XCTAssertNotNil(run["stats"] as? [String: Any])
     }
 
+    func testAllMeansEveryStrategyThisBuildHas() throws {
+        let r = try BenchProcess.run(["run", "getl", "--profile", "x", "--strategy", "all", "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let runs = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.map { $0["strategy"] as? String }, ["native", "trap", "hybrid", "bt"])
+        XCTAssertEqual(runs.map { $0["equivalent"] as? Bool }, [nil, false, false, true], "pg32x: only bt virtualizes getl")
+        let jit = try BenchProcess.run(["run", "getl", "--strategy", "jit"])
+        XCTAssertNotEqual(jit.status, 0)
+        XCTAssertTrue(jit.stderr.contains("not built yet"), jit.stderr)
+    }
+
     func testBudgetZeroIsInconclusiveNotACrash() throws {
         let r = try BenchProcess.run(["run", "crc32", "--budget", "0", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)
