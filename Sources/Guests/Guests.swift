@@ -12,6 +12,8 @@ public enum GuestKind: String, Sendable, CaseIterable {
     case demo
     /// Self-modifying code: stores into code that then runs.
     case selfModifying = "smc"
+    /// A monitor that runs as a guest (not run on its own).
+    case monitor
 }
 
 /// One built-in guest: a C (or assembly) program in `src/`, prebuilt into `images/`.
@@ -71,6 +73,15 @@ public enum Guests {
         BuiltinGuest(name: "getl", summary: "pg32x demo: GETM in supervisor mode, GETL in user mode", kind: .demo,
                      expectedExitCode: 0, expectedLine: "user-mode GETL = 00000000", profile: "pg32x"),
     ]
+
+    /// The guest-level monitor (`src/vmm.c`) that `bench nest` stacks: not a
+    /// guest on its own (without a payload it only says so), so not in `all`.
+    public static let guestMonitor = BuiltinGuest(
+        name: "vmm", summary: "a VMM that runs as a guest (Theorem 2); its guest is a payload bench nest adds",
+        kind: .monitor, expectedExitCode: 0xEE, expectedLine: "vmm: no guest image at 0x20000")
+
+    /// Every image this module builds: the guests and the guest monitor.
+    public static var images: [BuiltinGuest] { all + [guestMonitor] }
 
     /// The built-in guest called `name`, if there is one.
     public static func named(_ name: String) -> BuiltinGuest? { all.first { $0.name == name } }

@@ -39,7 +39,7 @@ struct BuildCommand: ParsableCommand {
         let toolchain = try GuestToolchain.locate()
         if let dir = builtins {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            for g in Guests.all {
+            for g in Guests.images {
                 let out = URL(fileURLWithPath: dir).appendingPathComponent(g.name + ".elf")
                 try toolchain.build(sources: [Guests.source(of: g)], output: out)
                 print("built \(out.path)")

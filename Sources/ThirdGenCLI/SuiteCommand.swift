@@ -39,11 +39,19 @@ struct SuiteCommand: ParsableCommand {
     @Option(name: .long, help: "Cost model parameters, e.g. trap=5000,callout=40 (see the README).")
     var cost: String?
 
+    @Option(name: .customLong("nest-depth"), help: "Recursive virtualization: depths 0 to N of the guest monitor (0: skip).")
+    var nestDepth = 3
+
+    @Option(name: .customLong("nest-guest"), help: "The guest the nesting runs.")
+    var nestGuest = "kernel"
+
     func validate() throws {
         if let r = repetitions, !(1...1000).contains(r) { throw ValidationError("--repeat must be between 1 and 1000") }
         for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)' (see bench list)") }
         if let shard { _ = try SuiteCommand.parseShard(shard) }
         if let cost { var m = CostModel(); try m.apply(cost) }
+        guard (0...6).contains(nestDepth) else { throw ValidationError("--nest-depth must be between 0 and 6") }
+        guard Guests.named(nestGuest) != nil else { throw ValidationError("no built-in guest '\(nestGuest)' for --nest-guest") }
     }
 
     static func parseShard(_ s: String) throws -> (Int, Int) {
@@ -80,10 +88,38 @@ struct SuiteCommand: ParsableCommand {
             }
         }
         progress.finish()
-        let results = SuiteResults(environment: .current(), repeats: repeats, quick: quick, shard: shard, costModel: model, cells: cells)
+        var results = SuiteResults(environment: .current(), repeats: repeats, quick: quick, shard: shard, costModel: model, cells: cells)
+        // Nesting runs once, in the first shard only, so a merge does not repeat it.
+        if nestDepth > 0, (try shard.map(SuiteCommand.parseShard)?.0 ?? 0) == 0 {
+            results.nest = try SuiteCommand.nest(nestGuest, depth: nestDepth,
+                                                 strategies: strategyList.filter { [.native, .trap, .bt].contains($0) })
+        }
         try SuiteOutput.write(results, to: out)
         print(SuiteOutput.summary(results), terminator: "")
         print("wrote \(out)/results.json, \(out)/results.csv, \(out)/report.html")
+    }
+
+    /// `guest` on pg32v under 0...depth guest monitors, the outermost under each strategy.
+    static func nest(_ name: String, depth: Int, strategies: [Strategy]) throws -> [NestCell] {
+        let guest = try GuestImage(name)
+        let w = 1 << 20
+        let reference = try Strategy.native.execute(RunRequest(image: try guest.elf(memorySize: w), profile: .pg32v,
+                                                               memorySize: w, budget: 2_000_000_000))
+        var out: [NestCell] = []
+        for s in strategies {
+            for d in 0...depth {
+                let (bytes, memory) = try Nesting.compose(guest: guest.bytes, guestMemory: w, depth: d)
+                let r = try s.execute(RunRequest(image: try ELFImage(bytes: bytes, memorySize: memory), profile: .pg32v,
+                                                 memorySize: memory, budget: 2_000_000_000))
+                let inner = Nesting.innermost(r.snapshot, depth: d, guestMemory: w)
+                var why: String?
+                if case .divergent(let d) = Verdict(run: inner, reference: reference.snapshot) { why = d }
+                out.append(NestCell(guest: name, strategy: s.rawValue, depth: d, seconds: r.seconds,
+                                    guestInstructions: r.snapshot.instructions, traps: r.monitor?.realTraps ?? 0,
+                                    equivalent: Verdict(run: inner, reference: reference.snapshot) == .equivalent, divergence: why))
+            }
+        }
+        return out
     }
 
     /// One cell: warm-up, measured runs, verdict against `reference` (set by the native cell).
@@ -154,6 +190,10 @@ struct MergeCommand: ParsableCommand {
                 merged?.shard = nil
             } else {
                 merged?.cells += r.cells
+                if let n = r.nest {
+                    let before = merged?.nest ?? []
+                    merged?.nest = before + n
+                }
             }
         }
         guard let results = merged else { return }

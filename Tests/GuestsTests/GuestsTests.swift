@@ -6,7 +6,7 @@ import XCTest
 final class GuestsTests: XCTestCase {
     /// Every built-in guest halts with its expected code and prints its expected checksum, on its profile.
     func testEveryGuestReachesItsExpectedChecksum() throws {
-        for g in Guests.all {
+        for g in Guests.images {
             let elf = try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20)
             let m = Machine(booting: elf, memorySize: 1 << 20, profile: try XCTUnwrap(Profile.named(g.profile)))
             let s = m.runToEnd(budget: 200_000_000)
@@ -27,7 +27,7 @@ final class GuestsTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-images-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        for g in Guests.all {
+        for g in Guests.images {
             let out = dir.appendingPathComponent(g.name + ".elf")
             try toolchain.build(sources: [Guests.source(of: g)], output: out)
             let rebuilt = try Data(contentsOf: out)

@@ -42,7 +42,11 @@ final class SuiteCommandTests: XCTestCase {
         XCTAssertTrue(csv.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == header.count })
 
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
-        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 1 + 1 + 1, "overhead per profile, matrix, nano, sweep")
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 1 + 1 + 1 + 1, "overhead per profile, matrix, nano, sweep, nesting")
+        let nest = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/results.json")))
+            as? [String: Any])?["nest"] as? [[String: Any]])
+        XCTAssertEqual(nest.count, 3 * 4, "depths 0 to 3 under native, trap and bt")
+        XCTAssertTrue(nest.allSatisfy { $0["equivalent"] as? Bool == true }, "\(nest)")
         for g in guests { XCTAssertTrue(html.contains(">\(g)<"), g) }
         XCTAssertFalse(html.contains("http://") && html.contains("<script src"), "self-contained")
     }

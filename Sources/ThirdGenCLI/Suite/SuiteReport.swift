@@ -53,6 +53,7 @@ enum SuiteReport {
         }
 
         body += costModelSection(r)
+        body += nestSection(r)
         body += "<h2>All cells</h2>"
         body += table(["guest", "profile", "strategy", "median s", "min s", "max s", "x native", "verdict", "instructions",
                        "direct", "interpreted", "translated", "traps", "callouts", "translated once", "simulated cycles"],
@@ -101,6 +102,26 @@ enum SuiteReport {
         s += "<p>Where trap-and-emulate and binary translation cost the same (below it, traps win; above it, translation):</p>"
         s += table(["guest", "profile", "traps", "crossover trap cost"], rows)
         return s
+    }
+
+    /// Recursive virtualization: time and traps against depth.
+    static func nestSection(_ r: SuiteResults) -> String {
+        guard let nest = r.nest, !nest.isEmpty else { return "" }
+        let strategies = SuiteOutput.unique(nest.map(\.strategy))
+        let depths = SuiteOutput.unique(nest.map { "depth \($0.depth)" })
+        func value(_ s: String, _ d: String, _ f: (NestCell) -> Double) -> Double? {
+            nest.first { $0.strategy == s && "depth \($0.depth)" == d }.map(f)
+        }
+        var out = "<h2>Recursive virtualization (Theorem 2)</h2><p>\(SVG.escape(nest[0].guest)) on pg32v under 0 to "
+            + "\(nest.map(\.depth).max() ?? 0) levels of the guest monitor (src/vmm.c), the outermost level under each strategy; "
+            + "each depth compared with the bare run.</p>"
+        out += SVG.bars(title: "time against depth (log scale)", categories: depths, series: strategies,
+                        values: strategies.map { s in depths.map { value(s, $0) { $0.seconds * 1000 } } }, logScale: true, unit: "ms")
+        out += table(["strategy", "depth", "seconds", "guest instructions", "real traps", "verdict"], nest.map {
+            [$0.strategy, "\($0.depth)", fmt($0.seconds), "\($0.guestInstructions)", "\($0.traps)",
+             $0.equivalent ? "equivalent" : "diverges: \($0.divergence ?? "")"]
+        })
+        return out
     }
 
     static func fmt(_ v: Double) -> String { v.isNaN ? "" : String(format: "%.5f", v) }

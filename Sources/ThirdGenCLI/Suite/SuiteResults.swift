@@ -51,6 +51,18 @@ public struct SuiteCell: Codable, Sendable {
     public var maximum: Double { seconds.max() ?? .nan }
 }
 
+/// One guest under `depth` levels of the guest monitor, the outermost under `strategy`.
+public struct NestCell: Codable, Sendable {
+    public var guest: String
+    public var strategy: String
+    public var depth: Int
+    public var seconds: Double
+    public var guestInstructions: UInt64
+    public var traps: UInt64
+    public var equivalent: Bool
+    public var divergence: String?
+}
+
 /// Where and how the suite ran.
 public struct SuiteEnvironment: Codable, Sendable {
     public var cpu: String
@@ -71,6 +83,8 @@ public struct SuiteResults: Codable, Sendable {
     public var shard: String?
     public var costModel: CostModel
     public var cells: [SuiteCell]
+    /// Recursive virtualization against depth (absent in results from before it was added).
+    public var nest: [NestCell]? = nil
 
     /// The native cell of the same guest and profile.
     public func native(of cell: SuiteCell) -> SuiteCell? {

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Machine
+
+/// `bench nest IMAGE --depth D --strategy S`: recursive virtualization.
+struct NestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nest",
+        abstract: "Run a guest under 0..D levels of a guest-level monitor, the lowest level under a strategy.",
+        discussion: """
+            Level d is the guest monitor (Sources/Guests/src/vmm.c) carrying level d+1 as its payload; \\
+            the guest is level D. Each depth is compared with the guest's bare run: status, console and \\
+            registers of the whole run, the innermost guest's storage, and its virtual PSW as the deepest \\
+            monitor recorded it. Theorem 2 says this works on pg32v.
+            """)
+
+    @Argument(help: "ELF image path or built-in guest name.")
+    var image: String
+
+    @Option(name: .long, help: "Levels of guest monitor (0 to 6).")
+    var depth = 3
+
+    @Option(name: .long, help: "The strategy the outermost level runs under (native, trap, hybrid, bt).")
+    var strategy: Strategy = .trap
+
+    @OptionGroup var machine: MachineOptions
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (0...6).contains(depth) else { throw ValidationError("--depth must be between 0 and 6") }
+        guard strategy.pendingIssue == nil else { throw ValidationError("strategy '\(strategy.rawValue)' is not built yet") }
+    }
+
+    func run() throws {
+        let guest = try GuestImage(image)
+        let w = machine.memory.bytes
+        let reference = try Strategy.native.execute(
+            RunRequest(image: try guest.elf(memorySize: w), profile: machine.profile.profile, memorySize: w, budget: machine.budget))
+        var rows: [[String]] = [], records: [JSON] = []
+        for d in 0...depth {
+            let (bytes, memory) = try Nesting.compose(guest: guest.bytes, guestMemory: w, depth: d)
+            let request = RunRequest(image: try ELFImage(bytes: bytes, memorySize: memory), profile: machine.profile.profile,
+                                     memorySize: memory, budget: machine.budget)
+            let r = try strategy.execute(request)
+            let inner = Nesting.innermost(r.snapshot, depth: d, guestMemory: w)
+            let verdict = Verdict(run: inner, reference: reference.snapshot)
+            let (equivalent, divergence): (Bool, String?)
+            switch verdict {
+            case .equivalent: (equivalent, divergence) = (true, nil)
+            case .divergent(let why): (equivalent, divergence) = (false, why)
+            case .inconclusive: (equivalent, divergence) = (false, "inconclusive: out of budget")
+            }
+            let traps = r.monitor.map { $0.realTraps } ?? 0
+            rows.append(["\(d)", "\(memory)", String(format: "%.4f", r.seconds), "\(r.snapshot.instructions)", "\(traps)",
+                         equivalent ? "equivalent" : "DIVERGES: \(divergence ?? "")"])
+            records.append(.object([("depth", .int(Int64(d))), ("memory", .int(Int64(memory))), ("seconds", .double(r.seconds)),
+                                    ("guestInstructions", .uint(r.snapshot.instructions)), ("traps", .uint(traps)),
+                                    ("equivalent", .bool(equivalent)), ("divergence", divergence.map { .string($0) } ?? .null)]))
+        }
+        if json {
+            print(JSON.object([("image", .string(image)), ("profile", .string(machine.profile.profile.name)),
+                               ("strategy", .string(strategy.rawValue)), ("depths", .array(records))]).rendered(pretty: true))
+        } else {
+            print("\(image) on \(machine.profile.profile.name), outermost level under \(strategy.rawValue)")
+            print(TextTable.render(header: ["depth", "memory", "seconds", "instructions", "real traps", "verdict"], rows: rows), terminator: "")
+        }
+    }
+}
+
+extension Strategy: ExpressibleByArgument {}

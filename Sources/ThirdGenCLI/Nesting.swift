@@ -1,0 +1,53 @@
+import Guests
+import Machine
+
+/// Towers of guest monitors (Theorem 2): `src/vmm.c` carrying a guest as its
+/// payload, which may itself be the monitor carrying a guest, and so on.
+enum Nesting {
+    /// Where each level's monitor places its VM in its own storage.
+    static let vmBase = 0x40000
+    /// Where the payload (header, then the guest's ELF) sits in the monitor's storage.
+    static let payloadBase: UInt32 = 0x20000
+    static let payloadMagic: UInt32 = 0x4D56_5750
+    static let stateBlock = 0x200
+    static let stateMagic: UInt32 = 0x5356_5750
+
+    /// The image of `guest` under `depth` guest monitors, and the memory the outermost needs.
+    static func compose(guest: [UInt8], guestMemory: Int, depth: Int) throws -> (image: [UInt8], memory: Int) {
+        let monitor = try Guests.image(of: Guests.guestMonitor)
+        var bytes = guest, memory = guestMemory
+        for _ in 0..<depth {
+            var image = try ELFImage(bytes: monitor, memorySize: Int(payloadBase))
+            let room = vmBase - Int(payloadBase) - 16
+            guard bytes.count <= room else {
+                throw UsageError("the image to nest is \(bytes.count) bytes; a guest monitor's payload area holds \(room)")
+            }
+            var header = [UInt8]()
+            for w in [payloadMagic, UInt32(bytes.count), UInt32(memory), 0] {
+                header += (0..<4).map { UInt8(truncatingIfNeeded: w >> (8 * UInt32($0))) }
+            }
+            image.segments.append(ELFImage.Segment(address: payloadBase, bytes: header + bytes, memorySize: UInt32(16 + bytes.count)))
+            bytes = image.elfBytes
+            memory += vmBase
+        }
+        return (bytes, memory)
+    }
+
+    /// The innermost guest's comparable state, from the outermost run's: its
+    /// storage is at depth x vmBase; its virtual PSW is in the deepest
+    /// monitor's state block; registers, console and status pass through.
+    static func innermost(_ s: Snapshot, depth: Int, guestMemory: Int) -> Snapshot {
+        guard depth > 0 else { return s }
+        func word(_ a: Int) -> UInt32 {
+            UInt32(s.storage[a]) | UInt32(s.storage[a + 1]) << 8 | UInt32(s.storage[a + 2]) << 16 | UInt32(s.storage[a + 3]) << 24
+        }
+        let block = (depth - 1) * vmBase + stateBlock
+        var psw = s.psw
+        if word(block) == stateMagic {
+            psw = PSW(mode: Mode(word: word(block + 4)), pc: word(block + 8), l: word(block + 12), b: word(block + 16))
+        }
+        let base = depth * vmBase
+        return Snapshot(outcome: s.outcome, console: s.console, registers: s.registers, psw: psw,
+                        storage: Array(s.storage[base..<base + guestMemory]), instructions: s.instructions)
+    }
+}
