@@ -43,6 +43,7 @@ public final class SoftwareInterpreter: ExecutionEngine {
     /// Makes the engine.
     public init() {}
 
+    /// See `ExecutionEngine`.
     public func run(_ vm: VirtualMachine, budget: UInt64, in monitor: ControlProgram) -> EngineExit {
         let cpu = processor(for: vm, in: monitor)
         cpu.psw = vm.psw

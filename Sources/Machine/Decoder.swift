@@ -5,13 +5,20 @@
     /// The raw little-endian word as fetched.
     public let raw: UInt32
 
+    /// Views `raw`.
     @inlinable @inline(__always) public init(_ raw: UInt32) { self.raw = raw }
 
+    /// The major opcode (bits 6:0).
     @inlinable public var major: UInt32 { @inline(__always) get { raw & 0x7F } }
+    /// The destination register (bits 11:7).
     @inlinable public var rd: Int { @inline(__always) get { Int((raw >> 7) & 31) } }
+    /// funct3 (bits 14:12).
     @inlinable public var funct3: UInt32 { @inline(__always) get { (raw >> 12) & 7 } }
+    /// The first source register (bits 19:15).
     @inlinable public var rs1: Int { @inline(__always) get { Int((raw >> 15) & 31) } }
+    /// The second source register (bits 24:20).
     @inlinable public var rs2: Int { @inline(__always) get { Int((raw >> 20) & 31) } }
+    /// funct7 (bits 31:25).
     @inlinable public var funct7: UInt32 { @inline(__always) get { raw >> 25 } }
     /// Shift amount of an immediate shift (bits 24:20).
     @inlinable public var shamt: UInt32 { @inline(__always) get { (raw >> 20) & 31 } }

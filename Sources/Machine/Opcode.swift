@@ -119,9 +119,13 @@ extension Opcode {
 public enum InstructionTable {
     /// Major opcodes of the RV32IM formats used here.
     public enum Major {
+        /// Upper-immediate and jump majors.
         public static let lui: UInt32 = 0x37, auipc: UInt32 = 0x17, jal: UInt32 = 0x6F
+        /// Jump-register, branch and load majors.
         public static let jalr: UInt32 = 0x67, branch: UInt32 = 0x63, load: UInt32 = 0x03
+        /// Store and arithmetic majors.
         public static let store: UInt32 = 0x23, opImm: UInt32 = 0x13, op: UInt32 = 0x33
+        /// Fence and system majors.
         public static let miscMem: UInt32 = 0x0F, system: UInt32 = 0x73
         /// custom-0: PG32's system instructions (SPEC section 5).
         public static let pg32: UInt32 = 0x0B
@@ -129,6 +133,7 @@ public enum InstructionTable {
 
     /// Exact encodings of ECALL and EBREAK (SPEC section 5).
     public static let ecallWord: UInt32 = 0x0000_0073
+    /// The one encoding of EBREAK.
     public static let ebreakWord: UInt32 = 0x0010_0073
 
     private static func row(_ m: String, _ f: OperandFormat, _ major: UInt32,

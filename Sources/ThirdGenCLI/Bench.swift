@@ -5,6 +5,7 @@ import Foundation
 /// executable: it prints one clear line for every error instead of a usage
 /// dump or a backtrace.
 public struct Bench: ParsableCommand {
+    /// The subcommands and help text.
     public static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "ThirdGen: run, compare and measure virtual machine monitors on PG32.",
@@ -12,6 +13,7 @@ public struct Bench: ParsableCommand {
         subcommands: [RunCommand.self, SuiteCommand.self, MergeCommand.self, ListCommand.self, DisasmCommand.self, BuildCommand.self, ClassifyCommand.self, CheckCommand.self, FuzzCommand.self, NestCommand.self, PerfCommand.self, NanoCommand.self]
     )
 
+    /// The root command (it only dispatches).
     public init() {}
 
     /// Parses `arguments` (without the program name), runs the command, and

@@ -11,6 +11,7 @@ public enum JSON: Sendable, Equatable {
     /// Keys in the order given.
     case object([(String, JSON)])
 
+    /// Equal when they render the same.
     public static func == (a: JSON, b: JSON) -> Bool { a.rendered() == b.rendered() }
 
     /// `nil` becomes `null`.

@@ -66,16 +66,21 @@ public struct ByteCount: ExpressibleByArgument, Sendable {
 /// Options every command that runs guests shares.
 public struct MachineOptions: ParsableArguments {
     @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.")
+    /// The (virtual) machine's profile.
     public var profile: ProfileArgument = ProfileArgument(argument: "v")!
 
     @Option(name: .long, help: "Guest memory size w in bytes (a multiple of 4096; K/M suffixes allowed).")
+    /// The guest's memory size w.
     public var memory: ByteCount = ByteCount(bytes: 1 << 20)
 
     @Option(name: .long, help: "Stop after this many guest instructions (the run is then inconclusive).")
+    /// The guest-instruction budget.
     public var budget: UInt64 = 2_000_000_000
 
+    /// The defaults: pg32v, 1 MiB, two billion instructions.
     public init() {}
 
+    /// Refuses a memory size the machine cannot have.
     public func validate() throws {
         if let problem = Storage.validate(size: memory.bytes) { throw ValidationError(problem) }
     }

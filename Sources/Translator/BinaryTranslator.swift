@@ -39,6 +39,7 @@ public final class BinaryTranslator: ExecutionEngine {
         return (c.memoryBytes, c.usedBytes)
     }
 
+    /// Invalidates translations made from the written words (or, if unknown, makes every block re-verify).
     public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
         guard vm.id < caches.count, let c = caches[vm.id] else { return }
         guard let range, !range.isEmpty else {
@@ -48,6 +49,7 @@ public final class BinaryTranslator: ExecutionEngine {
         for page in (range.lowerBound >> 12)...((range.upperBound - 1) >> 12) { c.invalidate(page: page, overlapping: range) }
     }
 
+    /// See `ExecutionEngine`.
     public func run(_ vm: VirtualMachine, budget: UInt64, in monitor: ControlProgram) -> EngineExit {
         let cache = self.cache(for: vm)
         return execute(cache, vm: vm, monitor: monitor, budget: budget)

@@ -28,19 +28,29 @@ struct Block {
 
 /// Translation statistics, bumped where they happen.
 public struct TranslationCounters: Sendable {
+    /// Blocks translated (including retranslations).
     public var blocksTranslated: UInt64 = 0
+    /// Guest instructions translated.
     public var instructionsTranslated: UInt64 = 0
     /// Guest instructions executed from translations.
     public var instructionsExecuted: UInt64 = 0
     /// Guest instructions run by the reference interpreter instead (budget tails, shrunken bounds).
     public var instructionsStepped: UInt64 = 0
+    /// Lookups the direct-mapped front cache answered.
     public var frontHits: UInt64 = 0
+    /// Lookups the hash table answered.
     public var tableHits: UInt64 = 0
+    /// Lookups that had to translate.
     public var misses: UInt64 = 0
+    /// Transitions through a chained link (or a loop on itself), with no lookup.
     public var chained: UInt64 = 0
+    /// Blocks invalidated because their guest words were written.
     public var invalidations: UInt64 = 0
+    /// Times the whole cache was dropped because it was full.
     public var flushes: UInt64 = 0
+    /// Time spent translating.
     public var translationNanoseconds: UInt64 = 0
+    /// Zeroed counters.
     public init() {}
 }
 

@@ -55,6 +55,7 @@ public final class DirectExecution: ExecutionEngine {
     /// Makes the engine (it holds no state of its own).
     public init() {}
 
+    /// See `ExecutionEngine`.
     public func run(_ vm: VirtualMachine, budget: UInt64, in monitor: ControlProgram) -> EngineExit {
         let machine = monitor.machine
         machine.psw = vm.realPSW

@@ -25,6 +25,7 @@ public struct CostModel: Codable, Sendable, Equatable {
     /// Translating one guest instruction, once. Default: 500.
     public var translation = 500.0
 
+    /// The documented defaults.
     public init() {}
 
     /// The parameters by name, for `--cost` and for reports.

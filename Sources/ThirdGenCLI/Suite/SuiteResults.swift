@@ -15,6 +15,7 @@ public struct CellCounters: Codable, Sendable, Equatable {
     /// Guest instructions translated (one-time work).
     public var instructionsTranslated: UInt64 = 0
 
+    /// Counters with the given values (zero by default).
     public init(direct: UInt64 = 0, interpreted: UInt64 = 0, translated: UInt64 = 0, traps: UInt64 = 0,
                 callouts: UInt64 = 0, instructionsTranslated: UInt64 = 0) {
         self.direct = direct
@@ -28,60 +29,91 @@ public struct CellCounters: Codable, Sendable, Equatable {
 
 /// One guest x profile x strategy: every measurement and what they show.
 public struct SuiteCell: Codable, Sendable {
+    /// The guest's name.
     public var guest: String
+    /// The guest's kind (compute, kernel, nano, demo, smc).
     public var kind: String
+    /// The profile's name.
     public var profile: String
+    /// The strategy's name.
     public var strategy: String
     /// Each measured run's wall time, in order.
     public var seconds: [Double]
     /// "reference" (native), "equivalent", "diverges", "inconclusive", or "refused".
     public var verdict: String
+    /// The first difference from native, in words, when there is one.
     public var divergence: String?
+    /// Guest instructions counted in the (last) run.
     public var guestInstructions: UInt64
+    /// The monitor's counters, in the cost model's terms.
     public var counters: CellCounters
     /// For a nanobenchmark: operations it repeats.
     public var iterations: Int
 
+    /// The median of the measured times.
     public var median: Double {
         let s = seconds.sorted()
         guard !s.isEmpty else { return .nan }
         return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
+    /// The fastest measured time.
     public var minimum: Double { seconds.min() ?? .nan }
+    /// The slowest measured time.
     public var maximum: Double { seconds.max() ?? .nan }
 }
 
 /// One guest under `depth` levels of the guest monitor, the outermost under `strategy`.
 public struct NestCell: Codable, Sendable {
+    /// The guest's name.
     public var guest: String
+    /// The strategy's name.
     public var strategy: String
+    /// Levels of guest monitor under the strategy (0: the guest alone).
     public var depth: Int
+    /// The run's wall time.
     public var seconds: Double
+    /// Guest instructions counted in the (last) run.
     public var guestInstructions: UInt64
+    /// Real traps of the outermost monitor.
     public var traps: UInt64
+    /// True if the innermost guest ended as its bare run did.
     public var equivalent: Bool
+    /// The first difference from native, in words, when there is one.
     public var divergence: String?
 }
 
 /// Where and how the suite ran.
 public struct SuiteEnvironment: Codable, Sendable {
+    /// The processor's model name.
     public var cpu: String
+    /// Processors available to the run.
     public var cores: Int
+    /// Physical memory.
     public var memoryBytes: UInt64
+    /// The Swift compiler's version line.
     public var swift: String
+    /// The git commit the suite ran from.
     public var commit: String
+    /// When the suite ran (ISO 8601).
     public var date: String
+    /// The operating system.
     public var os: String
 }
 
 /// Everything `bench suite` measured: enough to rebuild every output file
 /// (`bench merge` does), so results.json is the one source of truth.
 public struct SuiteResults: Codable, Sendable {
+    /// Where and how it ran.
     public var environment: SuiteEnvironment
+    /// Measured runs per cell.
     public var repeats: Int
+    /// True for `--quick` (no warm-up).
     public var quick: Bool
+    /// The shard (I/N) these results are, if one.
     public var shard: String?
+    /// The cost model's parameters for simulated cycles.
     public var costModel: CostModel
+    /// Every guest x profile x strategy measured.
     public var cells: [SuiteCell]
     /// Recursive virtualization against depth (absent in results from before it was added).
     public var nest: [NestCell]? = nil
