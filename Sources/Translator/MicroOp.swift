@@ -39,11 +39,13 @@ import Machine
         case nop
         // memory
         case lb, lh, lw, lbu, lhu, sb, sh, sw
+        /// Conditional branches: imm = taken target (absolute virtual P). Not
+        /// block terminators: a block runs on through a branch not taken
+        /// (a superblock), and leaves through a side exit when it is taken.
+        case beq, bne, blt, bge, bltu, bgeu
         // ---- block terminators ----
         /// The block ends before a page end or at the size limit: continue at the next P.
         case continueAt
-        /// imm = taken target (absolute virtual P).
-        case beq, bne, blt, bge, bltu, bgeu
         /// x[rd] = P + 4; P = imm.
         case jal
         /// x[rd] = P + 4; P = (x[rs1] + imm) & ~1.

@@ -16,8 +16,9 @@ struct Block {
     var count: Int32
     /// The guest page (relative to the VM's base) that holds it.
     var page: Int32
-    /// Chained successors: [0] the taken branch or jump target (for a block ending in
-    /// jalr: the last target, checked against P before use), [1] the fall-through; -1 if not linked.
+    /// Chained successors of the block's last op: [0] the jal target, [1] the
+    /// fall-through of `continueAt`; -1 if not linked. (Taken branches and jalr
+    /// leave through their op's verified link in `TranslationCache.links`.)
     var next0: Int32
     var next1: Int32
     /// The cache epoch it was last verified in.
@@ -66,6 +67,11 @@ final class TranslationCache {
     let ops: UnsafeMutablePointer<MicroOp>
     /// The guest word each op came from, to verify blocks after outside writes.
     let words: UnsafeMutablePointer<UInt32>
+    /// Per op that can leave its block by a computed or side exit (a taken
+    /// branch, jalr): the block it led to last time, or -1. A one-entry
+    /// inline cache, checked (valid, same P) before every use, so it needs no
+    /// unchaining; block ids are not reused before a flush.
+    let links: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) var opCount = 0
     let blockCapacity: Int
     let blocks: UnsafeMutablePointer<Block>
@@ -95,6 +101,7 @@ final class TranslationCache {
         // SAFETY: every buffer below is allocated here, initialized before use, freed in deinit.
         ops = .allocate(capacity: self.opCapacity)
         words = .allocate(capacity: self.opCapacity)
+        links = .allocate(capacity: self.opCapacity)
         blocks = .allocate(capacity: blockCapacity)
         frontKeys = .allocate(capacity: TranslationCache.frontSize)
         frontKeys.initialize(repeating: UInt64.max, count: TranslationCache.frontSize)
@@ -109,6 +116,7 @@ final class TranslationCache {
     deinit {
         ops.deallocate()
         words.deallocate()
+        links.deallocate()
         blocks.deallocate()
         frontKeys.deallocate()
         frontBlocks.deallocate()
@@ -117,12 +125,12 @@ final class TranslationCache {
 
     /// Bytes the cache's buffers occupy.
     var memoryBytes: Int {
-        opCapacity * (MemoryLayout<MicroOp>.stride + 4) + blockCapacity * MemoryLayout<Block>.stride
+        opCapacity * (MemoryLayout<MicroOp>.stride + 8) + blockCapacity * MemoryLayout<Block>.stride
             + TranslationCache.frontSize * 12 + codeBitWords * 4
     }
 
     /// Bytes of ops and blocks in use now.
-    var usedBytes: Int { opCount * (MemoryLayout<MicroOp>.stride + 4) + blockCount * MemoryLayout<Block>.stride }
+    var usedBytes: Int { opCount * (MemoryLayout<MicroOp>.stride + 8) + blockCount * MemoryLayout<Block>.stride }
 
     @inline(__always) private static func key(_ pc: UInt32, _ l: UInt32) -> UInt64 { UInt64(l) << 32 | UInt64(pc) }
     @inline(__always) private static func slot(_ pc: UInt32, _ l: UInt32) -> Int {
@@ -150,6 +158,7 @@ final class TranslationCache {
     @inline(__always) func append(_ op: MicroOp, word: UInt32) {
         ops[opCount] = op
         words[opCount] = word
+        links[opCount] = -1
         opCount += 1
     }
 
@@ -182,18 +191,10 @@ final class TranslationCache {
         }
     }
 
-    /// Chains `from`'s exit `slot` (0 taken, 1 fall-through, 2 computed) to `to`.
-    /// A computed jump's link is an inline cache, re-checked (valid, same P)
-    /// before every use, so it is not recorded for unchaining: recording it
-    /// would grow the target's list on every miss of a polymorphic return.
+    /// Chains `from`'s exit `slot` (0 jal, 1 fall-through) to `to`, recording
+    /// the link for unchaining.
     func link(_ from: Int32, slot: Int, to: Int32) {
-        switch slot {
-        case 0: blocks[Int(from)].next0 = to
-        case 1: blocks[Int(from)].next1 = to
-        default:
-            blocks[Int(from)].next0 = to
-            return
-        }
+        if slot == 0 { blocks[Int(from)].next0 = to } else { blocks[Int(from)].next1 = to }
         incoming[Int(to)].append(from << 1 | Int32(slot))
     }
 
