@@ -48,9 +48,10 @@ struct FuzzCommand: ParsableCommand {
         for n in 0..<count {
             let p = n % profiles.count
             let program = FuzzProgram.generate(using: &rng)
+            let bare = Fuzzer.bare(program, profiles[p])
             for s in promised[p] {
                 runs += 1
-                if let d = try Fuzzer.difference(program, profiles[p], s) {
+                if let d = try Fuzzer.difference(program, profiles[p], s, bare: bare) {
                     findings.append(Fuzzer.shrink(FuzzFinding(program: program, profile: profiles[p], strategy: s, difference: d)))
                 }
             }

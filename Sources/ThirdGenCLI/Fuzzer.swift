@@ -130,22 +130,19 @@ struct Fuzzer {
     /// trap if Theorem 1 holds, hybrid if Theorem 3 holds, bt always.
     static func promised(_ profile: Profile, among strategies: [Strategy]) -> [Strategy] {
         let c = Classifier.classify(profile, trials: 64)
-        return strategies.filter { s in
-            switch s {
-            case .trap: return c.theorem1
-            case .hybrid: return c.theorem3
-            case .bt: return true
-            case .native, .jit: return false
-            }
-        }
+        return strategies.filter(c.promisesEquivalence(under:))
     }
 
-    /// The first difference of `strategy` from native on `program`, or nil.
+    /// The bare machine's run of `program`: what every strategy is compared with.
+    static func bare(_ program: FuzzProgram, _ profile: Profile) -> Snapshot {
+        Machine(booting: program.image, memorySize: FuzzProgram.memory, profile: profile).runToEnd(budget: budget)
+    }
+
+    /// The first difference of `strategy` from `bare` (the program's native run), or nil.
     /// Runs that end by budget are compared too: every strategy counts
     /// instructions exactly, so they must stop in the same state.
-    static func difference(_ program: FuzzProgram, _ profile: Profile, _ strategy: Strategy) throws -> String? {
+    static func difference(_ program: FuzzProgram, _ profile: Profile, _ strategy: Strategy, bare: Snapshot) throws -> String? {
         let image = program.image
-        let bare = Machine(booting: image, memorySize: FuzzProgram.memory, profile: profile).runToEnd(budget: budget)
         let request = RunRequest(image: image, profile: profile, memorySize: FuzzProgram.memory, budget: budget)
         let (cp, _) = try strategy.controlProgram([request])
         cp.run()
@@ -164,7 +161,7 @@ struct Fuzzer {
         for i in best.program.code.indices where best.program.code[i] != nop {
             var candidate = best.program
             candidate.code[i] = nop
-            if let d = try? difference(candidate, best.profile, best.strategy) {
+            if let d = try? difference(candidate, best.profile, best.strategy, bare: bare(candidate, best.profile)) {
                 best.program = candidate
                 best.difference = d
             }

@@ -40,24 +40,13 @@ struct NestCommand: ParsableCommand {
             RunRequest(image: try guest.elf(memorySize: w), profile: machine.profile.profile, memorySize: w, budget: machine.budget))
         var rows: [[String]] = [], records: [JSON] = []
         for d in 0...depth {
-            let (bytes, memory) = try Nesting.compose(guest: guest.bytes, guestMemory: w, depth: d)
-            let request = RunRequest(image: try ELFImage(bytes: bytes, memorySize: memory), profile: machine.profile.profile,
-                                     memorySize: memory, budget: machine.budget)
-            let r = try strategy.execute(request)
-            let inner = Nesting.innermost(r.snapshot, depth: d, guestMemory: w)
-            let verdict = Verdict(run: inner, reference: reference.snapshot)
-            let (equivalent, divergence): (Bool, String?)
-            switch verdict {
-            case .equivalent: (equivalent, divergence) = (true, nil)
-            case .divergent(let why): (equivalent, divergence) = (false, why)
-            case .inconclusive: (equivalent, divergence) = (false, "inconclusive: out of budget")
-            }
-            let traps = r.monitor.map { $0.realTraps } ?? 0
-            rows.append(["\(d)", "\(memory)", String(format: "%.4f", r.seconds), "\(r.snapshot.instructions)", "\(traps)",
-                         equivalent ? "equivalent" : "DIVERGES: \(divergence ?? "")"])
-            records.append(.object([("depth", .int(Int64(d))), ("memory", .int(Int64(memory))), ("seconds", .double(r.seconds)),
-                                    ("guestInstructions", .uint(r.snapshot.instructions)), ("traps", .uint(traps)),
-                                    ("equivalent", .bool(equivalent)), ("divergence", divergence.map { .string($0) } ?? .null)]))
+            let (c, memory) = try Nesting.measure(guest, name: image, depth: d, strategy: strategy, profile: machine.profile.profile,
+                                                  guestMemory: w, budget: machine.budget, reference: reference.snapshot)
+            rows.append(["\(d)", "\(memory)", String(format: "%.4f", c.seconds), "\(c.guestInstructions)", "\(c.traps)",
+                         c.equivalent ? "equivalent" : "DIVERGES: \(c.divergence ?? "")"])
+            records.append(.object([("depth", .int(Int64(d))), ("memory", .int(Int64(memory))), ("seconds", .double(c.seconds)),
+                                    ("guestInstructions", .uint(c.guestInstructions)), ("traps", .uint(c.traps)),
+                                    ("equivalent", .bool(c.equivalent)), ("divergence", c.divergence.map { .string($0) } ?? .null)]))
         }
         if json {
             print(JSON.object([("image", .string(image)), ("profile", .string(machine.profile.profile.name)),

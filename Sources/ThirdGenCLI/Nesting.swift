@@ -50,4 +50,25 @@ enum Nesting {
         return Snapshot(outcome: s.outcome, console: s.console, registers: s.registers, psw: psw,
                         storage: Array(s.storage[base..<base + guestMemory]), instructions: s.instructions)
     }
+
+    /// Runs `guest` under `depth` guest monitors, the outermost under
+    /// `strategy`, and compares the innermost state with `reference`.
+    /// Returns the measurement and the memory the outermost level had.
+    static func measure(_ guest: GuestImage, name: String, depth: Int, strategy: Strategy, profile: Profile,
+                        guestMemory: Int, budget: UInt64, reference: Snapshot) throws -> (NestCell, memory: Int) {
+        let (bytes, memory) = try compose(guest: guest.bytes, guestMemory: guestMemory, depth: depth)
+        let r = try strategy.execute(RunRequest(image: try ELFImage(bytes: bytes, memorySize: memory), profile: profile,
+                                                memorySize: memory, budget: budget))
+        let inner = innermost(r.snapshot, depth: depth, guestMemory: guestMemory)
+        let (equivalent, divergence): (Bool, String?)
+        switch Verdict(run: inner, reference: reference) {
+        case .equivalent: (equivalent, divergence) = (true, nil)
+        case .divergent(let why): (equivalent, divergence) = (false, why)
+        case .inconclusive: (equivalent, divergence) = (false, "inconclusive: out of budget")
+        }
+        let cell = NestCell(guest: name, strategy: strategy.rawValue, depth: depth, seconds: r.seconds,
+                            guestInstructions: r.snapshot.instructions, traps: r.monitor?.realTraps ?? 0,
+                            equivalent: equivalent, divergence: divergence)
+        return (cell, memory)
+    }
 }

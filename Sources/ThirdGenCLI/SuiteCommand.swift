@@ -108,15 +108,8 @@ struct SuiteCommand: ParsableCommand {
         var out: [NestCell] = []
         for s in strategies {
             for d in 0...depth {
-                let (bytes, memory) = try Nesting.compose(guest: guest.bytes, guestMemory: w, depth: d)
-                let r = try s.execute(RunRequest(image: try ELFImage(bytes: bytes, memorySize: memory), profile: .pg32v,
-                                                 memorySize: memory, budget: 2_000_000_000))
-                let inner = Nesting.innermost(r.snapshot, depth: d, guestMemory: w)
-                var why: String?
-                if case .divergent(let d) = Verdict(run: inner, reference: reference.snapshot) { why = d }
-                out.append(NestCell(guest: name, strategy: s.rawValue, depth: d, seconds: r.seconds,
-                                    guestInstructions: r.snapshot.instructions, traps: r.monitor?.realTraps ?? 0,
-                                    equivalent: Verdict(run: inner, reference: reference.snapshot) == .equivalent, divergence: why))
+                out.append(try Nesting.measure(guest, name: name, depth: d, strategy: s, profile: .pg32v, guestMemory: w,
+                                               budget: 2_000_000_000, reference: reference.snapshot).0)
             }
         }
         return out
@@ -209,28 +202,15 @@ extension SuiteEnvironment {
         let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
         let cpu = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?
             .split(separator: ":").last.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
-        let commit = (try? GuestToolchainRunner.output("git", ["rev-parse", "--short", "HEAD"])) ?? "unknown"
-        let swift = (try? GuestToolchainRunner.output("swift", ["--version"]))?.split(separator: "\n").first.map(String.init) ?? "unknown"
+        func output(_ tool: String, _ args: [String]) -> String? {
+            guard let r = try? GuestToolchain.run("/usr/bin/env", [tool] + args), r.status == 0 else { return nil }
+            return r.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let commit = output("git", ["rev-parse", "--short", "HEAD"]) ?? "unknown"
+        let swift = output("swift", ["--version"])?.split(separator: "\n").first.map(String.init) ?? "unknown"
         let formatter = ISO8601DateFormatter()
         return SuiteEnvironment(cpu: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
                                 memoryBytes: ProcessInfo.processInfo.physicalMemory, swift: swift, commit: commit,
                                 date: formatter.string(from: Date()), os: ProcessInfo.processInfo.operatingSystemVersionString)
-    }
-}
-
-/// Runs a tool found on PATH and returns its trimmed standard output.
-enum GuestToolchainRunner {
-    static func output(_ tool: String, _ args: [String]) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = [tool] + args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        guard p.terminationStatus == 0 else { throw UsageError("\(tool) failed") }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
