@@ -75,60 +75,6 @@ public final class BinaryTranslator: ExecutionEngine {
         return s
     }
 
-    // MARK: - Translation
-
-    /// Translates the block at virtual `pc` under relocation `l`; nil if its
-    /// first instruction cannot be fetched (`limit` = min(b, w - l)).
-    private func translate(_ c: TranslationCache, pc: UInt32, l: UInt32, limit: Int, memory: UnsafeMutableRawPointer) -> Int32? {
-        guard pc & 3 == 0, Int(pc) + 4 <= limit else { return nil }
-        let started = ContinuousClock.now
-        if !c.hasRoom(forOps: TranslationCache.maximumBlock + 1) { c.flush() }
-        let first = c.opCount
-        var p = pc, count = 0
-        while true {
-            // SAFETY: p + 4 <= limit <= w - l, so l + p + 4 is inside the VM's storage.
-            let word = UInt32(littleEndian: memory.loadUnaligned(fromByteOffset: Int(l) + Int(p), as: UInt32.self))
-            let op = MicroOp.translate(word, at: p)
-            c.append(op, word: word)
-            count += 1
-            p &+= 4
-            if op.kind.endsBlock { break }
-            // A block stays inside one page and one fetchable range, and is bounded in length.
-            if (Int(l) + Int(p)) & 0xFFF == 0 || count == TranslationCache.maximumBlock || Int(p) + 4 > limit {
-                c.append(MicroOp(.continueAt, imm: p), word: 0)
-                break
-            }
-        }
-        let id = c.register(pc: pc, l: l, first: first, count: count, page: (Int(l) + Int(pc)) >> 12)
-        c.counters.blocksTranslated += 1
-        c.counters.instructionsTranslated += UInt64(count)
-        let (s, atto) = (ContinuousClock.now - started).components
-        c.counters.translationNanoseconds += UInt64(s) * 1_000_000_000 + UInt64(atto / 1_000_000_000)
-        return id
-    }
-
-    /// True if the guest words `b` was translated from are still in storage.
-    private func stillCurrent(_ c: TranslationCache, _ b: Block, memory: UnsafeMutableRawPointer) -> Bool {
-        for k in 0..<Int(b.count) {
-            // SAFETY: the caller checked b.end <= limit, so every word of the block is inside storage.
-            let now = UInt32(littleEndian: memory.loadUnaligned(fromByteOffset: Int(b.l) + Int(b.pc) + 4 * k, as: UInt32.self))
-            if now != c.words[Int(b.first) + k] { return false }
-        }
-        return true
-    }
-
-    /// A translated store wrote guest physical bytes [phys, phys + n), some of
-    /// which translations were made from: invalidate those translations. True
-    /// if `current`, the block executing the store, was among them.
-    @inline(never)
-    private func selfModified(_ c: TranslationCache, phys: Int, size n: Int, current: Block) -> Bool {
-        let written = phys..<phys + n
-        c.invalidate(page: phys >> 12, overlapping: written)
-        if (phys + n - 1) >> 12 != phys >> 12 { c.invalidate(page: (phys + n - 1) >> 12, overlapping: written) }
-        let start = Int(current.l) + Int(current.pc)
-        return written.overlaps(start..<start + 4 * Int(current.count))
-    }
-
     // MARK: - The executor
 
     /// Runs translated blocks of `vm` for at most `budget` guest instructions.
@@ -148,8 +94,7 @@ public final class BinaryTranslator: ExecutionEngine {
         let x = monitor.machine.unsafeRegisterFile
         let w = vm.region.size
         let l = vm.psw.l
-        // Every access of n bytes at virtual a is valid iff a + n <= limit (SPEC section 2 under the VM map).
-        let limit = Int(l) >= w ? 0 : min(Int(vm.psw.b), w - Int(l))
+        let limit = TranslationCache.limit(of: vm.psw, storageSize: w)
         // SAFETY: the VM's region [k, k + w) lies inside real storage; only offsets below l + limit <= w are used.
         let memory = monitor.machine.storage.base + vm.region.base
         let base = memory + Int(l)
@@ -180,7 +125,7 @@ public final class BinaryTranslator: ExecutionEngine {
                     id = found
                 } else {
                     c.counters.misses += 1
-                    guard let made = translate(c, pc: pc, l: l, limit: limit, memory: memory) else {
+                    guard let made = c.translate(pc: pc, l: l, limit: limit, memory: memory) else {
                         event = .trap(.memory, value: pc) // the fetch traps; it is not counted
                         break blockLoop
                     }
@@ -193,7 +138,10 @@ public final class BinaryTranslator: ExecutionEngine {
             let bp = blocks + Int(id)
             let count = Int(bp.pointee.count)
             if remaining < count || Int(bp.pointee.end) > limit || bp.pointee.epoch != epoch {
-                switch slowEntry(c, bp, vm: vm, monitor: monitor, pc: pc, remaining: remaining, memory: memory) {
+                var psw = vm.psw
+                psw.pc = pc
+                switch c.slowEntry(bp, psw: psw, storageSize: w, remaining: remaining, memory: memory,
+                                   stepper: stepper(for: vm, in: monitor)) {
                 case .retry:
                     prev = -1
                     continue blockLoop
@@ -284,7 +232,7 @@ public final class BinaryTranslator: ExecutionEngine {
                     let phys = Int(l) &+ Int(a)
                     let w0 = phys >> 2, w1 = (phys + n - 1) >> 2
                     if (codeBits[w0 >> 5] >> UInt32(w0 & 31)) & 1 | (codeBits[w1 >> 5] >> UInt32(w1 & 31)) & 1 != 0,
-                       selfModified(c, phys: phys, size: n, current: bp.pointee) {
+                       c.selfModified(phys: phys, size: n, current: bp.pointee) {
                         // The store rewrote this very block: the next instruction must be the new one.
                         remaining &+= count &- (i &- first &+ 1)
                         pc = blockPC &+ UInt32(truncatingIfNeeded: (i &- first &+ 1) &<< 2)
@@ -436,45 +384,5 @@ public final class BinaryTranslator: ExecutionEngine {
         vm.counters.interpreted += UInt64(stepped)
         vm.psw.pc = pc
         return EngineExit(ran: UInt64(ran), event: event)
-    }
-
-    /// What to do about a block that cannot simply run.
-    private enum SlowEntry {
-        /// It was stale and is gone: look P up again.
-        case retry
-        /// The reference interpreter ran `ran` instructions from P, ending at
-        /// `next`, with an event (trap, callout) or nil if it ran out of budget.
-        case stepped(ran: Int, next: UInt32, event: EngineEvent?)
-    }
-
-    /// A block whose words may have changed behind the translator's back, or
-    /// that the budget or a shrunken bound does not let run whole.
-    @inline(never)
-    private func slowEntry(_ c: TranslationCache, _ bp: UnsafeMutablePointer<Block>, vm: VirtualMachine,
-                           monitor: ControlProgram, pc: UInt32, remaining: Int, memory: UnsafeMutableRawPointer) -> SlowEntry {
-        let b = bp.pointee
-        let l = vm.psw.l
-        let limit = Int(l) >= vm.region.size ? 0 : min(Int(vm.psw.b), vm.region.size - Int(l))
-        if b.epoch != c.epoch, Int(b.end) <= limit {
-            // Storage may have changed since this block was last checked.
-            guard stillCurrent(c, b, memory: memory) else {
-                c.invalidate(page: Int(b.page))
-                return .retry
-            }
-            bp.pointee.epoch = c.epoch
-            if remaining >= Int(b.count) { return .retry }
-        }
-        // The budget ends inside the block, or the bound shrank under it: step.
-        let s = stepper(for: vm, in: monitor)
-        s.psw = PSW(mode: vm.psw.mode, pc: pc, l: l, b: vm.psw.b)
-        let before = s.instructionCount
-        let exit = s.run(budget: UInt64(min(remaining, Int(b.count))))
-        let ran = Int(s.instructionCount - before)
-        switch exit {
-        case .budget: return .stepped(ran: ran, next: s.psw.pc, event: nil)
-        case .trap(let cause, let value): return .stepped(ran: ran, next: s.psw.pc, event: .trap(cause, value: value))
-        case .system(let inst, let word): return .stepped(ran: ran, next: s.psw.pc, event: .system(inst, word: word))
-        case .halted, .checkstop: preconditionFailure("a reporting interpreter stopped with \(exit)")
-        }
     }
 }

@@ -86,6 +86,15 @@ final class TranslationCache {
     /// while a valid block was translated from that word.
     let codeBits: UnsafeMutablePointer<UInt32>
     let codeBitWords: Int
+    /// The same fact a byte per guest word (plus two bytes of slack at the
+    /// end), for generated code: one compare of a byte or of two adjacent
+    /// bytes tells a store whether it may have hit translated code.
+    let codeMap: UnsafeMutablePointer<UInt8>
+    let codeMapBytes: Int
+    /// Called with each block id as it is invalidated (the JIT unchains its native code).
+    var blockInvalidated: ((Int32) -> Void)?
+    /// Called after a flush (the JIT drops its native code).
+    var flushed: (() -> Void)?
     let pageCount: Int
     /// Bumped when the VM's storage may have been written behind the translator's back.
     @exclusivity(unchecked) var epoch: UInt32 = 0
@@ -110,6 +119,9 @@ final class TranslationCache {
         codeBitWords = (storageSize / 4 + 31) / 32
         codeBits = .allocate(capacity: codeBitWords)
         codeBits.initialize(repeating: 0, count: codeBitWords)
+        codeMapBytes = storageSize / 4 + 2
+        codeMap = .allocate(capacity: codeMapBytes)
+        codeMap.initialize(repeating: 0, count: codeMapBytes)
         pageBlocks = Array(repeating: [], count: pageCount)
     }
 
@@ -121,12 +133,13 @@ final class TranslationCache {
         frontKeys.deallocate()
         frontBlocks.deallocate()
         codeBits.deallocate()
+        codeMap.deallocate()
     }
 
     /// Bytes the cache's buffers occupy.
     var memoryBytes: Int {
         opCapacity * (MemoryLayout<MicroOp>.stride + 8) + blockCapacity * MemoryLayout<Block>.stride
-            + TranslationCache.frontSize * 12 + codeBitWords * 4
+            + TranslationCache.frontSize * 12 + codeBitWords * 4 + codeMapBytes
     }
 
     /// Bytes of ops and blocks in use now.
@@ -188,6 +201,7 @@ final class TranslationCache {
         let firstWord = (Int(b.l) + Int(b.pc)) >> 2
         for w in firstWord..<firstWord + Int(b.count) {
             if set { codeBits[w >> 5] |= 1 << UInt32(w & 31) } else { codeBits[w >> 5] &= ~(1 << UInt32(w & 31)) }
+            codeMap[w] = set ? 1 : 0
         }
     }
 
@@ -222,6 +236,7 @@ final class TranslationCache {
             incoming[Int(id)] = []
             markCode(b, set: false)
             counters.invalidations += 1
+            blockInvalidated?(id)
         }
         // Blocks may overlap (a jump into the middle of another block): the kept ones keep their bits.
         for id in kept { markCode(blocks[Int(id)], set: true) }
@@ -237,6 +252,8 @@ final class TranslationCache {
         incoming.removeAll(keepingCapacity: true)
         for p in 0..<pageCount where !pageBlocks[p].isEmpty { pageBlocks[p] = [] }
         codeBits.update(repeating: 0, count: codeBitWords)
+        codeMap.update(repeating: 0, count: codeMapBytes)
         counters.flushes += 1
+        flushed?()
     }
 }

@@ -1,0 +1,388 @@
+/// An x86-64 assembler for the JIT backend: each method emits one
+/// instruction, so a code generator reads like the assembly it produces,
+/// `a.mov(.eax, .dword[.r12 + 8])`. Only the forms the JIT needs are here;
+/// each is tested against known byte sequences (and llvm-objdump) in
+/// `X86AssemblerTests`.
+///
+/// Registers come in the width they are used at: `Reg32` for the 32-bit
+/// guest arithmetic, `Reg64` for host pointers, `Reg8`/`Reg16` for the low
+/// parts a narrow store writes.
+public struct X86Assembler {
+    /// The bytes emitted so far.
+    public private(set) var bytes: [UInt8] = []
+    /// The host address `bytes[0]` will live at (for jumps to absolute targets).
+    public let origin: UInt
+
+    /// Makes an empty assembler for code that will be placed at `origin`.
+    public init(origin: UInt = 0) {
+        self.origin = origin
+        bytes.reserveCapacity(4096)
+    }
+
+    /// Offset of the next byte.
+    public var offset: Int { bytes.count }
+    /// Host address of the next byte.
+    public var address: UInt { origin + UInt(bytes.count) }
+
+    // MARK: - Operands
+
+    /// A 64-bit general register.
+    public struct Reg64: Equatable, Sendable {
+        /// The hardware number, 0 to 15.
+        public let n: UInt8
+        public static let rax = Reg64(n: 0), rcx = Reg64(n: 1), rdx = Reg64(n: 2), rbx = Reg64(n: 3)
+        public static let rsp = Reg64(n: 4), rbp = Reg64(n: 5), rsi = Reg64(n: 6), rdi = Reg64(n: 7)
+        public static let r8 = Reg64(n: 8), r9 = Reg64(n: 9), r10 = Reg64(n: 10), r11 = Reg64(n: 11)
+        public static let r12 = Reg64(n: 12), r13 = Reg64(n: 13), r14 = Reg64(n: 14), r15 = Reg64(n: 15)
+
+        /// base + disp.
+        public static func + (base: Reg64, disp: Int32) -> Address { Address(base: base, disp: disp) }
+        /// base + index.
+        public static func + (base: Reg64, index: Reg64) -> Address { Address(base: base, index: index) }
+    }
+
+    /// A 32-bit general register (writing one zero-extends into its 64-bit register).
+    public struct Reg32: Equatable, Sendable {
+        /// The hardware number, 0 to 15.
+        public let n: UInt8
+        public static let eax = Reg32(n: 0), ecx = Reg32(n: 1), edx = Reg32(n: 2), ebx = Reg32(n: 3)
+        public static let esi = Reg32(n: 6), edi = Reg32(n: 7)
+        public static let r8d = Reg32(n: 8), r9d = Reg32(n: 9), r10d = Reg32(n: 10), r11d = Reg32(n: 11)
+        /// The 64-bit register this is the low half of.
+        public var q: Reg64 { Reg64(n: n) }
+    }
+
+    /// The low 16 bits of rax, rcx or rdx.
+    public struct Reg16: Equatable, Sendable {
+        /// The hardware number.
+        public let n: UInt8
+        public static let ax = Reg16(n: 0), cx = Reg16(n: 1), dx = Reg16(n: 2)
+    }
+
+    /// The low 8 bits of rax, rcx or rdx (the ones that need no REX prefix to name).
+    public struct Reg8: Equatable, Sendable {
+        /// The hardware number.
+        public let n: UInt8
+        public static let al = Reg8(n: 0), cl = Reg8(n: 1), dl = Reg8(n: 2)
+    }
+
+    /// An effective address: base + index * scale + displacement.
+    public struct Address: Sendable {
+        /// The base register.
+        public var base: Reg64
+        /// The index register (never rsp), if any.
+        public var index: Reg64?
+        /// 1, 2, 4 or 8.
+        public var scale: UInt8 = 1
+        /// The displacement.
+        public var disp: Int32 = 0
+
+        /// (base + index) + disp.
+        public static func + (a: Address, disp: Int32) -> Address {
+            var r = a
+            r.disp &+= disp
+            return r
+        }
+    }
+
+    /// A memory operand: an address and the width accessed there.
+    public struct Mem: Sendable {
+        /// The address.
+        public var address: Address
+        /// Bytes accessed: 1, 2, 4 or 8.
+        public var size: Int
+
+        /// Builds `.dword[address]` and its kin.
+        public struct Width: Sendable {
+            let size: Int
+            /// The operand of this width at `a`.
+            public subscript(_ a: Address) -> Mem { Mem(address: a, size: size) }
+            /// The operand of this width at `base` (no displacement).
+            public subscript(_ base: Reg64) -> Mem { Mem(address: Address(base: base), size: size) }
+        }
+        public static let byte = Width(size: 1), word = Width(size: 2), dword = Width(size: 4), qword = Width(size: 8)
+    }
+
+    /// A condition code, as in `jcc` and `setcc`.
+    public enum Condition: UInt8, Sendable {
+        case o = 0, no, b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g
+    }
+
+    /// A jump target inside the code being assembled. Jumps to it before it
+    /// is bound are fixed up when it is.
+    public final class Label {
+        fileprivate var position: Int?
+        fileprivate var fixups: [Int] = []
+        /// Makes an unbound label.
+        public init() {}
+        /// True once bound.
+        public var isBound: Bool { position != nil }
+    }
+
+    // MARK: - Encoding
+
+    private mutating func emit(_ b: UInt8) { bytes.append(b) }
+    private mutating func emit32(_ v: UInt32) {
+        bytes.append(UInt8(truncatingIfNeeded: v)); bytes.append(UInt8(truncatingIfNeeded: v >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: v >> 16)); bytes.append(UInt8(truncatingIfNeeded: v >> 24))
+    }
+    private mutating func emit32(_ v: Int32) { emit32(UInt32(bitPattern: v)) }
+    private mutating func emit64(_ v: UInt64) {
+        emit32(UInt32(truncatingIfNeeded: v))
+        emit32(UInt32(truncatingIfNeeded: v >> 32))
+    }
+
+    /// A REX prefix if any of its bits is set (or `always`).
+    private mutating func rex(w: Bool, reg: UInt8, index: UInt8 = 0, rm: UInt8, always: Bool = false) {
+        let bits = (w ? 8 : 0) | (reg & 8) >> 1 | (index & 8) >> 2 | (rm & 8) >> 3
+        if bits != 0 || always { emit(0x40 | bits) }
+    }
+
+    /// Prefix (REX), opcode bytes and ModRM for `reg` with a memory operand.
+    private mutating func op(_ opcode: [UInt8], reg: UInt8, _ m: Address, w: Bool = false, prefix: UInt8? = nil) {
+        if let prefix { emit(prefix) }
+        rex(w: w, reg: reg, index: m.index?.n ?? 0, rm: m.base.n)
+        bytes += opcode
+        modrm(reg: reg, m)
+    }
+
+    /// Prefix (REX), opcode bytes and ModRM for `reg` with register `rm`.
+    private mutating func op(_ opcode: [UInt8], reg: UInt8, rm: UInt8, w: Bool = false, prefix: UInt8? = nil) {
+        if let prefix { emit(prefix) }
+        rex(w: w, reg: reg, rm: rm)
+        bytes += opcode
+        emit(0xC0 | (reg & 7) << 3 | rm & 7)
+    }
+
+    private mutating func modrm(reg: UInt8, _ m: Address) {
+        let r = (reg & 7) << 3
+        let base = m.base.n & 7
+        // mod 00 with base 101 means RIP-relative (or no base): rbp and r13 always carry a displacement.
+        let mod: UInt8 = m.disp == 0 && base != 5 ? 0 : (Int8(exactly: m.disp) != nil ? 1 : 2)
+        if let index = m.index {
+            precondition(index.n != 4, "rsp cannot be an index")
+            let ss: UInt8 = m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2 ? 1 : 0
+            emit(mod << 6 | r | 4)
+            emit(ss << 6 | (index.n & 7) << 3 | base)
+        } else if base == 4 {
+            // rsp and r12 as a base need a SIB byte with no index.
+            emit(mod << 6 | r | 4)
+            emit(0x24)
+        } else {
+            emit(mod << 6 | r | base)
+        }
+        if mod == 1 { emit(UInt8(bitPattern: Int8(m.disp))) } else if mod == 2 { emit32(m.disp) }
+    }
+
+    // MARK: - Moves
+
+    /// mov r32, dword [m]
+    public mutating func mov(_ d: Reg32, _ s: Mem) { op([0x8B], reg: d.n, s.address) }
+    /// mov dword [m], r32
+    public mutating func mov(_ d: Mem, _ s: Reg32) { op([0x89], reg: s.n, d.address) }
+    /// mov r32, r32
+    public mutating func mov(_ d: Reg32, _ s: Reg32) { op([0x89], reg: s.n, rm: d.n) }
+    /// mov r32, imm32
+    public mutating func mov(_ d: Reg32, _ imm: UInt32) {
+        rex(w: false, reg: 0, rm: d.n)
+        emit(0xB8 | d.n & 7)
+        emit32(imm)
+    }
+    /// mov dword [m], imm32
+    public mutating func mov(_ d: Mem, _ imm: UInt32) {
+        precondition(d.size == 4, "only dword immediates are stored")
+        op([0xC7], reg: 0, d.address)
+        emit32(imm)
+    }
+    /// mov r64, qword [m]
+    public mutating func mov(_ d: Reg64, _ s: Mem) { op([0x8B], reg: d.n, s.address, w: true) }
+    /// mov qword [m], r64
+    public mutating func mov(_ d: Mem, _ s: Reg64) { op([0x89], reg: s.n, d.address, w: true) }
+    /// mov r64, r64
+    public mutating func mov(_ d: Reg64, _ s: Reg64) { op([0x89], reg: s.n, rm: d.n, w: true) }
+    /// mov r64, imm64 (movabs)
+    public mutating func mov(_ d: Reg64, _ imm: UInt64) {
+        rex(w: true, reg: 0, rm: d.n)
+        emit(0xB8 | d.n & 7)
+        emit64(imm)
+    }
+    /// mov word [m], r16
+    public mutating func mov(_ d: Mem, _ s: Reg16) { op([0x89], reg: s.n, d.address, prefix: 0x66) }
+    /// mov byte [m], r8
+    public mutating func mov(_ d: Mem, _ s: Reg8) { op([0x88], reg: s.n, d.address) }
+
+    /// movzx r32, byte or word [m]
+    public mutating func movzx(_ d: Reg32, _ s: Mem) { op([0x0F, s.size == 1 ? 0xB6 : 0xB7], reg: d.n, s.address) }
+    /// movsx r32, byte or word [m]
+    public mutating func movsx(_ d: Reg32, _ s: Mem) { op([0x0F, s.size == 1 ? 0xBE : 0xBF], reg: d.n, s.address) }
+    /// movzx r32, r8
+    public mutating func movzx(_ d: Reg32, _ s: Reg8) { op([0x0F, 0xB6], reg: d.n, rm: s.n) }
+    /// movsxd r64, dword [m]
+    public mutating func movsxd(_ d: Reg64, _ s: Mem) { op([0x63], reg: d.n, s.address, w: true) }
+    /// movsxd r64, r32
+    public mutating func movsxd(_ d: Reg64, _ s: Reg32) { op([0x63], reg: d.n, rm: s.n, w: true) }
+    /// lea r32, [m] (the address computed in 64 bits, truncated)
+    public mutating func lea(_ d: Reg32, _ a: Address) { op([0x8D], reg: d.n, a) }
+    /// lea r64, [m]
+    public mutating func lea(_ d: Reg64, _ a: Address) { op([0x8D], reg: d.n, a, w: true) }
+
+    // MARK: - Arithmetic
+
+    /// The eight classic ALU operations, by their /digit (and opcode base = digit * 8).
+    public enum ALU: UInt8, Sendable { case add = 0, or = 1, and = 4, sub = 5, xor = 6, cmp = 7 }
+
+    /// op r32, dword [m]
+    public mutating func alu(_ k: ALU, _ d: Reg32, _ s: Mem) { op([k.rawValue << 3 | 3], reg: d.n, s.address) }
+    /// op r32, r32
+    public mutating func alu(_ k: ALU, _ d: Reg32, _ s: Reg32) { op([k.rawValue << 3 | 1], reg: s.n, rm: d.n) }
+    /// op r64, r64
+    public mutating func alu(_ k: ALU, _ d: Reg64, _ s: Reg64) { op([k.rawValue << 3 | 1], reg: s.n, rm: d.n, w: true) }
+    /// op dword [m], r32
+    public mutating func alu(_ k: ALU, _ d: Mem, _ s: Reg32) { op([k.rawValue << 3 | 1], reg: s.n, d.address) }
+    /// op r32, imm (imm8 form when it fits)
+    public mutating func alu(_ k: ALU, _ d: Reg32, _ imm: Int32) {
+        if let i8 = Int8(exactly: imm) {
+            op([0x83], reg: k.rawValue, rm: d.n); emit(UInt8(bitPattern: i8))
+        } else {
+            op([0x81], reg: k.rawValue, rm: d.n); emit32(imm)
+        }
+    }
+    /// op r64, imm32 sign-extended (imm8 form when it fits)
+    public mutating func alu(_ k: ALU, _ d: Reg64, _ imm: Int32) {
+        if let i8 = Int8(exactly: imm) {
+            op([0x83], reg: k.rawValue, rm: d.n, w: true); emit(UInt8(bitPattern: i8))
+        } else {
+            op([0x81], reg: k.rawValue, rm: d.n, w: true); emit32(imm)
+        }
+    }
+    /// op byte, word or dword [m], imm (sign-extended imm8 form when it fits)
+    public mutating func alu(_ k: ALU, _ d: Mem, _ imm: Int32) {
+        switch d.size {
+        case 1:
+            op([0x80], reg: k.rawValue, d.address); emit(UInt8(truncatingIfNeeded: imm))
+        case 2:
+            precondition(Int8(exactly: imm) != nil, "word immediates are imm8 only")
+            op([0x83], reg: k.rawValue, d.address, prefix: 0x66); emit(UInt8(bitPattern: Int8(imm)))
+        default:
+            precondition(d.size == 4, "qword memory immediates are not used")
+            if let i8 = Int8(exactly: imm) {
+                op([0x83], reg: k.rawValue, d.address); emit(UInt8(bitPattern: i8))
+            } else {
+                op([0x81], reg: k.rawValue, d.address); emit32(imm)
+            }
+        }
+    }
+
+    /// add (see `alu`).
+    public mutating func add(_ d: Reg32, _ s: Mem) { alu(.add, d, s) }
+    public mutating func add(_ d: Reg32, _ imm: Int32) { alu(.add, d, imm) }
+    public mutating func add(_ d: Reg64, _ imm: Int32) { alu(.add, d, imm) }
+    public mutating func add(_ d: Mem, _ imm: Int32) { alu(.add, d, imm) }
+    /// sub (see `alu`).
+    public mutating func sub(_ d: Reg32, _ s: Mem) { alu(.sub, d, s) }
+    public mutating func sub(_ d: Reg64, _ imm: Int32) { alu(.sub, d, imm) }
+    /// and (see `alu`).
+    public mutating func and(_ d: Reg32, _ imm: Int32) { alu(.and, d, imm) }
+    /// xor (see `alu`).
+    public mutating func xor(_ d: Reg32, _ s: Reg32) { alu(.xor, d, s) }
+    /// cmp (see `alu`).
+    public mutating func cmp(_ d: Reg32, _ s: Mem) { alu(.cmp, d, s) }
+    public mutating func cmp(_ d: Reg32, _ s: Reg32) { alu(.cmp, d, s) }
+    public mutating func cmp(_ d: Reg32, _ imm: Int32) { alu(.cmp, d, imm) }
+    public mutating func cmp(_ d: Reg64, _ s: Reg64) { alu(.cmp, d, s) }
+    public mutating func cmp(_ d: Reg64, _ imm: Int32) { alu(.cmp, d, imm) }
+    public mutating func cmp(_ d: Mem, _ imm: Int32) { alu(.cmp, d, imm) }
+
+    /// test r32, r32
+    public mutating func test(_ d: Reg32, _ s: Reg32) { op([0x85], reg: s.n, rm: d.n) }
+    /// test r64, r64
+    public mutating func test(_ d: Reg64, _ s: Reg64) { op([0x85], reg: s.n, rm: d.n, w: true) }
+
+    /// The shift operations, by their /digit.
+    public enum Shift: UInt8, Sendable { case shl = 4, shr = 5, sar = 7 }
+    /// shift r32, cl
+    public mutating func shift(_ k: Shift, _ d: Reg32) { op([0xD3], reg: k.rawValue, rm: d.n) }
+    /// shift r32, imm8
+    public mutating func shift(_ k: Shift, _ d: Reg32, _ imm: UInt8) { op([0xC1], reg: k.rawValue, rm: d.n); emit(imm) }
+    /// shift r64, imm8
+    public mutating func shift(_ k: Shift, _ d: Reg64, _ imm: UInt8) { op([0xC1], reg: k.rawValue, rm: d.n, w: true); emit(imm) }
+
+    /// imul r32, dword [m]
+    public mutating func imul(_ d: Reg32, _ s: Mem) { op([0x0F, 0xAF], reg: d.n, s.address) }
+    /// imul r64, r64
+    public mutating func imul(_ d: Reg64, _ s: Reg64) { op([0x0F, 0xAF], reg: d.n, rm: s.n, w: true) }
+    /// cdq: sign-extend eax into edx.
+    public mutating func cdq() { emit(0x99) }
+    /// idiv r32: signed edx:eax / r, quotient in eax, remainder in edx.
+    public mutating func idiv(_ s: Reg32) { op([0xF7], reg: 7, rm: s.n) }
+    /// div r32: unsigned edx:eax / r.
+    public mutating func div(_ s: Reg32) { op([0xF7], reg: 6, rm: s.n) }
+    /// setcc r8
+    public mutating func set(_ c: Condition, _ d: Reg8) { op([0x0F, 0x90 | c.rawValue], reg: 0, rm: d.n) }
+
+    // MARK: - Control
+
+    /// Binds `label` here and fixes up the jumps already aimed at it.
+    public mutating func bind(_ label: Label) {
+        precondition(label.position == nil, "a label is bound once")
+        label.position = offset
+        for f in label.fixups { patch32(at: f, Int32(offset - (f + 4))) }
+        label.fixups = []
+    }
+
+    private mutating func patch32(at i: Int, _ v: Int32) {
+        let u = UInt32(bitPattern: v)
+        for k in 0..<4 { bytes[i + k] = UInt8(truncatingIfNeeded: u >> (8 * UInt32(k))) }
+    }
+
+    private mutating func rel32(to label: Label) {
+        if let p = label.position {
+            emit32(Int32(p - (offset + 4)))
+        } else {
+            label.fixups.append(offset)
+            emit32(UInt32(0))
+        }
+    }
+
+    /// The rel32 from the end of a field at offset `field` to host address `target`.
+    private func displacement(from field: Int, to target: UInt) -> Int32 {
+        let d = Int(bitPattern: target) - Int(bitPattern: origin + UInt(field + 4))
+        guard let r = Int32(exactly: d) else { preconditionFailure("jump target out of rel32 range") }
+        return r
+    }
+
+    /// jmp rel32 to a label.
+    public mutating func jmp(_ l: Label) { emit(0xE9); rel32(to: l) }
+    /// jmp rel32 to a host address; returns the offset of its rel32 field (for patching).
+    @discardableResult
+    public mutating func jmp(absolute target: UInt) -> Int {
+        emit(0xE9)
+        let field = offset
+        emit32(displacement(from: field, to: target))
+        return field
+    }
+    /// jcc rel32 to a label.
+    public mutating func j(_ c: Condition, _ l: Label) { emit(0x0F); emit(0x80 | c.rawValue); rel32(to: l) }
+    /// jcc rel32 to a host address.
+    public mutating func j(_ c: Condition, absolute target: UInt) {
+        emit(0x0F); emit(0x80 | c.rawValue)
+        emit32(displacement(from: offset, to: target))
+    }
+    /// jmp r64
+    public mutating func jmp(_ r: Reg64) { op([0xFF], reg: 4, rm: r.n) }
+    /// jmp qword [m]
+    public mutating func jmp(_ m: Mem) { op([0xFF], reg: 4, m.address) }
+    /// call qword [m]
+    public mutating func call(_ m: Mem) { op([0xFF], reg: 2, m.address) }
+    /// ret
+    public mutating func ret() { emit(0xC3) }
+    /// push r64
+    public mutating func push(_ r: Reg64) { rex(w: false, reg: 0, rm: r.n); emit(0x50 | r.n & 7) }
+    /// pop r64
+    public mutating func pop(_ r: Reg64) { rex(w: false, reg: 0, rm: r.n); emit(0x58 | r.n & 7) }
+    /// int3, a trap if execution ever falls where it must not.
+    public mutating func int3() { emit(0xCC) }
+
+    /// Overwrites the 4 bytes at `offset` (a rel32 or imm32 field emitted earlier).
+    public mutating func patch(at offset: Int, _ value: UInt32) { patch32(at: offset, Int32(bitPattern: value)) }
+}

@@ -1,0 +1,148 @@
+import Machine
+import TrapVMM
+
+/// The translator front end, shared by both backends (the portable
+/// executor and the x86-64 JIT): guest words become blocks of micro-ops in
+/// the cache; blocks are verified after unseen writes; stores into
+/// translated words invalidate; the few instructions a whole block cannot
+/// run are stepped by the reference interpreter.
+extension TranslationCache {
+    /// Every access of n bytes at virtual a is valid iff a + n <= limit
+    /// (SPEC section 2 under the VM map): limit = min(b, w - l).
+    @inline(__always) static func limit(of psw: PSW, storageSize w: Int) -> Int {
+        Int(psw.l) >= w ? 0 : min(Int(psw.b), w - Int(psw.l))
+    }
+
+    /// True if a block of at most `maximumBlock` ops fits without a flush.
+    var hasRoomForBlock: Bool { hasRoom(forOps: TranslationCache.maximumBlock + 1) }
+
+    /// Translates the block at virtual `pc` under relocation `l`; nil if its
+    /// first instruction cannot be fetched (`limit` = min(b, w - l)).
+    /// Flushes first if the cache is full.
+    func translate(pc: UInt32, l: UInt32, limit: Int, memory: UnsafeMutableRawPointer) -> Int32? {
+        guard pc & 3 == 0, Int(pc) + 4 <= limit else { return nil }
+        let started = ContinuousClock.now
+        if !hasRoomForBlock { flush() }
+        let first = opCount
+        var p = pc, count = 0
+        while true {
+            // SAFETY: p + 4 <= limit <= w - l, so l + p + 4 is inside the VM's storage.
+            let word = UInt32(littleEndian: memory.loadUnaligned(fromByteOffset: Int(l) + Int(p), as: UInt32.self))
+            let op = MicroOp.translate(word, at: p)
+            append(op, word: word)
+            count += 1
+            p &+= 4
+            if op.kind.endsBlock { break }
+            // A block stays inside one page and one fetchable range, and is bounded in length.
+            if (Int(l) + Int(p)) & 0xFFF == 0 || count == TranslationCache.maximumBlock || Int(p) + 4 > limit {
+                append(MicroOp(.continueAt, imm: p), word: 0)
+                break
+            }
+        }
+        let id = register(pc: pc, l: l, first: first, count: count, page: (Int(l) + Int(pc)) >> 12)
+        counters.blocksTranslated += 1
+        counters.instructionsTranslated += UInt64(count)
+        counters.translationNanoseconds += ContinuousClock.now.nanoseconds(since: started)
+        return id
+    }
+
+    /// True if the guest words `b` was translated from are still in storage.
+    func stillCurrent(_ b: Block, memory: UnsafeMutableRawPointer) -> Bool {
+        for k in 0..<Int(b.count) {
+            // SAFETY: the caller checked b.end <= limit, so every word of the block is inside storage.
+            let now = UInt32(littleEndian: memory.loadUnaligned(fromByteOffset: Int(b.l) + Int(b.pc) + 4 * k, as: UInt32.self))
+            if now != words[Int(b.first) + k] { return false }
+        }
+        return true
+    }
+
+    /// A translated store wrote guest physical bytes [phys, phys + n), some of
+    /// which translations were made from: invalidate those translations. True
+    /// if `current`, the block executing the store, was among them.
+    @inline(never)
+    func selfModified(phys: Int, size n: Int, current: Block) -> Bool {
+        let written = phys..<phys + n
+        invalidate(page: phys >> 12, overlapping: written)
+        if (phys + n - 1) >> 12 != phys >> 12 { invalidate(page: (phys + n - 1) >> 12, overlapping: written) }
+        let start = Int(current.l) + Int(current.pc)
+        return written.overlaps(start..<start + 4 * Int(current.count))
+    }
+
+    /// What to do about a block that cannot simply run.
+    enum SlowEntry {
+        /// It was stale and is gone, or is verified now: look P up again.
+        case retry
+        /// The reference interpreter ran `ran` instructions from P, ending at
+        /// `next`, with an event (trap, callout) or nil if it ran out of budget.
+        case stepped(ran: Int, next: UInt32, event: EngineEvent?)
+    }
+
+    /// A block whose words may have changed behind the translator's back, or
+    /// that the budget or a shrunken bound does not let run whole. `stepper`
+    /// is a reference interpreter over the same storage and registers, trap
+    /// policy `.report`; the block's own stores are checked for self-modification.
+    @inline(never)
+    func slowEntry(_ bp: UnsafeMutablePointer<Block>, psw: PSW, storageSize w: Int, remaining: Int,
+                   memory: UnsafeMutableRawPointer, stepper s: Machine) -> SlowEntry {
+        let b = bp.pointee
+        let limit = TranslationCache.limit(of: psw, storageSize: w)
+        if b.epoch != epoch, Int(b.end) <= limit {
+            // Storage may have changed since this block was last checked.
+            guard stillCurrent(b, memory: memory) else {
+                invalidate(page: Int(b.page))
+                return .retry
+            }
+            bp.pointee.epoch = epoch
+            if remaining >= Int(b.count) { return .retry }
+        }
+        // The budget ends inside the block, or the bound shrank under it: step,
+        // one instruction at a time so that a store into translated code is seen.
+        s.psw = psw
+        let x = s.unsafeRegisterFile
+        var ran = 0
+        for _ in 0..<min(remaining, Int(b.count)) {
+            let k = Int(s.psw.pc &- b.pc) >> 2
+            let op = ops[Int(b.first) + k]
+            let address = x[Int(op.rs1)] &+ op.imm
+            let before = s.instructionCount
+            let exit = s.run(budget: 1)
+            ran += Int(s.instructionCount - before)
+            switch exit {
+            case .budget:
+                if let n = op.kind.storeSize {
+                    let phys = Int(b.l) + Int(address)
+                    if isCode(word: phys >> 2) || isCode(word: (phys + n - 1) >> 2) {
+                        _ = selfModified(phys: phys, size: n, current: b)
+                        return .stepped(ran: ran, next: s.psw.pc, event: nil)
+                    }
+                }
+                // Stepping stays inside the block: it leaves at its end or at a taken transfer.
+                if s.psw.pc &- b.pc >= UInt32(4 * Int(b.count)) { return .stepped(ran: ran, next: s.psw.pc, event: nil) }
+            case .trap(let cause, let value): return .stepped(ran: ran, next: s.psw.pc, event: .trap(cause, value: value))
+            case .system(let inst, let word): return .stepped(ran: ran, next: s.psw.pc, event: .system(inst, word: word))
+            case .halted, .checkstop: preconditionFailure("a reporting interpreter stopped with \(exit)")
+            }
+        }
+        return .stepped(ran: ran, next: s.psw.pc, event: nil)
+    }
+}
+
+extension MicroOp.Kind {
+    /// Bytes a store writes; nil for every other kind.
+    @inlinable var storeSize: Int? {
+        switch self {
+        case .sb: return 1
+        case .sh: return 2
+        case .sw: return 4
+        default: return nil
+        }
+    }
+}
+
+extension ContinuousClock.Instant {
+    /// Nanoseconds from `start` to this instant.
+    func nanoseconds(since start: ContinuousClock.Instant) -> UInt64 {
+        let (s, atto) = (self - start).components
+        return UInt64(s) * 1_000_000_000 + UInt64(atto / 1_000_000_000)
+    }
+}
