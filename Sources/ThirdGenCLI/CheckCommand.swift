@@ -37,7 +37,7 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         let p = profile.profile
         let c = Classifier.classify(p, trials: trials)
-        let promised: [(Strategy, Bool)] = [Strategy.trap, .hybrid, .bt].map { ($0, c.promisesEquivalence(under: $0)) }
+        let promised: [(Strategy, Bool)] = ([Strategy.trap, .hybrid, .bt, .jit].filter { $0.unavailableReason == nil }).map { ($0, c.promisesEquivalence(under: $0)) }
         let selected = guests.isEmpty ? Guests.all.filter { compute || $0.kind != .compute } : guests.compactMap(Guests.named)
         var rows: [[String]] = [], cells: [JSON] = [], disagreements = 0
         for g in selected {
@@ -82,13 +82,14 @@ struct CheckCommand: ParsableCommand {
 extension Classification {
     /// Whether the theorems promise equivalence under `strategy`: trap iff
     /// Theorem 1 holds, hybrid iff Theorem 3 holds, bt always (it runs no
-    /// guest instruction on the real machine); native is the reference itself.
+    /// guest instruction on the real machine), and so does jit; native is the
+    /// reference itself, and native-jit is the bare machine too.
     func promisesEquivalence(under strategy: Strategy) -> Bool {
         switch strategy {
         case .trap: return theorem1
         case .hybrid: return theorem3
-        case .bt: return true
-        case .native, .jit: return false
+        case .bt, .jit: return true
+        case .native, .nativeJit: return false
         }
     }
 }

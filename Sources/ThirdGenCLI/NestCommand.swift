@@ -30,7 +30,7 @@ struct NestCommand: ParsableCommand {
 
     func validate() throws {
         guard (0...6).contains(depth) else { throw ValidationError("--depth must be between 0 and 6") }
-        guard strategy.pendingIssue == nil else { throw ValidationError("strategy '\(strategy.rawValue)' is not built yet") }
+        if let why = strategy.unavailableReason { throw ValidationError("strategy '\(strategy.rawValue)' is unavailable: \(why)") }
     }
 
     func run() throws {

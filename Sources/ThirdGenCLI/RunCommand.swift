@@ -114,8 +114,10 @@ struct RunCommand: ParsableCommand {
 
     /// Runs native first (the reference), then every other strategy, each compared with native.
     static func runAll(_ request: RunRequest, strategies: [Strategy]) throws -> [RunResult] {
-        // Refuse a strategy that is not built before spending time on the others.
-        for s in strategies where s.pendingIssue != nil { _ = try s.execute(request) }
+        // Refuse a strategy this host cannot run before spending time on the others.
+        for s in strategies {
+            if let why = s.unavailableReason { throw UsageError("strategy '\(s.rawValue)' is unavailable: \(why)") }
+        }
         let reference = try Strategy.native.execute(request)
         var results: [RunResult] = []
         for s in strategies {

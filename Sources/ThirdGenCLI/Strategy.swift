@@ -17,14 +17,23 @@ public enum Strategy: String, CaseIterable, Sendable {
     case bt
     /// Binary translation with the x86-64 JIT backend.
     case jit
+    /// The JIT as the hardware of a bare run: no monitor (the engine's speed
+    /// without the cost of virtualization).
+    case nativeJit = "native-jit"
 
-    /// The issue that brings a strategy not built yet, or nil if it runs.
-    var pendingIssue: String? {
+    /// Why this strategy cannot run on this host, or nil if it can.
+    public var unavailableReason: String? {
         switch self {
         case .native, .trap, .hybrid, .bt: return nil
-        case .jit: return "the JIT issue"
+        case .jit, .nativeJit: return JITTranslator.unavailableReason
         }
     }
+
+    /// The strategies this host can run.
+    public static var available: [Strategy] { allCases.filter { $0.unavailableReason == nil } }
+
+    /// True for the bare runs (no monitor): the reference and the JIT as hardware.
+    public var isBare: Bool { self == .native || self == .nativeJit }
 }
 
 /// `--strategy native,trap` or `all`.
@@ -35,7 +44,7 @@ public struct StrategyList: ExpressibleByArgument, Sendable {
     /// Parses a comma list of strategy names, or `all` (every strategy this build has).
     public init?(argument: String) {
         if argument == "all" {
-            strategies = Strategy.allCases.filter { $0.pendingIssue == nil }
+            strategies = Strategy.available
             return
         }
         var list: [Strategy] = []
@@ -84,13 +93,13 @@ public struct RunRequest: Sendable {
     public var budget: UInt64
     /// Binary translation: how virtual user mode runs.
     public var btUserMode: UserModeExecution = .translated
-    /// Binary translation: ops each VM's translation cache holds before it flushes.
+    /// Binary translation (both backends): ops each VM's translation cache holds before it flushes.
     public var translationCacheOps: Int = BinaryTranslator.defaultCacheOps
 }
 
 extension Strategy {
     /// True if this strategy runs several VMs under one monitor.
-    public var runsSeveralVMs: Bool { self == .trap || self == .hybrid || self == .bt }
+    public var runsSeveralVMs: Bool { !isBare }
 
     /// Runs one guest under this strategy. Throws `UsageError` for a strategy
     /// not built yet or a profile it cannot run.
@@ -104,15 +113,28 @@ extension Strategy {
             let snapshot = machine.snapshot(outcome: Outcome(exit))
             return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
                              stats: [("instructions", .uint(snapshot.instructions))])
-        case .trap, .hybrid, .bt:
+        case .nativeJit:
+            let machine = Machine(booting: request.image, memorySize: request.memorySize, profile: request.profile)
+            let jit: BareJIT
+            do {
+                jit = try BareJIT(machine: machine, cacheOps: request.translationCacheOps)
+            } catch let e as JITTranslator.Unavailable {
+                throw UsageError("strategy '\(rawValue)' is unavailable: \(e.description)")
+            }
+            var exit = RunExit.budget
+            let elapsed = ContinuousClock().measure { exit = jit.run(budget: request.budget) }
+            let snapshot = machine.snapshot(outcome: Outcome(exit))
+            return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
+                             stats: [("instructions", .uint(snapshot.instructions))]
+                                 + MonitorStats.json(jit.counters, reserved: 0, used: 0),
+                             translation: jit.counters)
+        case .trap, .hybrid, .bt, .jit:
             return try executeVMs([request], quantum: .max)[0]
-        case .jit:
-            throw UsageError("strategy '\(rawValue)' is not built yet (it comes with \(pendingIssue!)); available: native, trap, hybrid, bt")
         }
     }
 
     /// The control program (and translator, for bt) this strategy runs `requests` under.
-    public func controlProgram(_ requests: [RunRequest]) throws -> (ControlProgram, BinaryTranslator?) {
+    public func controlProgram(_ requests: [RunRequest]) throws -> (ControlProgram, (any TranslatingEngine)?) {
         guard runsSeveralVMs, let first = requests.first else {
             throw UsageError("strategy '\(rawValue)' has no control program")
         }
@@ -127,6 +149,11 @@ extension Strategy {
                     images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget,
                     userMode: first.btUserMode, cacheOps: first.translationCacheOps)
                 return (cp, t)
+            case .jit:
+                let (cp, t) = try JITTranslation.controlProgram(
+                    images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget,
+                    cacheOps: first.translationCacheOps)
+                return (cp, t)
             default:
                 return (try ControlProgram(images: images, profile: first.profile, memorySize: first.memorySize,
                                            budget: first.budget), nil)
@@ -135,6 +162,8 @@ extension Strategy {
             throw UsageError(e.description)
         } catch let e as UnconfinableProfile {
             throw UsageError(e.description)
+        } catch let e as JITTranslator.Unavailable {
+            throw UsageError("strategy '\(rawValue)' is unavailable: \(e.description)")
         }
     }
 
@@ -142,7 +171,7 @@ extension Strategy {
     /// guest instructions. `seconds` is the whole monitor run's wall time.
     public func executeVMs(_ requests: [RunRequest], quantum: UInt64) throws -> [RunResult] {
         guard runsSeveralVMs, !requests.isEmpty else {
-            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap, hybrid or bt")
+            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap, hybrid, bt or jit")
         }
         let (cp, translator) = try controlProgram(requests)
         let elapsed = ContinuousClock().measure { cp.run(quantum: quantum) }
@@ -178,11 +207,15 @@ enum MonitorStats {
     }
 
     /// A translator's counters for one VM, as `stats` JSON.
-    static func json(_ t: BinaryTranslator, vm: VirtualMachine) -> [(String, JSON)] {
-        let c = t.counters(for: vm), m = t.memory(for: vm)
+    static func json(_ t: any TranslatingEngine, vm: VirtualMachine) -> [(String, JSON)] {
+        let m = t.memory(for: vm)
+        return [("translated", .uint(vm.counters.translated))] + json(t.counters(for: vm), reserved: m.reserved, used: m.used)
+    }
+
+    /// Translation counters as `stats` JSON.
+    static func json(_ c: TranslationCounters, reserved: Int, used: Int) -> [(String, JSON)] {
         let lookups = c.frontHits + c.tableHits + c.misses + c.chained
         return [
-            ("translated", .uint(vm.counters.translated)),
             ("translation", .object([
                 ("blocksTranslated", .uint(c.blocksTranslated)),
                 ("instructionsTranslated", .uint(c.instructionsTranslated)),
@@ -195,8 +228,8 @@ enum MonitorStats {
                 ("invalidations", .uint(c.invalidations)),
                 ("flushes", .uint(c.flushes)),
                 ("translationNanoseconds", .uint(c.translationNanoseconds)),
-                ("cacheBytesReserved", .int(Int64(m.reserved))),
-                ("cacheBytesUsed", .int(Int64(m.used))),
+                ("cacheBytesReserved", .int(Int64(reserved))),
+                ("cacheBytesUsed", .int(Int64(used))),
             ])),
         ]
     }

@@ -24,3 +24,14 @@ public enum BinaryTranslation {
         return (cp, translator)
     }
 }
+
+/// An engine that translates guest code (either backend), and reports on its translations.
+public protocol TranslatingEngine: ExecutionEngine {
+    /// The translation counters of `vm`.
+    func counters(for vm: VirtualMachine) -> TranslationCounters
+    /// Bytes reserved for `vm`'s translations, and in use.
+    func memory(for vm: VirtualMachine) -> (reserved: Int, used: Int)
+}
+
+extension BinaryTranslator: TranslatingEngine {}
+extension JITTranslator: TranslatingEngine {}

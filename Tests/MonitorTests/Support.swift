@@ -9,6 +9,11 @@ enum Monitor: String, CaseIterable {
     case trap, hybrid, bt
     /// Binary translation with virtual user mode run directly (VMware's choice).
     case btDirectUser
+    /// Binary translation, native x86-64 backend (absent where the JIT cannot run).
+    case jit
+
+    /// The monitors this host runs.
+    static var available: [Monitor] { allCases.filter { $0 != .jit || JITTranslator.unavailableReason == nil } }
 
     func make(_ images: [ELFImage], profile: Profile, memory: Int, budget: UInt64) throws -> ControlProgram {
         switch self {
@@ -19,6 +24,8 @@ enum Monitor: String, CaseIterable {
         case .btDirectUser:
             return try BinaryTranslation.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
                                                         userMode: .direct).0
+        case .jit:
+            return try JITTranslation.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget).0
         }
     }
 }

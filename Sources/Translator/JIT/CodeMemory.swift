@@ -87,3 +87,13 @@ final class CodeMemory {
         #endif
     }
 }
+
+extension CodeMemory {
+    /// The 4 bytes at host address `address` inside the used part.
+    func load32(atAddress address: UInt) -> UInt32 {
+        let o = Int(address - UInt(bitPattern: base))
+        precondition(o >= 0 && o + 4 <= used, "read outside the code")
+        // SAFETY: inside the mapping, which is always readable.
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+    }
+}

@@ -386,3 +386,16 @@ public struct X86Assembler {
     /// Overwrites the 4 bytes at `offset` (a rel32 or imm32 field emitted earlier).
     public mutating func patch(at offset: Int, _ value: UInt32) { patch32(at: offset, Int32(bitPattern: value)) }
 }
+
+extension X86Assembler {
+    /// cmp r32, imm32 always in its 4-byte-immediate form (81 /7 id), for a
+    /// field patched later; returns the offset of the imm32.
+    public mutating func cmpImm32(_ d: Reg32, _ imm: UInt32) -> Int {
+        if d.n >= 8 { bytes.append(0x41) }
+        bytes.append(0x81)
+        bytes.append(0xC0 | 7 << 3 | d.n & 7)
+        let field = offset
+        for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: imm >> (8 * UInt32(k)))) }
+        return field
+    }
+}

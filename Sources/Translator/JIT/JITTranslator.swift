@@ -1,0 +1,121 @@
+import Machine
+import TrapVMM
+
+/// Binary translation with the native backend: the same front end as
+/// `BinaryTranslator` (blocks of micro-ops, invalidation, the slow entry),
+/// each block compiled to x86-64 code that runs guest instructions without
+/// an interpreter loop, chained to its successors by patched jumps. As an
+/// `ExecutionEngine` of the control program it virtualizes every profile,
+/// pg32x included: every system instruction leaves the code for an
+/// interpreter routine.
+///
+/// Available on x86-64 Linux only; elsewhere `init` throws `Unavailable`.
+public final class JITTranslator: ExecutionEngine {
+    /// Ops each VM's translation cache holds before it (and its code) is flushed.
+    public let cacheOps: Int
+    private var native: [NativeCode?] = []
+    private var steppers: [Machine?] = []
+
+    /// Why the JIT cannot run on this host.
+    public struct Unavailable: Error, CustomStringConvertible {
+        /// The reason, ready to print.
+        public let description: String
+    }
+
+    /// nil if the JIT runs here, or why not.
+    public static var unavailableReason: String? {
+        #if os(Linux) && arch(x86_64)
+        return nil
+        #else
+        return "the JIT emits x86-64 code and runs on x86-64 Linux only; use --strategy bt (the portable backend)"
+        #endif
+    }
+
+    /// Makes the engine; `cacheOps` bounds each VM's translation cache (its code memory follows).
+    public init(cacheOps: Int = BinaryTranslator.defaultCacheOps) throws {
+        if let why = JITTranslator.unavailableReason { throw Unavailable(description: why) }
+        // Probe once for executable memory, so that a host that refuses it is told here, not mid-run.
+        do { _ = try CodeMemory(capacity: 4096) } catch { throw Unavailable(description: "\(error)") }
+        self.cacheOps = cacheOps
+    }
+
+    /// The translation counters of `vm` (zero if it never ran).
+    public func counters(for vm: VirtualMachine) -> TranslationCounters {
+        vm.id < native.count ? native[vm.id]?.cache.counters ?? TranslationCounters() : TranslationCounters()
+    }
+
+    /// Bytes reserved for `vm`'s translations (ops and code), and in use.
+    public func memory(for vm: VirtualMachine) -> (reserved: Int, used: Int) {
+        guard vm.id < native.count, let n = native[vm.id] else { return (0, 0) }
+        return (n.cache.memoryBytes + n.codeBytes.reserved, n.cache.usedBytes + n.codeBytes.used)
+    }
+
+    /// Code statistics of `vm`: bytes generated, chain links patched.
+    public func codeStatistics(for vm: VirtualMachine) -> (bytesGenerated: UInt64, linksPatched: UInt64) {
+        guard vm.id < native.count, let n = native[vm.id] else { return (0, 0) }
+        return (n.bytesGenerated, n.linksPatched)
+    }
+
+    /// See `ExecutionEngine`: invalidates translations of written words; after
+    /// writes it cannot see, unchains everything so each block is verified.
+    public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
+        guard vm.id < native.count, let n = native[vm.id] else { return }
+        n.storageWritten(range: range)
+    }
+
+    /// See `ExecutionEngine`.
+    public func run(_ vm: VirtualMachine, budget: UInt64, in monitor: ControlProgram) -> EngineExit {
+        let n: NativeCode
+        do {
+            n = try code(for: vm, in: monitor)
+        } catch {
+            // Code memory could not be mapped: fatal for this engine, reported by the caller's process.
+            fatalError("\(error)")
+        }
+        let r = n.run(registers: monitor.machine.unsafeRegisterFile, memory: monitor.machine.storage.base + vm.region.base,
+                      storageSize: vm.region.size, psw: vm.psw, budget: budget, stepper: steppers[vm.id]!)
+        vm.counters.translated += UInt64(r.ran - r.stepped)
+        vm.counters.interpreted += UInt64(r.stepped)
+        vm.psw.pc = r.pc
+        return EngineExit(ran: UInt64(r.ran), event: r.event)
+    }
+
+    private func code(for vm: VirtualMachine, in monitor: ControlProgram) throws -> NativeCode {
+        if vm.id < native.count, let n = native[vm.id] { return n }
+        if vm.id >= native.count {
+            native += [NativeCode?](repeating: nil, count: vm.id + 1 - native.count)
+            steppers += [Machine?](repeating: nil, count: vm.id + 1 - steppers.count)
+        }
+        let n = try NativeCode(storageSize: vm.region.size, cacheOps: cacheOps)
+        native[vm.id] = n
+        let view = Storage(viewing: monitor.machine.storage, range: vm.region.range)
+        let s = Machine(storage: view, profile: monitor.machine.profile, sharingRegistersOf: monitor.machine)
+        s.trapPolicy = .report
+        steppers[vm.id] = s
+        return n
+    }
+}
+
+extension NativeCode {
+    /// Something other than the code wrote guest storage `range` (or anything, if nil).
+    func storageWritten(range: Range<Int>?) {
+        guard let range, !range.isEmpty else {
+            cache.epoch &+= 1
+            unchainAll()
+            return
+        }
+        for page in (range.lowerBound >> 12)...((range.upperBound - 1) >> 12) { cache.invalidate(page: page, overlapping: range) }
+    }
+}
+
+/// Control programs whose virtual modes run under the JIT.
+public enum JITTranslation {
+    /// A control program running `images` with both virtual modes under the JIT, and its translator.
+    public static func controlProgram(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64,
+                                      cacheOps: Int = BinaryTranslator.defaultCacheOps) throws -> (ControlProgram, JITTranslator) {
+        let jit = try JITTranslator(cacheOps: cacheOps)
+        let cp = try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget,
+                                    supervisorEngine: jit, userEngine: jit)
+        return (cp, jit)
+    }
+}

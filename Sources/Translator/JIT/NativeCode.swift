@@ -1,0 +1,304 @@
+import Machine
+import TrapVMM
+
+/// One VM's native code: the front end's translation cache, the code memory
+/// its blocks were compiled into, the chain sites that lead into each block
+/// (so that invalidating a block unchains it), and the context block the
+/// code runs with. The executor (`run`) enters the code through a small
+/// trampoline and handles whatever made it leave.
+final class NativeCode {
+    /// The front end's cache: blocks of micro-ops, their keys, the code map.
+    let cache: TranslationCache
+    private let code: CodeMemory
+    /// The context block (`JITContext`), addressed by generated code through rbx.
+    private let context: UnsafeMutableRawPointer
+    /// Per block id: the host address of its code.
+    private var entries: [UInt] = []
+    /// Per block id: the chain sites patched to jump to it.
+    private var incoming: [[ChainSite]] = []
+    private var trampolineBytes = 0
+    private var exitAddress: UInt = 0
+    private typealias Enter = @convention(c) (UnsafeMutableRawPointer) -> Void
+    private var enter: Enter
+    /// Chain sites patched so far (links made).
+    private(set) var linksPatched: UInt64 = 0
+    /// Code bytes generated (across flushes).
+    private(set) var bytesGenerated: UInt64 = 0
+
+    /// The guest storage the current run is over: what `resolve` translates from.
+    private var memory: UnsafeMutableRawPointer?
+    private var l: UInt32 = 0
+    private var limit = 0
+
+    /// Makes the code memory for a VM of `storageSize` bytes whose cache holds `cacheOps` ops.
+    init(storageSize: Int, cacheOps: Int) throws {
+        cache = TranslationCache(storageSize: storageSize, opCapacity: cacheOps)
+        // Room for the ops' code (about 40 bytes per guest instruction), and never less than a few blocks.
+        code = try CodeMemory(capacity: max(cache.opCapacity * 48, 4 * JITCodeGenerator.maximumBlockBytes + 4096))
+        // SAFETY: allocated here, 8-aligned, freed in deinit; only this object and its generated code use it.
+        context = .allocate(byteCount: JITContext.size, alignment: 16)
+        context.initializeMemory(as: UInt8.self, repeating: 0, count: JITContext.size)
+        enter = { _ in }
+        (trampolineBytes, exitAddress, enter) = emitTrampoline()
+        for h in JITHelper.allCases {
+            context.storeBytes(of: JITHelpers.table[h.rawValue], toByteOffset: Int(JITContext.helpers) + 8 * h.rawValue,
+                               as: UnsafeRawPointer.self)
+        }
+        context.storeBytes(of: Unmanaged.passUnretained(self).toOpaque(), toByteOffset: Int(JITContext.owner), as: UnsafeMutableRawPointer.self)
+        context.storeBytes(of: cache.codeMap, toByteOffset: Int(JITContext.codeMap), as: UnsafeMutablePointer<UInt8>.self)
+        cache.blockInvalidated = { [unowned self] id in self.unchain(id) }
+        cache.flushed = { [unowned self] in self.codeFlushed() }
+    }
+
+    deinit { context.deallocate() }
+
+    /// Bytes of code memory reserved, and in use.
+    var codeBytes: (reserved: Int, used: Int) { (code.capacity, code.used) }
+
+    /// The entry trampoline (save callee-saved registers, load the fixed
+    /// roles from the context, jump to the target) and the exit path (store
+    /// the budget back, restore, return), at the start of code memory.
+    private func emitTrampoline() -> (Int, UInt, Enter) {
+        typealias R = X86Assembler.Reg64
+        var a = X86Assembler(origin: code.address(0))
+        let saved: [R] = [.rbx, .rbp, .r12, .r13, .r14, .r15]
+        for r in saved { a.push(r) }
+        a.sub(.rsp, 8) // 8 (return address) + 48 (pushes) + 8 = 64: calls to helpers see a 16-byte aligned stack
+        a.mov(HostRegister.context, .rdi)
+        a.mov(HostRegister.registers, .qword[HostRegister.context + JITContext.registers])
+        a.mov(HostRegister.memory, .qword[HostRegister.context + JITContext.memory])
+        a.mov(HostRegister.limit, .qword[HostRegister.context + JITContext.limit])
+        a.mov(HostRegister.budget, .qword[HostRegister.context + JITContext.budget])
+        a.mov(HostRegister.codeMap, .qword[HostRegister.context + JITContext.codeMap])
+        a.jmp(.qword[HostRegister.context + JITContext.target])
+        let exitOffset = a.offset
+        a.mov(.qword[HostRegister.context + JITContext.budget], HostRegister.budget)
+        a.add(.rsp, 8)
+        for r in saved.reversed() { a.pop(r) }
+        a.ret()
+        let at = code.append(a.bytes)
+        // SAFETY: the bytes just written are a complete function with the C calling convention, now read+execute.
+        let f = unsafeBitCast(code.base + at, to: Enter.self)
+        return (a.bytes.count, code.address(exitOffset), f)
+    }
+
+    // MARK: - Translation and chaining
+
+    /// True if one more block fits in both the op cache and code memory.
+    private var hasRoomForBlock: Bool { cache.hasRoomForBlock && code.free >= JITCodeGenerator.maximumBlockBytes }
+
+    /// Translates and compiles the block at `pc` (flushing first if full); nil if P cannot be fetched.
+    func translate(pc: UInt32) -> Int32? {
+        guard let memory else { return nil }
+        if !hasRoomForBlock { cache.flush() }
+        return translateWithoutFlush(pc: pc, memory: memory)
+    }
+
+    private func translateWithoutFlush(pc: UInt32, memory: UnsafeMutableRawPointer) -> Int32? {
+        guard let id = cache.translate(pc: pc, l: l, limit: limit, memory: memory) else { return nil }
+        let started = ContinuousClock.now
+        let b = cache.blocks[Int(id)]
+        let out = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress)
+        let at = code.append(out.bytes)
+        bytesGenerated += UInt64(out.bytes.count)
+        if entries.count <= Int(id) {
+            entries += [UInt](repeating: 0, count: Int(id) + 1 - entries.count)
+            incoming += [[ChainSite]](repeating: [], count: Int(id) + 1 - incoming.count)
+        }
+        entries[Int(id)] = code.address(at)
+        incoming[Int(id)] = []
+        cache.counters.translationNanoseconds += ContinuousClock.now.nanoseconds(since: started)
+        return id
+    }
+
+    /// The helper `resolve`: the entry of the current block for `pc`, with
+    /// `site` patched to jump there; 0 (and a `lookup` exit recorded) if the
+    /// executor must handle it (no block yet and no room, a block to verify,
+    /// an unfetchable P).
+    fileprivate func resolve(pc: UInt32, site: UInt, indirect: Bool) -> UInt {
+        var found = cache.lookup(pc: pc, l: l)
+        if found == nil, hasRoomForBlock, let memory { found = translateWithoutFlush(pc: pc, memory: memory) }
+        guard let id = found, cache.blocks[Int(id)].epoch == cache.epoch else {
+            record(.lookup, pc: pc)
+            return 0
+        }
+        let entry = entries[Int(id)]
+        if indirect {
+            // SAFETY (both patches): `site` is a chain site of a block in the used part of code memory.
+            code.patch32(atAddress: site + JITCodeGenerator.inlineCacheJump, rel32(from: site + JITCodeGenerator.inlineCacheJump, to: entry))
+            code.patch32(atAddress: site, pc)
+            incoming[Int(id)].append(ChainSite(address: site, unchained: JITCodeGenerator.emptyInlineCache, indirect: true))
+        } else {
+            let unchained = code.load32(atAddress: site)
+            code.patch32(atAddress: site, rel32(from: site, to: entry))
+            incoming[Int(id)].append(ChainSite(address: site, unchained: unchained, indirect: false))
+        }
+        linksPatched += 1
+        return entry
+    }
+
+    private func rel32(from field: UInt, to target: UInt) -> UInt32 {
+        UInt32(truncatingIfNeeded: Int(bitPattern: target) - Int(bitPattern: field + 4))
+    }
+
+    /// Block `id` was invalidated: every site patched to jump to it goes back to its stub.
+    private func unchain(_ id: Int32) {
+        guard Int(id) < incoming.count else { return }
+        for site in incoming[Int(id)] { code.patch32(atAddress: site.address, site.unchained) }
+        incoming[Int(id)] = []
+    }
+
+    /// Unchains every block: after writes the translator did not see, each
+    /// transition must go through the executor, which verifies blocks.
+    func unchainAll() {
+        for id in incoming.indices { unchain(Int32(id)) }
+    }
+
+    /// The cache was flushed: every block's code goes with it.
+    private func codeFlushed() {
+        code.reset(keeping: trampolineBytes)
+        entries = []
+        incoming = []
+    }
+
+    // MARK: - Exits
+
+    /// Records why generated code is leaving.
+    fileprivate func record(_ reason: JITExit, pc: UInt32, value: UInt32 = 0, detail: UInt32 = 0) {
+        context.storeBytes(of: reason.rawValue, toByteOffset: Int(JITContext.reason), as: UInt32.self)
+        context.storeBytes(of: pc, toByteOffset: Int(JITContext.pc), as: UInt32.self)
+        context.storeBytes(of: value, toByteOffset: Int(JITContext.value), as: UInt32.self)
+        context.storeBytes(of: detail, toByteOffset: Int(JITContext.detail), as: UInt32.self)
+    }
+
+    /// The helper `storeHitCode`.
+    fileprivate func storeHitCode(phys: Int, size n: Int, block id: Int32) -> Bool {
+        let current = cache.blocks[Int(id)]
+        let codeWords = cache.isCode(word: phys >> 2) || cache.isCode(word: (phys + n - 1) >> 2)
+        return codeWords && cache.selfModified(phys: phys, size: n, current: current)
+    }
+
+    // MARK: - The executor
+
+    /// What one `run` did.
+    struct RunResult {
+        /// Guest instructions run (by native code and by the stepper).
+        var ran: Int
+        /// Of those, stepped by the reference interpreter.
+        var stepped: Int
+        var event: EngineEvent
+        /// P after the run (at the trapping or system instruction for those events).
+        var pc: UInt32
+    }
+
+    /// Runs native code for the guest whose registers are `registers` and
+    /// whose storage of `storageSize` bytes starts at `memory`, from `psw`,
+    /// for at most `budget` instructions. `stepper` is a reference
+    /// interpreter (trap policy `.report`) over the same storage and registers.
+    func run(registers: UnsafeMutablePointer<UInt32>, memory: UnsafeMutableRawPointer, storageSize w: Int,
+             psw: PSW, budget: UInt64, stepper: Machine) -> RunResult {
+        let l = psw.l
+        let limit = TranslationCache.limit(of: psw, storageSize: w)
+        self.memory = memory
+        self.l = l
+        self.limit = limit
+        defer { self.memory = nil }
+        context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
+        context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
+        context.storeBytes(of: Int64(limit), toByteOffset: Int(JITContext.limit), as: Int64.self)
+        var remaining = Int(clamping: budget)
+        var pc = psw.pc, stepped = 0
+        var event = EngineEvent.budget
+        while remaining > 0 {
+            var id: Int32
+            if let found = cache.lookup(pc: pc, l: l) {
+                id = found
+            } else {
+                cache.counters.misses += 1
+                guard let made = translate(pc: pc) else {
+                    event = .trap(.memory, value: pc) // the fetch traps; it is not counted
+                    break
+                }
+                id = made
+            }
+            let bp = cache.blocks + Int(id)
+            if remaining < Int(bp.pointee.count) || Int(bp.pointee.end) > limit || bp.pointee.epoch != cache.epoch {
+                var at = psw
+                at.pc = pc
+                switch cache.slowEntry(bp, psw: at, storageSize: w, remaining: remaining, memory: memory, stepper: stepper) {
+                case .retry:
+                    continue
+                case .stepped(let ran, let next, let exitEvent):
+                    stepped += ran
+                    remaining -= ran
+                    pc = next
+                    guard let exitEvent else { continue }
+                    event = exitEvent
+                }
+                break
+            }
+            context.storeBytes(of: Int64(remaining), toByteOffset: Int(JITContext.budget), as: Int64.self)
+            context.storeBytes(of: entries[Int(id)], toByteOffset: Int(JITContext.target), as: UInt.self)
+            enter(context)
+            remaining = Int(context.load(fromByteOffset: Int(JITContext.budget), as: Int64.self))
+            pc = context.load(fromByteOffset: Int(JITContext.pc), as: UInt32.self)
+            let value = context.load(fromByteOffset: Int(JITContext.value), as: UInt32.self)
+            let detail = context.load(fromByteOffset: Int(JITContext.detail), as: UInt32.self)
+            switch JITExit(rawValue: context.load(fromByteOffset: Int(JITContext.reason), as: UInt32.self))! {
+            case .slow, .lookup, .rewritten:
+                continue
+            case .trap:
+                event = .trap(TrapCause(rawValue: detail)!, value: value)
+            case .system:
+                event = .system(SystemInstruction(index: Int(detail)), word: value)
+            }
+            break
+        }
+        let ran = Int(clamping: budget) - remaining
+        cache.counters.instructionsExecuted += UInt64(ran - stepped)
+        cache.counters.instructionsStepped += UInt64(stepped)
+        return RunResult(ran: ran, stepped: stepped, event: event, pc: pc)
+    }
+}
+
+/// The helper table: plain C functions, so generated code can call them.
+enum JITHelpers {
+    private static func owner(_ ctx: UnsafeMutableRawPointer) -> NativeCode {
+        // SAFETY: the context's owner slot holds the unretained NativeCode that is running it.
+        Unmanaged<NativeCode>.fromOpaque(ctx.load(fromByteOffset: Int(JITContext.owner), as: UnsafeRawPointer.self))
+            .takeUnretainedValue()
+    }
+
+    private static let leaveSystem: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, word, index in
+        owner(ctx).record(.system, pc: pc, value: word, detail: index)
+    }
+    private static let leaveTrap: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, value, cause in
+        owner(ctx).record(.trap, pc: pc, value: value, detail: cause)
+    }
+    private static let leaveSlow: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
+        owner(ctx).record(.slow, pc: pc)
+    }
+    private static let leaveRewritten: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
+        owner(ctx).record(.rewritten, pc: pc)
+    }
+    private static let resolve: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt, UInt32) -> UInt = { ctx, pc, site, kind in
+        owner(ctx).resolve(pc: pc, site: site, indirect: kind != 0)
+    }
+    private static let storeHitCode: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> UInt32 = { ctx, phys, n, block in
+        owner(ctx).storeHitCode(phys: Int(phys), size: Int(n), block: Int32(bitPattern: block)) ? 1 : 0
+    }
+
+    /// Indexed by `JITHelper.rawValue`.
+    static var table: [UnsafeRawPointer] {
+        JITHelper.allCases.map { h in
+            switch h {
+            case .leaveSystem: return unsafeBitCast(leaveSystem, to: UnsafeRawPointer.self)
+            case .leaveTrap: return unsafeBitCast(leaveTrap, to: UnsafeRawPointer.self)
+            case .leaveSlow: return unsafeBitCast(leaveSlow, to: UnsafeRawPointer.self)
+            case .leaveRewritten: return unsafeBitCast(leaveRewritten, to: UnsafeRawPointer.self)
+            case .resolve: return unsafeBitCast(resolve, to: UnsafeRawPointer.self)
+            case .storeHitCode: return unsafeBitCast(storeHitCode, to: UnsafeRawPointer.self)
+            }
+        }
+    }
+}
