@@ -10,11 +10,30 @@ final class TranslatorTests: XCTestCase {
         try ELFImage(bytes: try Guests.image(of: Guests.named(name)!), memorySize: 1 << 20)
     }
 
-    private func run(_ name: String, profile: Profile = .pg32v, cacheOps: Int = BinaryTranslator.defaultCacheOps,
-                     budget: UInt64 = 100_000_000) throws -> (vm: VirtualMachine, t: BinaryTranslator, bare: Snapshot) {
+    /// The translator's two backends.
+    enum Backend: CaseIterable {
+        case portable, jit
+        /// The backends this host runs.
+        static var available: [Backend] { JITTranslator.unavailableReason == nil ? allCases : [.portable] }
+
+        func controlProgram(_ images: [ELFImage], profile: Profile, budget: UInt64,
+                            cacheOps: Int = BinaryTranslator.defaultCacheOps) throws -> (ControlProgram, any TranslatingEngine) {
+            switch self {
+            case .portable:
+                return try BinaryTranslation.controlProgram(images: images, profile: profile, memorySize: 1 << 20,
+                                                            budget: budget, cacheOps: cacheOps)
+            case .jit:
+                return try JITTranslation.controlProgram(images: images, profile: profile, memorySize: 1 << 20,
+                                                         budget: budget, cacheOps: cacheOps)
+            }
+        }
+    }
+
+    private func run(_ name: String, _ backend: Backend = .portable, profile: Profile = .pg32v,
+                     cacheOps: Int = BinaryTranslator.defaultCacheOps,
+                     budget: UInt64 = 100_000_000) throws -> (vm: VirtualMachine, t: any TranslatingEngine, bare: Snapshot) {
         let img = try image(name)
-        let (cp, t) = try BinaryTranslation.controlProgram(images: [img], profile: profile, memorySize: 1 << 20,
-                                                           budget: budget, cacheOps: cacheOps)
+        let (cp, t) = try backend.controlProgram([img], profile: profile, budget: budget, cacheOps: cacheOps)
         cp.run()
         let bare = Machine(booting: img, memorySize: 1 << 20, profile: profile).runToEnd(budget: budget)
         XCTAssertEqual(cp.damagedCanaries, [])
@@ -38,21 +57,25 @@ final class TranslatorTests: XCTestCase {
 
     /// The self-modifying guest: invalidations happen, and the result is the bare machine's on every profile.
     func testSelfModifyingCode() throws {
-        for profile in Profile.builtIn {
-            let r = try run("smc", profile: profile)
-            XCTAssertEqual(Verdict(run: r.vm.snapshot(), reference: r.bare), .equivalent, profile.name)
-            XCTAssertGreaterThanOrEqual(r.t.counters(for: r.vm).invalidations, 302, "300 buffer rewrites and 2 patches")
-            XCTAssertTrue(String(decoding: r.bare.console, as: UTF8.self).contains("same block: 42 99"))
+        for backend in Backend.available {
+            for profile in Profile.builtIn {
+                let r = try run("smc", backend, profile: profile)
+                XCTAssertEqual(Verdict(run: r.vm.snapshot(), reference: r.bare), .equivalent, "\(backend) \(profile.name)")
+                XCTAssertGreaterThanOrEqual(r.t.counters(for: r.vm).invalidations, 302, "300 buffer rewrites and 2 patches")
+                XCTAssertTrue(String(decoding: r.bare.console, as: UTF8.self).contains("same block: 42 99"))
+            }
         }
     }
 
     /// A cache far too small for the guest flushes again and again and stays correct.
     func testTinyCacheFlushesAndStaysCorrect() throws {
-        for name in ["coremark", "kernel"] {
-            let r = try run(name, cacheOps: 256)
-            XCTAssertEqual(Verdict(run: r.vm.snapshot(), reference: r.bare), .equivalent, name)
-            XCTAssertGreaterThan(r.t.counters(for: r.vm).flushes, 0, name)
-            XCTAssertLessThanOrEqual(r.t.memory(for: r.vm).used, r.t.memory(for: r.vm).reserved)
+        for backend in Backend.available {
+            for name in ["coremark", "kernel"] {
+                let r = try run(name, backend, cacheOps: 256)
+                XCTAssertEqual(Verdict(run: r.vm.snapshot(), reference: r.bare), .equivalent, "\(backend) \(name)")
+                XCTAssertGreaterThan(r.t.counters(for: r.vm).flushes, 0, "\(backend) \(name)")
+                XCTAssertLessThanOrEqual(r.t.memory(for: r.vm).used, r.t.memory(for: r.vm).reserved)
+            }
         }
     }
 
@@ -67,22 +90,26 @@ final class TranslatorTests: XCTestCase {
     /// The budget stops translated code at exactly the instruction a bare machine stops at.
     func testBudgetIsExact() throws {
         let img = try image("coremark")
-        for budget: UInt64 in [1, 2, 3, 63, 64, 65, 1000, 123_457] {
-            let (cp, _) = try BinaryTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: 1 << 20, budget: budget)
-            cp.run()
-            let bare = Machine(booting: img, memorySize: 1 << 20, profile: .pg32v)
-            _ = bare.run(budget: budget)
-            XCTAssertEqual(cp.vms[0].instructions, budget)
-            XCTAssertEqual(cp.vms[0].snapshot().registers, bare.registers, "after \(budget)")
-            XCTAssertEqual(cp.vms[0].psw.pc, bare.psw.pc, "after \(budget)")
+        for backend in Backend.available {
+            for budget: UInt64 in [1, 2, 3, 63, 64, 65, 1000, 123_457] {
+                let (cp, _) = try backend.controlProgram([img], profile: .pg32v, budget: budget)
+                cp.run()
+                let bare = Machine(booting: img, memorySize: 1 << 20, profile: .pg32v)
+                _ = bare.run(budget: budget)
+                XCTAssertEqual(cp.vms[0].instructions, budget)
+                XCTAssertEqual(cp.vms[0].snapshot().registers, bare.registers, "after \(budget)")
+                XCTAssertEqual(cp.vms[0].psw.pc, bare.psw.pc, "after \(budget)")
+            }
         }
     }
 
     /// Nothing sensitive runs on the real machine, so bt runs even a profile no trap-based monitor can confine.
     func testUnconfinableProfileRunsUnderTranslation() throws {
         let open = Profile(name: "open", user: [.setr: .execute, .lpsw: .execute, .setm: .execute, .getl: .execute])
-        let r = try run("kernel", profile: open)
-        XCTAssertEqual(Verdict(run: r.vm.snapshot(), reference: r.bare), .equivalent)
+        for backend in Backend.available {
+            let r = try run("kernel", backend, profile: open)
+            XCTAssertEqual(Verdict(run: r.vm.snapshot(), reference: r.bare), .equivalent, "\(backend)")
+        }
     }
 
     /// Callouts are counted by instruction, and translated code is most of the work.

@@ -1,0 +1,144 @@
+import Foundation
+import Guests
+import Machine
+@testable import Translator
+import TrapVMM
+import XCTest
+
+/// What only the native backend does: generated code for every innocuous
+/// instruction against the reference interpreter, the JIT as the hardware
+/// of a bare run, chaining, and W^X.
+final class JITTests: XCTestCase {
+    override func setUpWithError() throws {
+        if let why = JITTranslator.unavailableReason { throw XCTSkip(why) }
+    }
+
+    /// Code at 0x1000, data at 0x3000, a trap handler at 0x800 that halts
+    /// with the cause (x20) after saving the trap value and old P (x21, x22).
+    private static let memory = 0x8000
+    private static func image(_ code: [Instruction]) -> ELFImage {
+        var words = [UInt32](repeating: 0, count: memory / 4)
+        for (i, w) in PSW(mode: .supervisor, pc: 0x800, l: 0, b: UInt32(memory)).words.enumerated() { words[4 + i] = w }
+        let handler = [Instruction(.lw, rd: 20, rs1: 0, imm: 0x20), Instruction(.lw, rd: 21, rs1: 0, imm: 0x24),
+                       Instruction(.lw, rd: 22, rs1: 0, imm: 0x04), Instruction(.halt, rs1: 20)]
+        for (i, inst) in handler.enumerated() { words[0x800 / 4 + i] = inst.encoded }
+        for (i, inst) in code.enumerated() { words[0x1000 / 4 + i] = inst.encoded }
+        for i in 0..<256 { words[0x3000 / 4 + i] = UInt32(truncatingIfNeeded: i &* 0x9E37_79B9) }
+        return ELFImage(words: words, at: 0, entry: 0x1000)
+    }
+
+    private static func li(_ rd: Int, _ value: UInt32) -> [Instruction] {
+        let lo = Int32(bitPattern: value << 20) >> 20
+        let hi = value &- UInt32(bitPattern: lo)
+        return [Instruction(.lui, rd: rd, imm: Int32(bitPattern: hi)), Instruction(.addi, rd: rd, rs1: rd, imm: lo)]
+    }
+
+    /// Every innocuous opcode, many times, on edge values (0, ±1, INT_MIN,
+    /// INT_MAX, shift counts past 31, addresses at and past the bound):
+    /// the JIT as hardware ends exactly where the reference machine does.
+    func testRandomProgramsMatchTheReferenceInterpreter() throws {
+        let edges: [UInt32] = [0, 1, 0xFFFF_FFFF, 0x8000_0000, 0x7FFF_FFFF, 31, 32, 33, 0x3000, 0x3002, 0x7FFC, 0x7FFE, 0x8000]
+        let innocuous = Opcode.allCases.filter {
+            switch $0.group {
+            case .system: return false
+            default: return ![.jal, .jalr, .ecall, .ebreak, .fence, .fenceI].contains($0)
+            }
+        }
+        var rng = SplitMix64(seed: 0x5EED)
+        for trial in 0..<300 {
+            var code: [Instruction] = []
+            for r in 1...15 {
+                let v = Bool.random(using: &rng) ? edges[Int.random(in: 0..<edges.count, using: &rng)] : UInt32.random(in: 0...UInt32.max, using: &rng)
+                code += JITTests.li(r, v)
+            }
+            code += JITTests.li(16, 0x3000) // a base that keeps most accesses in bounds
+            for _ in 0..<48 {
+                var inst = Instruction.random(innocuous[Int.random(in: 0..<innocuous.count, using: &rng)], registers: 1...16, using: &rng)
+                switch inst.op.info.format {
+                case .load, .store:
+                    inst = Instruction(inst.op, rd: inst.rd, rs1: Bool.random(using: &rng) ? 16 : inst.rs1, rs2: inst.rs2,
+                                       imm: inst.imm & 0x3FF)
+                case .branch:
+                    inst = Instruction(inst.op, rs1: inst.rs1, rs2: inst.rs2, imm: 4 * Int32.random(in: 1...6, using: &rng))
+                default:
+                    break
+                }
+                if inst.rd == 16 { inst = Instruction(inst.op, rd: 17, rs1: inst.rs1, rs2: inst.rs2, imm: inst.imm) }
+                code.append(inst)
+            }
+            code += [Instruction](repeating: Instruction(.addi, rd: 18, rs1: 18, imm: 1), count: 6)
+            code.append(Instruction(.halt, rs1: 0))
+            let img = JITTests.image(code)
+            let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+            let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+            let exit = try BareJIT(machine: machine).run(budget: 10_000)
+            let snapshot = machine.snapshot(outcome: Outcome(exit))
+            XCTAssertEqual(Verdict(run: snapshot, reference: reference), .equivalent, "trial \(trial)")
+            if Verdict(run: snapshot, reference: reference) != .equivalent { return }
+        }
+    }
+
+    /// Each access width at every address around the bound: in bounds runs, one byte past traps, as on the reference.
+    func testBoundsChecksAtTheEdge() throws {
+        for op in [Opcode.lb, .lbu, .lh, .lhu, .lw, .sb, .sh, .sw] {
+            for a in UInt32(JITTests.memory - 6)...UInt32(JITTests.memory + 1) {
+                let access = op.info.format == .store ? Instruction(op, rs1: 1, rs2: 3, imm: 0) : Instruction(op, rd: 2, rs1: 1, imm: 0)
+                let code = JITTests.li(1, a) + JITTests.li(3, 0x1234_5678) + [access, Instruction(.halt, rs1: 0)]
+                let img = JITTests.image(code)
+                let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100)
+                let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                let exit = try BareJIT(machine: machine).run(budget: 100)
+                XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent,
+                               "\(op) at \(String(a, radix: 16))")
+            }
+        }
+    }
+
+    /// Division's corner cases, which fault on x86 if passed through: x / 0 and INT_MIN / -1.
+    func testDivisionCornersDoNotFaultTheHost() throws {
+        var code = JITTests.li(1, 0x8000_0000) + JITTests.li(2, 0xFFFF_FFFF) + JITTests.li(3, 7)
+        code += [Instruction(.div, rd: 4, rs1: 1, rs2: 2), Instruction(.rem, rd: 5, rs1: 1, rs2: 2),
+                 Instruction(.div, rd: 6, rs1: 3, rs2: 0), Instruction(.rem, rd: 7, rs1: 3, rs2: 0),
+                 Instruction(.divu, rd: 8, rs1: 3, rs2: 0), Instruction(.remu, rd: 9, rs1: 3, rs2: 0),
+                 Instruction(.halt, rs1: 0)]
+        let machine = Machine(booting: JITTests.image(code), memorySize: JITTests.memory, profile: .pg32v)
+        XCTAssertEqual(try BareJIT(machine: machine).run(budget: 100), .halted(0))
+        XCTAssertEqual(Array(machine.registers[4...9]), [0x8000_0000, 0, 0xFFFF_FFFF, 7, 0xFFFF_FFFF, 7])
+    }
+
+    /// The JIT as hardware runs real guests, traps and all, exactly as the reference machine.
+    func testGuestsUnderTheBareJIT() throws {
+        for (name, profile) in [("kernel", Profile.pg32v), ("smc", .pg32x), ("jrstu", .pg32h), ("getl", .pg32x)] {
+            let img = try ELFImage(bytes: try Guests.image(of: Guests.named(name)!), memorySize: 1 << 20)
+            let reference = Machine(booting: img, memorySize: 1 << 20, profile: profile).runToEnd(budget: 50_000_000)
+            let machine = Machine(booting: img, memorySize: 1 << 20, profile: profile)
+            let exit = try BareJIT(machine: machine).run(budget: 50_000_000)
+            XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, name)
+        }
+    }
+
+    /// Blocks are chained by patched jumps; self-modifying stores unchain what they invalidate.
+    func testChainingAndUnchaining() throws {
+        let img = try ELFImage(bytes: try Guests.image(of: Guests.named("smc")!), memorySize: 1 << 20)
+        let (cp, jit) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: 1 << 20, budget: 10_000_000)
+        cp.run()
+        let vm = cp.vms[0]
+        let stats = jit.codeStatistics(for: vm)
+        XCTAssertGreaterThan(stats.linksPatched, 0)
+        XCTAssertGreaterThan(stats.bytesGenerated, 0)
+        XCTAssertGreaterThanOrEqual(jit.counters(for: vm).invalidations, 302)
+        XCTAssertEqual(vm.counters.translated + vm.counters.interpreted, vm.instructions)
+        XCTAssertEqual(cp.damagedCanaries, [])
+    }
+
+    /// No mapping of this process is writable and executable at once, with JIT code live.
+    func testCodeMemoryIsNeverWritableAndExecutable() throws {
+        let img = try ELFImage(bytes: try Guests.image(of: Guests.named("crc32")!), memorySize: 1 << 20)
+        let (cp, jit) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: 1 << 20, budget: 200_000)
+        cp.run()
+        XCTAssertGreaterThan(jit.codeStatistics(for: cp.vms[0]).bytesGenerated, 0)
+        let maps = try String(contentsOfFile: "/proc/self/maps", encoding: .utf8)
+        let writableAndExecutable = maps.split(separator: "\n").filter { $0.split(separator: " ")[1].hasPrefix("rwx") }
+        XCTAssertEqual(writableAndExecutable, [])
+    }
+}
