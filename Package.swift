@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "TrapVMM", dependencies: ["Machine"], swiftSettings: strict),
         // Theorem 3's monitor: interprets virtual supervisor mode.
         .target(name: "HybridVMM", dependencies: ["Machine", "TrapVMM"], swiftSettings: strict),
-        // Block-caching binary translation (portable backend, later the x86-64 JIT).
-        .target(name: "Translator", dependencies: ["Machine", "TrapVMM"], swiftSettings: strict),
+        // Block-caching binary translation: the portable backend and the x86-64 JIT.
+        .target(name: "Translator", dependencies: ["Machine", "TrapVMM", "CodeMemorySupport"], swiftSettings: strict),
+        // One C function (memfd_create needs _GNU_SOURCE): the JIT maps its code twice, RW and RX.
+        .target(name: "CodeMemorySupport"),
         // Popek and Goldberg's classification, derived by executing instructions.
         .target(name: "Classifier", dependencies: ["Machine"], swiftSettings: strict),
         // Built-in guest programs, their C runtime and the prebuilt images.

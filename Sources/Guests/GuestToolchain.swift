@@ -114,6 +114,27 @@ public struct GuestToolchain: Sendable {
         ])
     }
 
+    /// Builds the same C source as a static riscv32 Linux program (no libc:
+    /// the runtime's `linux.c` harness), for QEMU's user-mode translator in
+    /// the peer comparison. Same ISA and -O2 as a PG32 guest.
+    public func buildRISCVLinux(source: URL, output: URL) throws {
+        let runtime = Guests.runtimeDirectory
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-linux-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let flags = ["--target=riscv32-unknown-linux-gnu", "-march=rv32im", "-mabi=ilp32", "-mno-relax", "-O2",
+                     "-ffreestanding", "-nostdlib", "-DPG_HOST", "-DPG_LINUX", "-I", runtime.path]
+        var objects: [String] = []
+        for (src, extra) in [(source, ["-Wall"]), (runtime.appendingPathComponent("rt.c"), ["-fno-builtin"]),
+                             (runtime.appendingPathComponent("linux.c"), ["-fno-builtin"]),
+                             (runtime.appendingPathComponent("linux-start.S"), [])] {
+            let obj = work.appendingPathComponent("\(objects.count).o").path
+            try GuestToolchain.check(clang, flags + extra + ["-c", src.path, "-o", obj])
+            objects.append(obj)
+        }
+        try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-static", "--build-id=none", "-o", output.path] + objects)
+    }
+
     /// Runs a tool, returning its status and combined output.
     public static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, output: String) {
         let p = Process()

@@ -120,11 +120,12 @@ struct PerfCommand: ParsableCommand {
               (mhz.map { String(format: "; cycles at the nominal %.0f MHz", $0) } ?? ""))
     }
 
-    /// Runs the native harness; returns its console, exit code and fastest time.
-    static func runNative(_ binary: String, repetitions: Int) throws -> (console: [UInt8], exitCode: UInt32?, seconds: Double) {
+    /// Runs a harness (host.c natively, or linux.c under `emulator`); returns its console, exit code and fastest time.
+    static func runNative(_ binary: String, repetitions: Int, under emulator: String? = nil) throws
+        -> (console: [UInt8], exitCode: UInt32?, seconds: Double) {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = [String(repetitions)]
+        p.executableURL = URL(fileURLWithPath: emulator ?? binary)
+        p.arguments = (emulator == nil ? [] : [binary]) + [String(repetitions)]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -135,7 +136,11 @@ struct PerfCommand: ParsableCommand {
         var code: UInt32?, ns: Double?
         for field in report.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
             if field.hasPrefix("exit=") { code = UInt32(field.dropFirst(5)) }
-            if field.hasPrefix("ns=") { ns = Double(field.dropFirst(3)) }
+            if field.hasPrefix("ns=0x") {
+                ns = UInt64(field.dropFirst(5), radix: 16).map { Double($0) } // the riscv32 Linux harness prints hex
+            } else if field.hasPrefix("ns=") {
+                ns = Double(field.dropFirst(3))
+            }
         }
         guard let ns else { throw UsageError("native run of \(binary) reported no time: \(report)") }
         return ([UInt8](console), code, ns / 1e9)

@@ -1,15 +1,21 @@
+import CodeMemorySupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Host memory for generated code, never writable and executable at once
-/// (W^X): it is mapped read+write, filled, then made read+execute; every
-/// later write (a new block, a patched jump) makes just the pages it touches
-/// writable, writes, and makes them executable again. The JIT is single
-/// threaded per engine, so no code runs from a page while it is writable.
+/// (W^X). Preferably the same pages are mapped twice from an anonymous
+/// memory file: a read+write view the JIT writes through and a
+/// read+execute view the code runs from, so writing a block or patching a
+/// jump costs no system call. Where that is refused, one mapping is
+/// flipped: the pages a write touches are made read+write, written, and
+/// made read+execute again (the JIT is single threaded per engine, so no
+/// code runs from a page while it is writable).
 final class CodeMemory {
-    /// The first byte.
+    /// The first byte, as code runs from it (read+execute).
     let base: UnsafeMutableRawPointer
+    /// The same bytes, writable, in the dual mapping; nil when flipping protections.
+    private let writable: UnsafeMutableRawPointer?
     /// Bytes mapped.
     let capacity: Int
     /// Bytes handed out so far.
@@ -26,13 +32,28 @@ final class CodeMemory {
     init(capacity: Int) throws {
         #if os(Linux) && arch(x86_64)
         let size = (capacity + CodeMemory.pageSize - 1) / CodeMemory.pageSize * CodeMemory.pageSize
+        self.capacity = size
+        let fd = thirdgen_memfd("thirdgen-jit")
+        if fd >= 0 {
+            defer { close(fd) }
+            // SAFETY: two shared mappings of a fresh memory file nothing else refers to: one never
+            // executable, one never writable. Both unmapped in deinit.
+            if ftruncate(fd, off_t(size)) == 0,
+               let rx = mmap(nil, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0), rx != MAP_FAILED {
+                if let rw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), rw != MAP_FAILED {
+                    base = rx
+                    writable = rw
+                    return
+                }
+                munmap(rx, size)
+            }
+        }
         // SAFETY: a fresh private anonymous mapping; nothing else refers to it. Unmapped in deinit.
-        let p = mmap(nil, size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        guard let p, p != MAP_FAILED else {
+        guard let p = mmap(nil, size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
             throw Unavailable(description: "mmap of \(size) bytes of code memory failed (errno \(errno))")
         }
         base = p
-        self.capacity = size
+        writable = nil
         #else
         throw Unavailable(description: "the JIT emits x86-64 code and runs on x86-64 Linux only")
         #endif
@@ -40,10 +61,14 @@ final class CodeMemory {
 
     deinit {
         #if os(Linux) && arch(x86_64)
-        // SAFETY: the mapping made in init; no generated code runs once its engine is gone.
+        // SAFETY: the mappings made in init; no generated code runs once its engine is gone.
         munmap(base, capacity)
+        if let writable { munmap(writable, capacity) }
         #endif
     }
+
+    /// True if the code is written through a second, writable view.
+    var isDualMapped: Bool { writable != nil }
 
     /// Host address of offset `o`.
     func address(_ o: Int) -> UInt { UInt(bitPattern: base) + UInt(o) }
@@ -58,42 +83,46 @@ final class CodeMemory {
     func append(_ code: [UInt8]) -> Int {
         precondition(code.count <= free, "the caller checks room before assembling")
         let at = used
-        write(code, at: at)
+        code.withUnsafeBytes { write($0, at: at) }
         used += code.count
         return at
     }
 
-    /// Overwrites 4 bytes at host address `address` (a jump's rel32 or a compare's imm32) inside the used part.
+    /// Overwrites 4 bytes at host address `address` (a jump's rel32) inside the used part.
     func patch32(atAddress address: UInt, _ value: UInt32) {
         let o = Int(address - UInt(bitPattern: base))
         precondition(o >= 0 && o + 4 <= used, "patch outside the code")
-        write(withUnsafeBytes(of: value.littleEndian, Array.init), at: o)
+        withUnsafeBytes(of: value.littleEndian) { write($0, at: o) }
     }
 
-    /// Makes the pages covering [o, o + bytes.count) writable (not executable), copies, and makes them executable again.
-    private func write(_ code: [UInt8], at o: Int) {
-        #if os(Linux) && arch(x86_64)
-        let first = o / CodeMemory.pageSize * CodeMemory.pageSize
-        let last = (o + code.count + CodeMemory.pageSize - 1) / CodeMemory.pageSize * CodeMemory.pageSize
-        // SAFETY: [first, last) lies inside the mapping (o + count <= capacity, capacity is page-rounded).
-        // While it is writable no generated code runs (this thread is here, not in it).
-        guard mprotect(base + first, last - first, PROT_READ | PROT_WRITE) == 0 else {
-            fatalError("mprotect to read+write failed (errno \(errno))")
-        }
-        code.withUnsafeBytes { (base + o).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        guard mprotect(base + first, last - first, PROT_READ | PROT_EXEC) == 0 else {
-            fatalError("mprotect to read+execute failed (errno \(errno))")
-        }
-        #endif
-    }
-}
-
-extension CodeMemory {
     /// The 4 bytes at host address `address` inside the used part.
     func load32(atAddress address: UInt) -> UInt32 {
         let o = Int(address - UInt(bitPattern: base))
         precondition(o >= 0 && o + 4 <= used, "read outside the code")
         // SAFETY: inside the mapping, which is always readable.
         return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self))
+    }
+
+    /// Copies `bytes` to offset `o`: through the writable view, or by flipping the pages' protection.
+    private func write(_ bytes: UnsafeRawBufferPointer, at o: Int) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        if let writable {
+            // SAFETY: o + count <= capacity (checked by the callers); the view is read+write.
+            (writable + o).copyMemory(from: source, byteCount: bytes.count)
+            return
+        }
+        #if os(Linux) && arch(x86_64)
+        let first = o / CodeMemory.pageSize * CodeMemory.pageSize
+        let last = (o + bytes.count + CodeMemory.pageSize - 1) / CodeMemory.pageSize * CodeMemory.pageSize
+        // SAFETY: [first, last) lies inside the mapping (o + count <= capacity, capacity is page-rounded).
+        // While it is writable no generated code runs (this thread is here, not in it).
+        guard mprotect(base + first, last - first, PROT_READ | PROT_WRITE) == 0 else {
+            fatalError("mprotect to read+write failed (errno \(errno))")
+        }
+        (base + o).copyMemory(from: source, byteCount: bytes.count)
+        guard mprotect(base + first, last - first, PROT_READ | PROT_EXEC) == 0 else {
+            fatalError("mprotect to read+execute failed (errno \(errno))")
+        }
+        #endif
     }
 }

@@ -38,8 +38,10 @@ enum JITContext {
     static let detail: Int32 = 60
     /// An unretained reference to the `NativeCode` that owns the context.
     static let owner: Int32 = 64
+    /// The jump cache: `JumpCache.entries` entries of (P: u32, unused: u32, code address: u64).
+    static let jumpCache: Int32 = 72
     /// The helper table: one function pointer per `JITHelper`.
-    static let helpers: Int32 = 72
+    static let helpers: Int32 = 80
     static let size = Int(helpers) + 8 * JITHelper.allCases.count
 
     /// The operand of helper `h` in the table.
@@ -57,8 +59,9 @@ enum JITHelper: Int, CaseIterable {
     case leaveSlow
     /// A store rewrote the running block: leave, resuming at P.
     case leaveRewritten
-    /// Find (or translate) the block at P (esi) and patch the site (rdx, kind ecx) to
-    /// jump there; returns its entry, or 0 having recorded a `lookup` exit.
+    /// Find (or translate) the block at P (esi) and patch the site (rdx) to
+    /// jump there, or (ecx = 1) enter it in the jump cache; returns its
+    /// entry, or 0 having recorded a `lookup` exit.
     case resolve
     /// A store to guest physical esi of edx bytes in block ecx may have hit
     /// translated code: invalidate; returns nonzero if block ecx itself was hit.
@@ -70,14 +73,25 @@ enum JITExit: UInt32 {
     case slow = 0, lookup, trap, system, rewritten
 }
 
-/// A place in generated code that is patched to chain blocks.
+/// A place in generated code that is patched to chain blocks: a jump's rel32.
 struct ChainSite {
     /// Host address of the 4-byte field.
     var address: UInt
-    /// The field's value when unchained.
+    /// The field's value when unchained (the rel32 to its resolve stub).
     var unchained: UInt32
-    /// A jalr's inline cache (the field is a compare's imm32, the jump's rel32 follows at `inlineCacheJump`).
-    var indirect: Bool
+}
+
+/// The jump cache computed jumps (jalr) look their target up in, from
+/// generated code: direct-mapped by P, like QEMU's per-CPU jump cache. It
+/// holds blocks of the current relocation only (cleared when l changes),
+/// and an entry goes when its block is invalidated.
+enum JumpCache {
+    static let entries = 4096
+    static let entryBytes = 16
+    /// No guest P is odd: an entry holding this never hits.
+    static let empty: UInt32 = 0xFFFF_FFFF
+    /// The entry index of guest P.
+    static func index(_ pc: UInt32) -> Int { Int((pc >> 2) & UInt32(entries - 1)) }
 }
 
 /// Emits x86-64 code for one translated block.
@@ -91,10 +105,6 @@ struct ChainSite {
 /// target (chaining).
 struct JITCodeGenerator {
     typealias A = X86Assembler
-    /// Bytes from the cmp's imm32 field to the jump's rel32 field in a jalr inline cache.
-    static let inlineCacheJump: UInt = 11
-    /// No guest P is odd: an inline cache holding this never hits.
-    static let emptyInlineCache: UInt32 = 0xFFFF_FFFF
     /// An upper bound on the bytes one block's code takes.
     static let maximumBlockBytes = (TranslationCache.maximumBlock + 1) * 160 + 256
 
@@ -176,7 +186,7 @@ struct JITCodeGenerator {
             g.a.j(.e, absolute: g.exit)
             g.a.jmp(.rax)
         }
-        sites.append(ChainSite(address: address, unchained: 0, indirect: false)) // value filled in after assembly
+        sites.append(ChainSite(address: address, unchained: 0)) // value filled in after assembly
     }
 
     // MARK: - The block
@@ -213,7 +223,7 @@ struct JITCodeGenerator {
             for s in stubs { s(&self) }
         }
         // Record each direct site's unchained value: the rel32 to its stub, as assembled.
-        for i in sites.indices where !sites[i].indirect {
+        for i in sites.indices {
             let o = Int(sites[i].address - a.origin)
             sites[i].unchained = UInt32(a.bytes[o]) | UInt32(a.bytes[o + 1]) << 8 | UInt32(a.bytes[o + 2]) << 16 | UInt32(a.bytes[o + 3]) << 24
         }
@@ -467,26 +477,26 @@ struct JITCodeGenerator {
         }
     }
 
-    /// jalr: a one-entry inline cache (compare P, jump to the block it was
-    /// last), patched by `resolve` on a miss.
+    /// jalr: the target's block from the jump cache, or from `resolve`, which fills the entry.
     private mutating func indirectJump(_ op: MicroOp, at k: Int) {
         let x = JITCodeGenerator.x
         a.mov(.eax, x(op.rs1))
         if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
         a.and(.eax, -2)
         if Int(op.rd) != MicroOp.writeSink { a.mov(x(op.rd), pc(k) &+ 4) }
-        let field = a.cmpImm32(.eax, JITCodeGenerator.emptyInlineCache)
+        a.mov(.ecx, .eax)
+        a.shift(.shr, .ecx, 2)
+        a.and(.ecx, Int32(JumpCache.entries - 1))
+        a.shift(.shl, .ecx, 4)
+        a.add(.rcx, .qword[HostRegister.context + JITContext.jumpCache])
+        a.cmp(.eax, .dword[.rcx])
         let miss = A.Label()
         a.j(.ne, miss)
-        let jumpField = a.offset + 1
-        a.jmp(miss)
-        precondition(UInt(jumpField - field) == JITCodeGenerator.inlineCacheJump, "inline cache layout")
-        let address = a.origin + UInt(field)
-        sites.append(ChainSite(address: address, unchained: JITCodeGenerator.emptyInlineCache, indirect: true))
+        a.jmp(.qword[.rcx + 8])
         cold.append { g in
             g.a.bind(miss)
             g.a.mov(.esi, .eax)
-            g.a.mov(.rdx, UInt64(address))
+            g.a.xor(.edx, .edx)
             g.a.mov(.ecx, 1)
             g.call(.resolve)
             g.a.test(.rax, .rax)

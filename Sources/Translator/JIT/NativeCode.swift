@@ -16,6 +16,9 @@ final class NativeCode {
     private var entries: [UInt] = []
     /// Per block id: the chain sites patched to jump to it.
     private var incoming: [[ChainSite]] = []
+    /// The jump cache (`JumpCache`), and the relocation its entries were made under.
+    private let jumpCache: UnsafeMutableRawPointer
+    private var jumpCacheL: UInt32 = 0
     private var trampolineBytes = 0
     private var exitAddress: UInt = 0
     private typealias Enter = @convention(c) (UnsafeMutableRawPointer) -> Void
@@ -38,6 +41,9 @@ final class NativeCode {
         // SAFETY: allocated here, 8-aligned, freed in deinit; only this object and its generated code use it.
         context = .allocate(byteCount: JITContext.size, alignment: 16)
         context.initializeMemory(as: UInt8.self, repeating: 0, count: JITContext.size)
+        // SAFETY: allocated here, freed in deinit; entries are (u32 P, u32, u64 address), 16-aligned.
+        jumpCache = .allocate(byteCount: JumpCache.entries * JumpCache.entryBytes, alignment: 16)
+        jumpCache.initializeMemory(as: UInt8.self, repeating: 0, count: JumpCache.entries * JumpCache.entryBytes)
         enter = { _ in }
         (trampolineBytes, exitAddress, enter) = emitTrampoline()
         for h in JITHelper.allCases {
@@ -46,11 +52,22 @@ final class NativeCode {
         }
         context.storeBytes(of: Unmanaged.passUnretained(self).toOpaque(), toByteOffset: Int(JITContext.owner), as: UnsafeMutableRawPointer.self)
         context.storeBytes(of: cache.codeMap, toByteOffset: Int(JITContext.codeMap), as: UnsafeMutablePointer<UInt8>.self)
+        context.storeBytes(of: jumpCache, toByteOffset: Int(JITContext.jumpCache), as: UnsafeMutableRawPointer.self)
+        clearJumpCache()
         cache.blockInvalidated = { [unowned self] id in self.unchain(id) }
         cache.flushed = { [unowned self] in self.codeFlushed() }
     }
 
-    deinit { context.deallocate() }
+    deinit {
+        context.deallocate()
+        jumpCache.deallocate()
+    }
+
+    private func clearJumpCache() {
+        for i in 0..<JumpCache.entries {
+            jumpCache.storeBytes(of: JumpCache.empty, toByteOffset: i * JumpCache.entryBytes, as: UInt32.self)
+        }
+    }
 
     /// Bytes of code memory reserved, and in use.
     var codeBytes: (reserved: Int, used: Int) { (code.capacity, code.used) }
@@ -124,15 +141,15 @@ final class NativeCode {
         }
         let entry = entries[Int(id)]
         if indirect {
-            // SAFETY (both patches): `site` is a chain site of a block in the used part of code memory.
-            code.patch32(atAddress: site + JITCodeGenerator.inlineCacheJump, rel32(from: site + JITCodeGenerator.inlineCacheJump, to: entry))
-            code.patch32(atAddress: site, pc)
-            incoming[Int(id)].append(ChainSite(address: site, unchained: JITCodeGenerator.emptyInlineCache, indirect: true))
-        } else {
-            let unchained = code.load32(atAddress: site)
-            code.patch32(atAddress: site, rel32(from: site, to: entry))
-            incoming[Int(id)].append(ChainSite(address: site, unchained: unchained, indirect: false))
+            let slot = JumpCache.index(pc) * JumpCache.entryBytes
+            jumpCache.storeBytes(of: pc, toByteOffset: slot, as: UInt32.self)
+            jumpCache.storeBytes(of: entry, toByteOffset: slot + 8, as: UInt.self)
+            return entry
         }
+        // SAFETY: `site` is a chain site of a block in the used part of code memory.
+        let unchained = code.load32(atAddress: site)
+        code.patch32(atAddress: site, rel32(from: site, to: entry))
+        incoming[Int(id)].append(ChainSite(address: site, unchained: unchained))
         linksPatched += 1
         return entry
     }
@@ -141,9 +158,13 @@ final class NativeCode {
         UInt32(truncatingIfNeeded: Int(bitPattern: target) - Int(bitPattern: field + 4))
     }
 
-    /// Block `id` was invalidated: every site patched to jump to it goes back to its stub.
+    /// Block `id` was invalidated: every site patched to jump to it goes back to its stub, and its jump cache entry goes.
     private func unchain(_ id: Int32) {
         guard Int(id) < incoming.count else { return }
+        let slot = JumpCache.index(cache.blocks[Int(id)].pc) * JumpCache.entryBytes
+        if jumpCache.load(fromByteOffset: slot + 8, as: UInt.self) == entries[Int(id)] {
+            jumpCache.storeBytes(of: JumpCache.empty, toByteOffset: slot, as: UInt32.self)
+        }
         for site in incoming[Int(id)] { code.patch32(atAddress: site.address, site.unchained) }
         incoming[Int(id)] = []
     }
@@ -152,6 +173,7 @@ final class NativeCode {
     /// transition must go through the executor, which verifies blocks.
     func unchainAll() {
         for id in incoming.indices { unchain(Int32(id)) }
+        clearJumpCache()
     }
 
     /// The cache was flushed: every block's code goes with it.
@@ -159,6 +181,7 @@ final class NativeCode {
         code.reset(keeping: trampolineBytes)
         entries = []
         incoming = []
+        clearJumpCache()
     }
 
     // MARK: - Exits
@@ -202,6 +225,10 @@ final class NativeCode {
         self.memory = memory
         self.l = l
         self.limit = limit
+        if l != jumpCacheL {
+            clearJumpCache() // its entries are blocks of the previous relocation
+            jumpCacheL = l
+        }
         defer { self.memory = nil }
         context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
         context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)

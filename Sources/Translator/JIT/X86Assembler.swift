@@ -233,6 +233,8 @@ public struct X86Assembler {
 
     /// op r32, dword [m]
     public mutating func alu(_ k: ALU, _ d: Reg32, _ s: Mem) { op([k.rawValue << 3 | 3], reg: d.n, s.address) }
+    /// op r64, qword [m]
+    public mutating func alu(_ k: ALU, _ d: Reg64, _ s: Mem) { op([k.rawValue << 3 | 3], reg: d.n, s.address, w: true) }
     /// op r32, r32
     public mutating func alu(_ k: ALU, _ d: Reg32, _ s: Reg32) { op([k.rawValue << 3 | 1], reg: s.n, rm: d.n) }
     /// op r64, r64
@@ -277,6 +279,7 @@ public struct X86Assembler {
     public mutating func add(_ d: Reg32, _ s: Mem) { alu(.add, d, s) }
     public mutating func add(_ d: Reg32, _ imm: Int32) { alu(.add, d, imm) }
     public mutating func add(_ d: Reg64, _ imm: Int32) { alu(.add, d, imm) }
+    public mutating func add(_ d: Reg64, _ s: Mem) { alu(.add, d, s) }
     public mutating func add(_ d: Mem, _ imm: Int32) { alu(.add, d, imm) }
     /// sub (see `alu`).
     public mutating func sub(_ d: Reg32, _ s: Mem) { alu(.sub, d, s) }

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import Guests
+import Machine
+import Translator
+
+/// `bench peer`: the JIT against its peers on each compute guest, side by
+/// side in one run: the same C source natively (clang -O2 for the host), as a
+/// static riscv32 Linux program under QEMU's user-mode translator (TCG), and
+/// on PG32 under jit, native-jit and bt.
+struct PeerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "peer",
+        abstract: "Compare the JIT with native code and with QEMU's translator on the compute guests.",
+        discussion: """
+            Every column is the fastest of REPEAT runs. Native and QEMU repeat the guest's main \
+            in-process (so process and emulator start-up are not measured, and QEMU's translations \
+            are warm after the first); each PG32 run boots a fresh machine, so its time includes \
+            translating the guest. QEMU is qemu-riscv32 on PATH (Debian: apt-get install qemu-user), \
+            or --qemu PATH; without it that column is left out with a note. Build with -c release.
+            """)
+
+    @Option(name: .customLong("repeat"), help: "Repetitions per column; the fastest counts.")
+    var repetitions: Int = 5
+
+    @Option(name: .long, parsing: .upToNextOption, help: "Guests to measure (default: every compute guest).")
+    var guests: [String] = []
+
+    @Option(name: .long, help: "Path of qemu-riscv32 (default: found on PATH).")
+    var qemu: String?
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(repetitions) else { throw ValidationError("--repeat must be between 1 and 1000") }
+        for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)'") }
+        if let qemu, !FileManager.default.isExecutableFile(atPath: qemu) { throw ValidationError("--qemu \(qemu) is not an executable") }
+        if let why = Strategy.jit.unavailableReason { throw ValidationError("the JIT is unavailable here: \(why)") }
+    }
+
+    struct Row {
+        var guest: String
+        var instructions: UInt64
+        var native: Double
+        var qemu: Double?
+        var jit: Double
+        var nativeJIT: Double
+        var bt: Double
+        /// Translation time per guest instruction translated, under jit (ns).
+        var translateNanoseconds: Double
+        var outputsAgree: Bool
+    }
+
+    func run() throws {
+        let toolchain = try GuestToolchain.locate()
+        let emulator = qemu ?? PeerCommand.onPath("qemu-riscv32")
+        let selected = guests.isEmpty ? Guests.all.filter { $0.kind == .compute } : guests.compactMap(Guests.named)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-peer-\(getpid())")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        var rows: [Row] = []
+        for g in selected {
+            if !json { FileHandle.standardError.write(Data("measuring \(g.name)\n".utf8)) }
+            let jit = try Timing.fastest(g, strategy: .jit, repetitions: repetitions)
+            let bare = try Timing.fastest(g, strategy: .nativeJit, repetitions: repetitions)
+            let bt = try Timing.fastest(g, strategy: .bt, repetitions: repetitions)
+            let source = Guests.source(of: g)
+            let host = work.appendingPathComponent(g.name).path
+            try toolchain.buildNative(source: source, output: URL(fileURLWithPath: host))
+            let native = try PerfCommand.runNative(host, repetitions: repetitions)
+            var emulated: (console: [UInt8], exitCode: UInt32?, seconds: Double)?
+            if let emulator {
+                let rv = work.appendingPathComponent(g.name + "-riscv32-linux").path
+                try toolchain.buildRISCVLinux(source: source, output: URL(fileURLWithPath: rv))
+                emulated = try PerfCommand.runNative(rv, repetitions: repetitions, under: emulator)
+            }
+            let s = jit.snapshot
+            let agree = [bare.snapshot, bt.snapshot].allSatisfy { Verdict(run: $0, reference: s) == .equivalent }
+                && ([native] + (emulated.map { [$0] } ?? [])).allSatisfy { $0.console == s.console && $0.exitCode == s.outcome.exitCode }
+            let t = jit.translation ?? TranslationCounters()
+            rows.append(Row(guest: g.name, instructions: s.instructions, native: native.seconds, qemu: emulated?.seconds,
+                            jit: jit.seconds, nativeJIT: bare.seconds, bt: bt.seconds,
+                            translateNanoseconds: Double(t.translationNanoseconds) / Double(max(t.instructionsTranslated, 1)),
+                            outputsAgree: agree))
+        }
+        report(rows, emulator: emulator)
+    }
+
+    private func report(_ rows: [Row], emulator: String?) {
+        let g = Timing.geometricMean
+        let jitOverNative = g(rows.map { $0.jit / $0.native })
+        let bareOverNative = g(rows.map { $0.nativeJIT / $0.native })
+        let btOverNative = g(rows.map { $0.bt / $0.native })
+        let qemuOverNative = emulator == nil ? nil : g(rows.compactMap { r in r.qemu.map { $0 / r.native } })
+        if json {
+            print(JSON.object([
+                ("rows", .array(rows.map { r in
+                    .object([("guest", .string(r.guest)), ("guestInstructions", .uint(r.instructions)),
+                             ("nativeSeconds", .double(r.native)), ("qemuSeconds", r.qemu.map { .double($0) } ?? .null),
+                             ("jitSeconds", .double(r.jit)), ("nativeJitSeconds", .double(r.nativeJIT)), ("btSeconds", .double(r.bt)),
+                             ("jitOverNative", .double(r.jit / r.native)),
+                             ("qemuOverNative", r.qemu.map { .double($0 / r.native) } ?? .null),
+                             ("jitFasterThanQemu", r.qemu.map { .bool(r.jit < $0) } ?? .null),
+                             ("translateNanosecondsPerInstruction", .double(r.translateNanoseconds)),
+                             ("outputsAgree", .bool(r.outputsAgree))])
+                })),
+                ("geomeanJitOverNative", .double(jitOverNative)),
+                ("geomeanNativeJitOverNative", .double(bareOverNative)),
+                ("geomeanBtOverNative", .double(btOverNative)),
+                ("geomeanQemuOverNative", qemuOverNative.map { .double($0) } ?? .null),
+                ("qemu", emulator.map { .string($0) } ?? .null),
+                ("repetitions", .int(Int64(repetitions))),
+            ]).rendered(pretty: true))
+            return
+        }
+        func x(_ v: Double) -> String { String(format: "%.2fx", v) }
+        var table: [[String]] = rows.map { r in
+            [r.guest, String(r.instructions), String(format: "%.2f", r.native * 1e3),
+             r.qemu.map { String(format: "%.2f", $0 * 1e3) } ?? "-", r.qemu.map { x($0 / r.native) } ?? "-",
+             String(format: "%.2f", r.jit * 1e3), x(r.jit / r.native), x(r.nativeJIT / r.native), x(r.bt / r.native),
+             r.qemu.map { x($0 / r.jit) } ?? "-", String(format: "%.0f", r.translateNanoseconds), r.outputsAgree ? "yes" : "NO"]
+        }
+        table.append(["geomean", "", "", "", qemuOverNative.map(x) ?? "-", "", x(jitOverNative), x(bareOverNative), x(btOverNative),
+                      qemuOverNative.map { x($0 / jitOverNative) } ?? "-", "", ""])
+        print(TextTable.render(header: ["guest", "guest instr", "native ms", "qemu ms", "qemu/native", "jit ms", "jit/native",
+                                        "native-jit/native", "bt/native", "jit speedup vs qemu", "translate ns/instr", "same output"],
+                               rows: table), terminator: "")
+        print("fastest of \(repetitions) each; native = clang -O2 for the host; qemu = \(emulator ?? "not found") running the same C " +
+              "as a static riscv32 Linux program; jit = under the control program; native-jit = the JIT as the bare machine")
+        if emulator == nil { print("note: qemu-riscv32 not found, QEMU column left out (Debian: apt-get install qemu-user)") }
+    }
+
+    /// The first executable `name` on PATH.
+    static func onPath(_ name: String) -> String? {
+        for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
+            let p = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: p) { return p }
+        }
+        return nil
+    }
+}
