@@ -66,7 +66,7 @@ final class X86AssemblerTests: XCTestCase {
     /// Labels: a backward jump is resolved at once, a forward one when its label is bound.
     func testLabels() {
         var a = A()
-        let top = A.Label(), out = A.Label()
+        let top = a.newLabel(), out = a.newLabel()
         a.bind(top)
         a.j(.ne, out)        // 0: 0F 85 rel32 -> out
         a.jmp(top)           // 6: E9 rel32 -> top = -11

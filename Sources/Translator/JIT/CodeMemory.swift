@@ -80,10 +80,10 @@ final class CodeMemory {
     func reset(keeping keep: Int) { used = keep }
 
     /// Appends `code` (assembled for address `address(used)`); returns its offset.
-    func append(_ code: [UInt8]) -> Int {
+    func append(_ code: UnsafeRawBufferPointer) -> Int {
         precondition(code.count <= free, "the caller checks room before assembling")
         let at = used
-        code.withUnsafeBytes { write($0, at: at) }
+        write(code, at: at)
         used += code.count
         return at
     }

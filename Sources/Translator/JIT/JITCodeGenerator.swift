@@ -97,46 +97,77 @@ enum JumpCache {
 /// Emits x86-64 code for one translated block.
 ///
 /// Layout: the entry checks the bound and charges the budget for the whole
-/// block; the body follows op by op, guest registers addressed in the
-/// register file; every rare path (a trap, the budget, a store into code, a
-/// taken branch's exit) is a stub after the body, so the hot path falls
-/// through. Exits to other blocks are `jmp rel32` sites that first lead to
-/// a stub calling `resolve`, which patches them to jump straight to the
-/// target (chaining).
+/// block, then loads the block's hottest guest registers into host
+/// registers (a block-local register cache, as QEMU's TCG does with its
+/// globals); the body follows op by op; every exit writes the cached
+/// registers that the block writes back to the register file. Every rare
+/// path (a trap, the budget, a store into code, a taken branch) is a stub
+/// after the body, so the hot path falls through. Exits to other blocks are
+/// `jmp rel32` chain sites that first lead to a stub calling `resolve`,
+/// which patches them (it receives the site's address) to jump straight to
+/// the target. A branch back to the block's own start is a loop inside the
+/// block: it recharges the budget and runs on with the registers cached.
 struct JITCodeGenerator {
     typealias A = X86Assembler
     /// An upper bound on the bytes one block's code takes.
-    static let maximumBlockBytes = (TranslationCache.maximumBlock + 1) * 160 + 256
+    static let maximumBlockBytes = (TranslationCache.maximumBlock + 1) * 200 + 512
 
-    /// The code and its chain sites.
-    struct Output {
-        var bytes: [UInt8]
-        var sites: [ChainSite]
-    }
-
-    /// Generates block `id`, to live at host address `origin`; `exit` is the
-    /// trampoline's exit path.
-    static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt) -> Output {
-        var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit)
+    /// Generates block `id`, to live at host address `origin`, in `buffer`;
+    /// `exit` is the trampoline's exit path. Hands the code to `body`.
+    static func generate<R>(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt, buffer: A.Buffer,
+                            _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, buffer: buffer)
         g.emitBlock(ops: ops)
-        precondition(g.a.bytes.count <= maximumBlockBytes, "a block's code outgrew its bound")
-        return Output(bytes: g.a.bytes, sites: g.sites)
+        precondition(g.a.offset <= maximumBlockBytes, "a block's code outgrew its bound")
+        return body(g.a.emitted)
     }
+
+    /// Host registers that may cache guest registers: caller-saved ones the
+    /// code uses for nothing else (rax, rcx and rdx are scratch). A helper
+    /// call clobbers them, so the stubs that call one and come back reload.
+    private static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d]
 
     private var a: A
     private let block: Block
     private let id: Int32
     private let exit: UInt
-    private let entry = A.Label()
-    private var sites: [ChainSite] = []
-    /// Stubs emitted after the body.
-    private var cold: [(inout JITCodeGenerator) -> Void] = []
+    private let entry: A.Label
+    /// Where a loop on the block re-enters: after the loads.
+    private let body: A.Label
+    /// Per guest register (and the write sink): its host register's index in `cacheRegisters`, or -1.
+    private var cached = [Int8](repeating: -1, count: 33)
+    /// The cached guest registers, and which of them the block writes.
+    private var cachedList: [UInt8] = []
+    private var writtenList: [UInt8] = []
+    /// Stubs emitted after the body: values, not closures (translation allocates per block, not per instruction).
+    private var cold: [Stub] = []
 
-    private init(block: Block, id: Int32, origin: UInt, exit: UInt) {
-        a = A(origin: origin)
+    /// A rare path, emitted after the body at its label.
+    private enum Stub {
+        /// The bound or the budget does not let the block run (budget charged or not yet); nothing cached yet.
+        case slow(charged: A.Label, uncharged: A.Label)
+        /// A loop on the block found the budget spent: write back, leave for the slow entry.
+        case loopSlow(A.Label)
+        /// A chain site's first target: resolve guest P `target`, patch the site at `site`, go there.
+        case resolve(A.Label, target: UInt32, site: UInt)
+        /// A memory trap at P, a = eax.
+        case memoryTrap(A.Label, pc: UInt32, refund: Int32)
+        /// A store to physical eax + l of n bytes hit a code word: invalidate; resume, or leave at `next`.
+        case storeHit(A.Label, resume: A.Label, l: Int32, size: Int, next: UInt32, refund: Int32)
+        /// A taken branch: give back the budget of the ops after it, jump to `target`.
+        case taken(A.Label, refund: Int32, target: UInt32)
+        /// A jalr whose target (eax) missed the jump cache.
+        case indirectMiss(A.Label)
+    }
+
+    private init(block: Block, id: Int32, origin: UInt, exit: UInt, buffer: A.Buffer) {
+        a = A(origin: origin, buffer: buffer)
+        entry = a.newLabel()
+        body = a.newLabel()
         self.block = block
         self.id = id
         self.exit = exit
+        cold.reserveCapacity(2 * Int(block.count) + 4)
     }
 
     // MARK: - Shapes
@@ -157,6 +188,7 @@ struct JITCodeGenerator {
     }
 
     /// Leaves through helper `h` with (esi, edx, ecx) = (p, value, detail), then returns to the executor.
+    /// The caller wrote the cached registers back.
     private mutating func leave(_ h: JITHelper, pc p: UInt32, value: UInt32 = 0, detail: UInt32 = 0) {
         a.mov(.esi, p)
         a.mov(.edx, value)
@@ -165,34 +197,102 @@ struct JITCodeGenerator {
         a.jmp(absolute: exit)
     }
 
-    /// A jump to guest P `target` from op k's exit: to this block's own entry
-    /// (a loop), or through a chain site.
+    /// A jump to guest P `target`: a loop on this block, or (registers
+    /// written back) through a chain site.
     private mutating func jump(to target: UInt32) {
         if target == block.pc {
-            a.jmp(entry)
+            let spent = a.newLabel()
+            a.sub(HostRegister.budget, count)
+            a.j(.l, spent)
+            a.jmp(body)
+            cold.append(.loopSlow(spent))
             return
         }
-        let stub = A.Label()
+        writeBack()
+        let stub = a.newLabel()
         let field = a.offset + 1
         a.jmp(stub)
-        let address = a.origin + UInt(field)
-        cold.append { g in
-            g.a.bind(stub)
-            g.a.mov(.esi, target)
-            g.a.mov(.rdx, UInt64(address))
-            g.a.mov(.ecx, 0)
-            g.call(.resolve)
-            g.a.test(.rax, .rax)
-            g.a.j(.e, absolute: g.exit)
-            g.a.jmp(.rax)
+        cold.append(.resolve(stub, target: target, site: a.origin + UInt(field)))
+    }
+
+    // MARK: - The register cache
+
+    private func host(_ r: UInt8) -> A.Reg32? {
+        let i = cached[Int(r)]
+        return i < 0 ? nil : JITCodeGenerator.cacheRegisters[Int(i)]
+    }
+
+    /// Chooses the guest registers to cache: the most used ones, if used often enough to repay a load and a store.
+    private mutating func allocate(ops: UnsafePointer<MicroOp>, loop: Bool) {
+        var uses = [Int](repeating: 0, count: 33), written = [Bool](repeating: false, count: 33)
+        for k in 0...Int(count) {
+            let op = ops[Int(block.first) + k]
+            let (reads, writes) = op.kind.registerUse
+            if reads >= 1 { uses[Int(op.rs1)] += 1 }
+            if reads >= 2 { uses[Int(op.rs2)] += 1 }
+            if writes {
+                uses[Int(op.rd)] += 1
+                written[Int(op.rd)] = true
+            }
+            if op.kind.endsBlock { break }
         }
-        sites.append(ChainSite(address: address, unchained: 0)) // value filled in after assembly
+        uses[0] = 0
+        uses[MicroOp.writeSink] = 0
+        let threshold = loop ? 2 : 3
+        let ranked = (1..<32).filter { uses[$0] >= threshold }.sorted { uses[$0] > uses[$1] || (uses[$0] == uses[$1] && $0 < $1) }
+        for (i, r) in ranked.prefix(JITCodeGenerator.cacheRegisters.count).enumerated() {
+            cached[r] = Int8(i)
+            cachedList.append(UInt8(r))
+            if written[r] { writtenList.append(UInt8(r)) }
+        }
+    }
+
+    /// Loads every cached register from the register file.
+    private mutating func reload() {
+        for r in cachedList { a.mov(host(r)!, JITCodeGenerator.x(r)) }
+    }
+
+    /// Stores the cached registers the block writes to the register file (harmless where unchanged).
+    private mutating func writeBack() {
+        for r in writtenList { a.mov(JITCodeGenerator.x(r), host(r)!) }
+    }
+
+    /// dst = x[r]
+    private mutating func read(_ dst: A.Reg32, _ r: UInt8) {
+        if let h = host(r) { a.mov(dst, h) } else { a.mov(dst, JITCodeGenerator.x(r)) }
+    }
+
+    /// x[r] = src
+    private mutating func write(_ r: UInt8, _ src: A.Reg32) {
+        if let h = host(r) { a.mov(h, src) } else { a.mov(JITCodeGenerator.x(r), src) }
+    }
+
+    /// x[r] = imm
+    private mutating func write(_ r: UInt8, _ imm: UInt32) {
+        if let h = host(r) { a.mov(h, imm) } else { a.mov(JITCodeGenerator.x(r), imm) }
+    }
+
+    /// dst = dst op x[r]
+    private mutating func alu(_ k: A.ALU, _ dst: A.Reg32, _ r: UInt8) {
+        if let h = host(r) { a.alu(k, dst, h) } else { a.alu(k, dst, JITCodeGenerator.x(r)) }
+    }
+
+    /// x[r] = x[r] op imm
+    private mutating func alu(_ k: A.ALU, _ r: UInt8, _ imm: Int32) {
+        if let h = host(r) { a.alu(k, h, imm) } else { a.alu(k, JITCodeGenerator.x(r), imm) }
     }
 
     // MARK: - The block
 
     private mutating func emitBlock(ops: UnsafePointer<MicroOp>) {
-        let slow = A.Label(), slowCharged = A.Label()
+        var loop = false
+        for k in 0...Int(count) {
+            let op = ops[Int(block.first) + k]
+            if op.imm == block.pc, op.kind.isDirectJump { loop = true }
+            if op.kind.endsBlock { break }
+        }
+        allocate(ops: ops, loop: loop)
+        let slow = a.newLabel(), slowCharged = a.newLabel()
         a.bind(entry)
         // The bound may have shrunk since translation, and the budget may not cover the block.
         if block.end <= UInt32(Int32.max) {
@@ -204,12 +304,9 @@ struct JITCodeGenerator {
         a.j(.b, slow)
         a.sub(HostRegister.budget, count)
         a.j(.l, slowCharged)
-        cold.append { g in
-            g.a.bind(slowCharged)
-            g.a.add(HostRegister.budget, g.count)
-            g.a.bind(slow)
-            g.leave(.leaveSlow, pc: g.block.pc)
-        }
+        cold.append(.slow(charged: slowCharged, uncharged: slow))
+        reload()
+        a.bind(body)
         var k = 0
         while true {
             let op = ops[Int(block.first) + k]
@@ -217,20 +314,76 @@ struct JITCodeGenerator {
             if op.kind.endsBlock { break }
             k += 1
         }
-        while !cold.isEmpty {
-            let stubs = cold
-            cold = []
-            for s in stubs { s(&self) }
+        var next = 0
+        while next < cold.count { // a taken branch's stub may add a resolve or loop stub
+            emit(cold[next])
+            next += 1
         }
-        // Record each direct site's unchained value: the rel32 to its stub, as assembled.
-        for i in sites.indices {
-            let o = Int(sites[i].address - a.origin)
-            sites[i].unchained = UInt32(a.bytes[o]) | UInt32(a.bytes[o + 1]) << 8 | UInt32(a.bytes[o + 2]) << 16 | UInt32(a.bytes[o + 3]) << 24
+    }
+
+    private mutating func emit(_ stub: Stub) {
+        switch stub {
+        case .slow(let charged, let uncharged):
+            a.bind(charged)
+            a.add(HostRegister.budget, count)
+            a.bind(uncharged)
+            leave(.leaveSlow, pc: block.pc)
+        case .loopSlow(let label):
+            a.bind(label)
+            a.add(HostRegister.budget, count)
+            writeBack()
+            leave(.leaveSlow, pc: block.pc)
+        case .resolve(let label, let target, let site):
+            a.bind(label)
+            a.mov(.esi, target)
+            a.mov(.rdx, UInt64(site))
+            a.mov(.ecx, 0)
+            call(.resolve)
+            a.test(.rax, .rax)
+            a.j(.e, absolute: exit)
+            a.jmp(.rax)
+        case .memoryTrap(let label, let p, let back):
+            a.bind(label)
+            giveBack(back)
+            writeBack()
+            a.mov(.esi, p)
+            a.mov(.edx, .eax)
+            a.mov(.ecx, TrapCause.memory.rawValue)
+            call(.leaveTrap)
+            a.jmp(absolute: exit)
+        case .storeHit(let label, let resume, let l, let n, let next, let back):
+            a.bind(label)
+            writeBack()
+            a.lea(.esi, .rax + l)
+            a.mov(.edx, UInt32(n))
+            a.mov(.ecx, UInt32(bitPattern: id))
+            call(.storeHitCode)
+            a.test(.eax, .eax)
+            let rewritten = a.newLabel()
+            a.j(.ne, rewritten)
+            reload() // the call clobbered the cache's registers
+            a.jmp(resume)
+            // The store rewrote this very block: the next instruction must be the new one.
+            a.bind(rewritten)
+            giveBack(back)
+            leave(.leaveRewritten, pc: next)
+        case .taken(let label, let back, let target):
+            a.bind(label)
+            giveBack(back)
+            jump(to: target)
+        case .indirectMiss(let label):
+            a.bind(label)
+            a.mov(.esi, .eax)
+            a.xor(.edx, .edx)
+            a.mov(.ecx, 1)
+            call(.resolve)
+            a.test(.rax, .rax)
+            a.j(.e, absolute: exit)
+            a.jmp(.rax)
         }
     }
 
     private mutating func emit(_ op: MicroOp, at k: Int) {
-        let x = JITCodeGenerator.x
         let rd = op.rd, rs1 = op.rs1, rs2 = op.rs2
         let imm = Int32(bitPattern: op.imm)
         switch op.kind {
@@ -245,41 +398,44 @@ struct JITCodeGenerator {
         case .slt: setIf(.l, rd, rs1, rs2)
         case .sltu: setIf(.b, rd, rs1, rs2)
         case .mul:
-            a.mov(.eax, x(rs1))
-            a.imul(.eax, x(rs2))
-            a.mov(x(rd), .eax)
+            read(.eax, rs1)
+            if let h = host(rs2) { a.imul(.eax, h) } else { a.imul(.eax, JITCodeGenerator.x(rs2)) }
+            write(rd, .eax)
         case .mulh, .mulhsu, .mulhu:
             // The 64-bit product of the (sign- or zero-) extended operands; its high half.
-            if op.kind == .mulhu { a.mov(.eax, x(rs1)) } else { a.movsxd(.rax, x(rs1)) }
-            if op.kind == .mulh { a.movsxd(.rcx, x(rs2)) } else { a.mov(.ecx, x(rs2)) }
+            read(.eax, rs1)
+            read(.ecx, rs2)
+            if op.kind != .mulhu { a.movsxd(.rax, .eax) }
+            if op.kind == .mulh { a.movsxd(.rcx, .ecx) }
             a.imul(.rax, .rcx)
             a.shift(.shr, .rax, 32)
-            a.mov(x(rd), .eax)
+            write(rd, .eax)
         case .div, .rem: signedDivide(rd, rs1, rs2, remainder: op.kind == .rem)
         case .divu, .remu: unsignedDivide(rd, rs1, rs2, remainder: op.kind == .remu)
         case .addi:
             if rs1 == 0 {
-                a.mov(x(rd), op.imm)
+                write(rd, op.imm)
             } else if rd == rs1 {
-                a.add(x(rd), imm)
+                alu(.add, rd, imm)
             } else {
-                a.mov(.eax, x(rs1))
+                read(.eax, rs1)
                 a.add(.eax, imm)
-                a.mov(x(rd), .eax)
+                write(rd, .eax)
             }
         case .xori: immediate(.xor, rd, rs1, imm)
         case .ori: immediate(.or, rd, rs1, imm)
         case .andi: immediate(.and, rd, rs1, imm)
         case .slti, .sltiu:
+            read(.eax, rs1)
             a.xor(.ecx, .ecx)
-            a.cmp(x(rs1), imm)
+            a.cmp(.eax, imm)
             a.set(op.kind == .slti ? .l : .b, .cl)
-            a.mov(x(rd), .ecx)
+            write(rd, .ecx)
         case .slli, .srli, .srai:
-            a.mov(.eax, x(rs1))
+            read(.eax, rs1)
             a.shift(op.kind == .slli ? .shl : op.kind == .srli ? .shr : .sar, .eax, UInt8(op.imm & 31))
-            a.mov(x(rd), .eax)
-        case .constant: a.mov(x(rd), op.imm)
+            write(rd, .eax)
+        case .constant: write(rd, op.imm)
         case .nop: break
         case .lb, .lbu, .lh, .lhu, .lw: load(op, at: k)
         case .sb, .sh, .sw: store(op, at: k)
@@ -291,20 +447,24 @@ struct JITCodeGenerator {
         case .bgeu: branch(.ae, op, at: k)
         case .continueAt: jump(to: op.imm)
         case .jal:
-            if Int(rd) != MicroOp.writeSink { a.mov(x(rd), pc(k) &+ 4) }
+            if Int(rd) != MicroOp.writeSink { write(rd, pc(k) &+ 4) }
             jump(to: op.imm)
         case .jalr: indirectJump(op, at: k)
         case .system:
             giveBack(refund(k))
+            writeBack()
             leave(.leaveSystem, pc: pc(k), value: op.imm, detail: UInt32(rd))
         case .ecall:
             giveBack(refund(k))
+            writeBack()
             leave(.leaveTrap, pc: pc(k), value: 0, detail: TrapCause.svc.rawValue)
         case .ebreak:
             giveBack(refund(k))
+            writeBack()
             leave(.leaveTrap, pc: pc(k), value: 0, detail: TrapCause.breakpoint.rawValue)
         case .illegal:
             giveBack(refund(k))
+            writeBack()
             leave(.leaveTrap, pc: pc(k), value: op.imm, detail: TrapCause.illegal.rawValue)
         }
     }
@@ -312,46 +472,41 @@ struct JITCodeGenerator {
     // MARK: - Arithmetic
 
     private mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
-        let x = JITCodeGenerator.x
-        a.mov(.eax, x(rs1))
-        a.alu(k, .eax, x(rs2))
-        a.mov(x(rd), .eax)
+        read(.eax, rs1)
+        alu(k, .eax, rs2)
+        write(rd, .eax)
     }
 
     private mutating func immediate(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ imm: Int32) {
-        let x = JITCodeGenerator.x
         if rd == rs1 {
-            a.alu(k, x(rd), imm)
+            alu(k, rd, imm)
         } else {
-            a.mov(.eax, x(rs1))
+            read(.eax, rs1)
             a.alu(k, .eax, imm)
-            a.mov(x(rd), .eax)
+            write(rd, .eax)
         }
     }
 
     private mutating func shift(_ k: A.Shift, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
-        let x = JITCodeGenerator.x
-        a.mov(.ecx, x(rs2)) // x86 masks a 32-bit shift count to 5 bits, as RV32 does
-        a.mov(.eax, x(rs1))
+        read(.ecx, rs2) // x86 masks a 32-bit shift count to 5 bits, as RV32 does
+        read(.eax, rs1)
         a.shift(k, .eax)
-        a.mov(x(rd), .eax)
+        write(rd, .eax)
     }
 
     private mutating func setIf(_ c: A.Condition, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
-        let x = JITCodeGenerator.x
-        a.mov(.eax, x(rs1))
+        read(.eax, rs1)
         a.xor(.ecx, .ecx)
-        a.cmp(.eax, x(rs2))
+        alu(.cmp, .eax, rs2)
         a.set(c, .cl)
-        a.mov(x(rd), .ecx)
+        write(rd, .ecx)
     }
 
     /// RV32M's div/rem: x / 0 = -1 and x % 0 = x; INT_MIN / -1 = INT_MIN and INT_MIN % -1 = 0 (no host fault).
     private mutating func signedDivide(_ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8, remainder: Bool) {
-        let x = JITCodeGenerator.x
-        let byZero = A.Label(), overflow = A.Label(), divide = A.Label(), done = A.Label()
-        a.mov(.eax, x(rs1))
-        a.mov(.ecx, x(rs2))
+        let byZero = a.newLabel(), overflow = a.newLabel(), divide = a.newLabel(), done = a.newLabel()
+        read(.eax, rs1)
+        read(.ecx, rs2)
         a.test(.ecx, .ecx)
         a.j(.e, byZero)
         a.cmp(.ecx, -1)
@@ -368,14 +523,13 @@ struct JITCodeGenerator {
         a.bind(overflow)
         if remainder { a.xor(.edx, .edx) } // the quotient, INT_MIN, is already in eax
         a.bind(done)
-        a.mov(x(rd), remainder ? .edx : .eax)
+        write(rd, remainder ? .edx : .eax)
     }
 
     private mutating func unsignedDivide(_ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8, remainder: Bool) {
-        let x = JITCodeGenerator.x
-        let byZero = A.Label(), done = A.Label()
-        a.mov(.eax, x(rs1))
-        a.mov(.ecx, x(rs2))
+        let byZero = a.newLabel(), done = a.newLabel()
+        read(.eax, rs1)
+        read(.ecx, rs2)
         a.test(.ecx, .ecx)
         a.j(.e, byZero)
         a.xor(.edx, .edx)
@@ -384,7 +538,7 @@ struct JITCodeGenerator {
         a.bind(byZero)
         if remainder { a.mov(.edx, .eax) } else { a.mov(.eax, UInt32.max) }
         a.bind(done)
-        a.mov(x(rd), remainder ? .edx : .eax)
+        write(rd, remainder ? .edx : .eax)
     }
 
     // MARK: - Memory
@@ -392,40 +546,32 @@ struct JITCodeGenerator {
     /// eax = x[rs1] + imm (zero-extended into rax), and a check that the n
     /// bytes there are inside the limit, trapping at op k if not.
     private mutating func address(_ op: MicroOp, size n: Int32, at k: Int) {
-        a.mov(.eax, JITCodeGenerator.x(op.rs1))
+        read(.eax, op.rs1)
         if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
         a.lea(.rcx, .rax + n)
         a.cmp(.rcx, HostRegister.limit)
-        let trap = A.Label()
+        let trap = a.newLabel()
         a.j(.a, trap)
-        let p = pc(k), back = refund(k)
-        cold.append { g in
-            g.a.bind(trap)
-            g.giveBack(back)
-            g.a.mov(.esi, p)
-            g.a.mov(.edx, .eax)
-            g.a.mov(.ecx, TrapCause.memory.rawValue)
-            g.call(.leaveTrap)
-            g.a.jmp(absolute: g.exit)
-        }
+        cold.append(.memoryTrap(trap, pc: pc(k), refund: refund(k)))
     }
 
     private mutating func load(_ op: MicroOp, at k: Int) {
         let n: Int32 = op.kind == .lw ? 4 : (op.kind == .lb || op.kind == .lbu ? 1 : 2)
         address(op, size: n, at: k)
         let m = A.Mem(address: HostRegister.memory + .rax, size: Int(n))
+        let d = host(op.rd) ?? .edx
         switch op.kind {
-        case .lb, .lh: a.movsx(.edx, m)
-        case .lbu, .lhu: a.movzx(.edx, m)
-        default: a.mov(.edx, m)
+        case .lb, .lh: a.movsx(d, m)
+        case .lbu, .lhu: a.movzx(d, m)
+        default: a.mov(d, m)
         }
-        a.mov(JITCodeGenerator.x(op.rd), .edx)
+        if host(op.rd) == nil { a.mov(JITCodeGenerator.x(op.rd), .edx) }
     }
 
     private mutating func store(_ op: MicroOp, at k: Int) {
         let n = op.kind.storeSize!
         address(op, size: Int32(n), at: k)
-        a.mov(.edx, JITCodeGenerator.x(op.rs2))
+        read(.edx, op.rs2)
         let m = A.Mem(address: HostRegister.memory + .rax, size: n)
         switch n {
         case 1: a.mov(m, A.Reg8.dl)
@@ -438,70 +584,69 @@ struct JITCodeGenerator {
         a.lea(.ecx, .rax + l)
         a.shift(.shr, .ecx, 2)
         a.cmp(A.Mem(address: HostRegister.codeMap + .rcx, size: n == 1 ? 1 : 2), 0)
-        let hit = A.Label(), resume = A.Label()
+        let hit = a.newLabel(), resume = a.newLabel()
         a.j(.ne, hit)
         a.bind(resume)
-        let next = pc(k) &+ 4, back = refund(k), blockID = UInt32(bitPattern: id)
-        cold.append { g in
-            g.a.bind(hit)
-            g.a.lea(.esi, .rax + l)
-            g.a.mov(.edx, UInt32(n))
-            g.a.mov(.ecx, blockID)
-            g.call(.storeHitCode)
-            g.a.test(.eax, .eax)
-            g.a.j(.e, resume)
-            // The store rewrote this very block: the next instruction must be the new one.
-            g.giveBack(back)
-            g.leave(.leaveRewritten, pc: next)
-        }
+        cold.append(.storeHit(hit, resume: resume, l: l, size: n, next: pc(k) &+ 4, refund: refund(k)))
     }
 
     // MARK: - Control transfers
 
     /// A conditional branch: a side exit when taken (a superblock runs on when not).
     private mutating func branch(_ c: A.Condition, _ op: MicroOp, at k: Int) {
-        let x = JITCodeGenerator.x
         if op.rs2 == 0 {
-            a.cmp(x(op.rs1), 0)
+            if let h = host(op.rs1) { a.test(h, h) } else { a.cmp(JITCodeGenerator.x(op.rs1), 0) }
         } else {
-            a.mov(.eax, x(op.rs1))
-            a.cmp(.eax, x(op.rs2))
+            read(.eax, op.rs1)
+            alu(.cmp, .eax, op.rs2)
         }
-        let taken = A.Label()
+        let taken = a.newLabel()
         a.j(c, taken)
-        let back = refund(k), target = op.imm
-        cold.append { g in
-            g.a.bind(taken)
-            g.giveBack(back)
-            g.jump(to: target)
-        }
+        cold.append(.taken(taken, refund: refund(k), target: op.imm))
     }
 
     /// jalr: the target's block from the jump cache, or from `resolve`, which fills the entry.
     private mutating func indirectJump(_ op: MicroOp, at k: Int) {
-        let x = JITCodeGenerator.x
-        a.mov(.eax, x(op.rs1))
+        read(.eax, op.rs1)
         if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
         a.and(.eax, -2)
-        if Int(op.rd) != MicroOp.writeSink { a.mov(x(op.rd), pc(k) &+ 4) }
+        if Int(op.rd) != MicroOp.writeSink { write(op.rd, pc(k) &+ 4) }
+        writeBack()
         a.mov(.ecx, .eax)
         a.shift(.shr, .ecx, 2)
         a.and(.ecx, Int32(JumpCache.entries - 1))
         a.shift(.shl, .ecx, 4)
         a.add(.rcx, .qword[HostRegister.context + JITContext.jumpCache])
         a.cmp(.eax, .dword[.rcx])
-        let miss = A.Label()
+        let miss = a.newLabel()
         a.j(.ne, miss)
         a.jmp(.qword[.rcx + 8])
-        cold.append { g in
-            g.a.bind(miss)
-            g.a.mov(.esi, .eax)
-            g.a.xor(.edx, .edx)
-            g.a.mov(.ecx, 1)
-            g.call(.resolve)
-            g.a.test(.rax, .rax)
-            g.a.j(.e, absolute: g.exit)
-            g.a.jmp(.rax)
+        cold.append(.indirectMiss(miss))
+    }
+}
+
+extension MicroOp.Kind {
+    /// How many of rs1, rs2 the op reads (0, 1 or 2), and whether it writes rd.
+    var registerUse: (reads: Int, writes: Bool) {
+        switch self {
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu: return (2, true)
+        case .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai: return (1, true)
+        case .constant: return (0, true)
+        case .lb, .lh, .lw, .lbu, .lhu: return (1, true)
+        case .sb, .sh, .sw: return (2, false)
+        case .beq, .bne, .blt, .bge, .bltu, .bgeu: return (2, false)
+        case .jal: return (0, true)
+        case .jalr: return (1, true)
+        case .nop, .continueAt, .system, .ecall, .ebreak, .illegal: return (0, false)
+        }
+    }
+
+    /// True for the ops whose imm is a static jump target.
+    var isDirectJump: Bool {
+        switch self {
+        case .beq, .bne, .blt, .bge, .bltu, .bgeu, .jal, .continueAt: return true
+        default: return false
         }
     }
 }

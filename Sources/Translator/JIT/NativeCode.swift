@@ -20,6 +20,8 @@ final class NativeCode {
     private let jumpCache: UnsafeMutableRawPointer
     private var jumpCacheL: UInt32 = 0
     private var trampolineBytes = 0
+    /// The assembler's buffer, reused for every block.
+    private let assembly = X86Assembler.Buffer(capacity: JITCodeGenerator.maximumBlockBytes)
     private var exitAddress: UInt = 0
     private typealias Enter = @convention(c) (UnsafeMutableRawPointer) -> Void
     private var enter: Enter
@@ -93,7 +95,7 @@ final class NativeCode {
         a.add(.rsp, 8)
         for r in saved.reversed() { a.pop(r) }
         a.ret()
-        let at = code.append(a.bytes)
+        let at = code.append(a.emitted)
         // SAFETY: the bytes just written are a complete function with the C calling convention, now read+execute.
         let f = unsafeBitCast(code.base + at, to: Enter.self)
         return (a.bytes.count, code.address(exitOffset), f)
@@ -115,9 +117,9 @@ final class NativeCode {
         guard let id = cache.translate(pc: pc, l: l, limit: limit, memory: memory) else { return nil }
         let started = ContinuousClock.now
         let b = cache.blocks[Int(id)]
-        let out = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress)
-        let at = code.append(out.bytes)
-        bytesGenerated += UInt64(out.bytes.count)
+        let (at, size) = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
+                                                   buffer: assembly) { bytes in (code.append(bytes), bytes.count) }
+        bytesGenerated += UInt64(size)
         if entries.count <= Int(id) {
             entries += [UInt](repeating: 0, count: Int(id) + 1 - entries.count)
             incoming += [[ChainSite]](repeating: [], count: Int(id) + 1 - incoming.count)

@@ -8,21 +8,70 @@
 /// guest arithmetic, `Reg64` for host pointers, `Reg8`/`Reg16` for the low
 /// parts a narrow store writes.
 public struct X86Assembler {
-    /// The bytes emitted so far.
-    public private(set) var bytes: [UInt8] = []
-    /// The host address `bytes[0]` will live at (for jumps to absolute targets).
-    public let origin: UInt
-
-    /// Makes an empty assembler for code that will be placed at `origin`.
-    public init(origin: UInt = 0) {
-        self.origin = origin
-        bytes.reserveCapacity(4096)
+    /// Where the bytes go: a buffer the assembler writes through a cached
+    /// pointer (an array append per byte made translation several times slower).
+    public final class Buffer {
+        fileprivate var base: UnsafeMutablePointer<UInt8>
+        fileprivate var capacity: Int
+        /// Per label: its offset, or -1; and the head of its chain of pending fixups, or -1.
+        fileprivate var labelPosition: [Int] = []
+        fileprivate var labelFixups: [Int] = []
+        /// Pending fixups: the rel32 field's offset, and the next fixup of the same label.
+        fileprivate var fixupField: [Int] = []
+        fileprivate var fixupNext: [Int] = []
+        /// A buffer of `capacity` bytes (it grows if needed).
+        public init(capacity: Int = 4096) {
+            self.capacity = max(capacity, 16)
+            // SAFETY: owned here, freed in deinit.
+            base = .allocate(capacity: self.capacity)
+        }
+        deinit { base.deallocate() }
+        fileprivate func grow() {
+            let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
+            bigger.update(from: base, count: capacity)
+            base.deallocate()
+            base = bigger
+            capacity *= 2
+        }
     }
 
+    private let buffer: Buffer
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
     /// Offset of the next byte.
-    public var offset: Int { bytes.count }
+    public private(set) var offset = 0
+    /// The host address byte 0 will live at (for jumps to absolute targets).
+    public let origin: UInt
+
+    /// Makes an empty assembler for code that will be placed at `origin`,
+    /// writing into `buffer` (reused from block to block by the JIT).
+    public init(origin: UInt = 0, buffer: Buffer = Buffer()) {
+        self.origin = origin
+        self.buffer = buffer
+        base = buffer.base
+        capacity = buffer.capacity
+        buffer.labelPosition.removeAll(keepingCapacity: true)
+        buffer.labelFixups.removeAll(keepingCapacity: true)
+        buffer.fixupField.removeAll(keepingCapacity: true)
+        buffer.fixupNext.removeAll(keepingCapacity: true)
+    }
+
+    /// A new, unbound label.
+    public mutating func newLabel() -> Label {
+        buffer.labelPosition.append(-1)
+        buffer.labelFixups.append(-1)
+        return Label(id: buffer.labelPosition.count - 1)
+    }
+
+    /// True once `label` is bound.
+    public func isBound(_ label: Label) -> Bool { buffer.labelPosition[label.id] >= 0 }
+
+    /// The bytes emitted so far.
+    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: offset)) }
+    /// The bytes emitted so far, without a copy (valid until the next emit).
+    public var emitted: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: offset) }
     /// Host address of the next byte.
-    public var address: UInt { origin + UInt(bytes.count) }
+    public var address: UInt { origin + UInt(offset) }
 
     // MARK: - Operands
 
@@ -108,23 +157,27 @@ public struct X86Assembler {
         case o = 0, no, b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g
     }
 
-    /// A jump target inside the code being assembled. Jumps to it before it
-    /// is bound are fixed up when it is.
-    public final class Label {
-        fileprivate var position: Int?
-        fileprivate var fixups: [Int] = []
-        /// Makes an unbound label.
-        public init() {}
-        /// True once bound.
-        public var isBound: Bool { position != nil }
+    /// A jump target inside the code being assembled (from `newLabel()`).
+    /// Jumps to it before it is bound are fixed up when it is.
+    public struct Label: Sendable {
+        fileprivate let id: Int
     }
 
     // MARK: - Encoding
 
-    private mutating func emit(_ b: UInt8) { bytes.append(b) }
+    @inline(__always) private mutating func emit(_ b: UInt8) {
+        if offset == capacity {
+            buffer.grow()
+            base = buffer.base
+            capacity = buffer.capacity
+        }
+        // SAFETY: offset < capacity.
+        base[offset] = b
+        offset += 1
+    }
     private mutating func emit32(_ v: UInt32) {
-        bytes.append(UInt8(truncatingIfNeeded: v)); bytes.append(UInt8(truncatingIfNeeded: v >> 8))
-        bytes.append(UInt8(truncatingIfNeeded: v >> 16)); bytes.append(UInt8(truncatingIfNeeded: v >> 24))
+        emit(UInt8(truncatingIfNeeded: v)); emit(UInt8(truncatingIfNeeded: v >> 8))
+        emit(UInt8(truncatingIfNeeded: v >> 16)); emit(UInt8(truncatingIfNeeded: v >> 24))
     }
     private mutating func emit32(_ v: Int32) { emit32(UInt32(bitPattern: v)) }
     private mutating func emit64(_ v: UInt64) {
@@ -139,19 +192,38 @@ public struct X86Assembler {
     }
 
     /// Prefix (REX), opcode bytes and ModRM for `reg` with a memory operand.
-    private mutating func op(_ opcode: [UInt8], reg: UInt8, _ m: Address, w: Bool = false, prefix: UInt8? = nil) {
+    private mutating func op(_ opcode: Opcode, reg: UInt8, _ m: Address, w: Bool = false, prefix: UInt8? = nil) {
         if let prefix { emit(prefix) }
         rex(w: w, reg: reg, index: m.index?.n ?? 0, rm: m.base.n)
-        bytes += opcode
+        emitOpcode(opcode)
         modrm(reg: reg, m)
     }
 
     /// Prefix (REX), opcode bytes and ModRM for `reg` with register `rm`.
-    private mutating func op(_ opcode: [UInt8], reg: UInt8, rm: UInt8, w: Bool = false, prefix: UInt8? = nil) {
+    private mutating func op(_ opcode: Opcode, reg: UInt8, rm: UInt8, w: Bool = false, prefix: UInt8? = nil) {
         if let prefix { emit(prefix) }
         rex(w: w, reg: reg, rm: rm)
-        bytes += opcode
+        emitOpcode(opcode)
         emit(0xC0 | (reg & 7) << 3 | rm & 7)
+    }
+
+    /// One opcode byte, or 0F and a second (no array per instruction: this runs per emitted instruction).
+    private struct Opcode: ExpressibleByIntegerLiteral {
+        var first: UInt8
+        var second: UInt8?
+        init(integerLiteral b: UInt8) { first = b }
+        init(_ b: UInt8) { first = b }
+        /// A two-byte opcode, 0F `b`.
+        static func twoByte(_ b: UInt8) -> Opcode {
+            var o = Opcode(0x0F)
+            o.second = b
+            return o
+        }
+    }
+
+    private mutating func emitOpcode(_ o: Opcode) {
+        emit(o.first)
+        if let s = o.second { emit(s) }
     }
 
     private mutating func modrm(reg: UInt8, _ m: Address) {
@@ -177,11 +249,11 @@ public struct X86Assembler {
     // MARK: - Moves
 
     /// mov r32, dword [m]
-    public mutating func mov(_ d: Reg32, _ s: Mem) { op([0x8B], reg: d.n, s.address) }
+    public mutating func mov(_ d: Reg32, _ s: Mem) { op(Opcode(0x8B), reg: d.n, s.address) }
     /// mov dword [m], r32
-    public mutating func mov(_ d: Mem, _ s: Reg32) { op([0x89], reg: s.n, d.address) }
+    public mutating func mov(_ d: Mem, _ s: Reg32) { op(Opcode(0x89), reg: s.n, d.address) }
     /// mov r32, r32
-    public mutating func mov(_ d: Reg32, _ s: Reg32) { op([0x89], reg: s.n, rm: d.n) }
+    public mutating func mov(_ d: Reg32, _ s: Reg32) { op(Opcode(0x89), reg: s.n, rm: d.n) }
     /// mov r32, imm32
     public mutating func mov(_ d: Reg32, _ imm: UInt32) {
         rex(w: false, reg: 0, rm: d.n)
@@ -191,15 +263,15 @@ public struct X86Assembler {
     /// mov dword [m], imm32
     public mutating func mov(_ d: Mem, _ imm: UInt32) {
         precondition(d.size == 4, "only dword immediates are stored")
-        op([0xC7], reg: 0, d.address)
+        op(Opcode(0xC7), reg: 0, d.address)
         emit32(imm)
     }
     /// mov r64, qword [m]
-    public mutating func mov(_ d: Reg64, _ s: Mem) { op([0x8B], reg: d.n, s.address, w: true) }
+    public mutating func mov(_ d: Reg64, _ s: Mem) { op(Opcode(0x8B), reg: d.n, s.address, w: true) }
     /// mov qword [m], r64
-    public mutating func mov(_ d: Mem, _ s: Reg64) { op([0x89], reg: s.n, d.address, w: true) }
+    public mutating func mov(_ d: Mem, _ s: Reg64) { op(Opcode(0x89), reg: s.n, d.address, w: true) }
     /// mov r64, r64
-    public mutating func mov(_ d: Reg64, _ s: Reg64) { op([0x89], reg: s.n, rm: d.n, w: true) }
+    public mutating func mov(_ d: Reg64, _ s: Reg64) { op(Opcode(0x89), reg: s.n, rm: d.n, w: true) }
     /// mov r64, imm64 (movabs)
     public mutating func mov(_ d: Reg64, _ imm: UInt64) {
         rex(w: true, reg: 0, rm: d.n)
@@ -207,24 +279,24 @@ public struct X86Assembler {
         emit64(imm)
     }
     /// mov word [m], r16
-    public mutating func mov(_ d: Mem, _ s: Reg16) { op([0x89], reg: s.n, d.address, prefix: 0x66) }
+    public mutating func mov(_ d: Mem, _ s: Reg16) { op(Opcode(0x89), reg: s.n, d.address, prefix: 0x66) }
     /// mov byte [m], r8
-    public mutating func mov(_ d: Mem, _ s: Reg8) { op([0x88], reg: s.n, d.address) }
+    public mutating func mov(_ d: Mem, _ s: Reg8) { op(Opcode(0x88), reg: s.n, d.address) }
 
     /// movzx r32, byte or word [m]
-    public mutating func movzx(_ d: Reg32, _ s: Mem) { op([0x0F, s.size == 1 ? 0xB6 : 0xB7], reg: d.n, s.address) }
+    public mutating func movzx(_ d: Reg32, _ s: Mem) { op(.twoByte(s.size == 1 ? 0xB6 : 0xB7), reg: d.n, s.address) }
     /// movsx r32, byte or word [m]
-    public mutating func movsx(_ d: Reg32, _ s: Mem) { op([0x0F, s.size == 1 ? 0xBE : 0xBF], reg: d.n, s.address) }
+    public mutating func movsx(_ d: Reg32, _ s: Mem) { op(.twoByte(s.size == 1 ? 0xBE : 0xBF), reg: d.n, s.address) }
     /// movzx r32, r8
-    public mutating func movzx(_ d: Reg32, _ s: Reg8) { op([0x0F, 0xB6], reg: d.n, rm: s.n) }
+    public mutating func movzx(_ d: Reg32, _ s: Reg8) { op(.twoByte(0xB6), reg: d.n, rm: s.n) }
     /// movsxd r64, dword [m]
-    public mutating func movsxd(_ d: Reg64, _ s: Mem) { op([0x63], reg: d.n, s.address, w: true) }
+    public mutating func movsxd(_ d: Reg64, _ s: Mem) { op(Opcode(0x63), reg: d.n, s.address, w: true) }
     /// movsxd r64, r32
-    public mutating func movsxd(_ d: Reg64, _ s: Reg32) { op([0x63], reg: d.n, rm: s.n, w: true) }
+    public mutating func movsxd(_ d: Reg64, _ s: Reg32) { op(Opcode(0x63), reg: d.n, rm: s.n, w: true) }
     /// lea r32, [m] (the address computed in 64 bits, truncated)
-    public mutating func lea(_ d: Reg32, _ a: Address) { op([0x8D], reg: d.n, a) }
+    public mutating func lea(_ d: Reg32, _ a: Address) { op(Opcode(0x8D), reg: d.n, a) }
     /// lea r64, [m]
-    public mutating func lea(_ d: Reg64, _ a: Address) { op([0x8D], reg: d.n, a, w: true) }
+    public mutating func lea(_ d: Reg64, _ a: Address) { op(Opcode(0x8D), reg: d.n, a, w: true) }
 
     // MARK: - Arithmetic
 
@@ -232,45 +304,45 @@ public struct X86Assembler {
     public enum ALU: UInt8, Sendable { case add = 0, or = 1, and = 4, sub = 5, xor = 6, cmp = 7 }
 
     /// op r32, dword [m]
-    public mutating func alu(_ k: ALU, _ d: Reg32, _ s: Mem) { op([k.rawValue << 3 | 3], reg: d.n, s.address) }
+    public mutating func alu(_ k: ALU, _ d: Reg32, _ s: Mem) { op(Opcode(k.rawValue << 3 | 3), reg: d.n, s.address) }
     /// op r64, qword [m]
-    public mutating func alu(_ k: ALU, _ d: Reg64, _ s: Mem) { op([k.rawValue << 3 | 3], reg: d.n, s.address, w: true) }
+    public mutating func alu(_ k: ALU, _ d: Reg64, _ s: Mem) { op(Opcode(k.rawValue << 3 | 3), reg: d.n, s.address, w: true) }
     /// op r32, r32
-    public mutating func alu(_ k: ALU, _ d: Reg32, _ s: Reg32) { op([k.rawValue << 3 | 1], reg: s.n, rm: d.n) }
+    public mutating func alu(_ k: ALU, _ d: Reg32, _ s: Reg32) { op(Opcode(k.rawValue << 3 | 1), reg: s.n, rm: d.n) }
     /// op r64, r64
-    public mutating func alu(_ k: ALU, _ d: Reg64, _ s: Reg64) { op([k.rawValue << 3 | 1], reg: s.n, rm: d.n, w: true) }
+    public mutating func alu(_ k: ALU, _ d: Reg64, _ s: Reg64) { op(Opcode(k.rawValue << 3 | 1), reg: s.n, rm: d.n, w: true) }
     /// op dword [m], r32
-    public mutating func alu(_ k: ALU, _ d: Mem, _ s: Reg32) { op([k.rawValue << 3 | 1], reg: s.n, d.address) }
+    public mutating func alu(_ k: ALU, _ d: Mem, _ s: Reg32) { op(Opcode(k.rawValue << 3 | 1), reg: s.n, d.address) }
     /// op r32, imm (imm8 form when it fits)
     public mutating func alu(_ k: ALU, _ d: Reg32, _ imm: Int32) {
         if let i8 = Int8(exactly: imm) {
-            op([0x83], reg: k.rawValue, rm: d.n); emit(UInt8(bitPattern: i8))
+            op(Opcode(0x83), reg: k.rawValue, rm: d.n); emit(UInt8(bitPattern: i8))
         } else {
-            op([0x81], reg: k.rawValue, rm: d.n); emit32(imm)
+            op(Opcode(0x81), reg: k.rawValue, rm: d.n); emit32(imm)
         }
     }
     /// op r64, imm32 sign-extended (imm8 form when it fits)
     public mutating func alu(_ k: ALU, _ d: Reg64, _ imm: Int32) {
         if let i8 = Int8(exactly: imm) {
-            op([0x83], reg: k.rawValue, rm: d.n, w: true); emit(UInt8(bitPattern: i8))
+            op(Opcode(0x83), reg: k.rawValue, rm: d.n, w: true); emit(UInt8(bitPattern: i8))
         } else {
-            op([0x81], reg: k.rawValue, rm: d.n, w: true); emit32(imm)
+            op(Opcode(0x81), reg: k.rawValue, rm: d.n, w: true); emit32(imm)
         }
     }
     /// op byte, word or dword [m], imm (sign-extended imm8 form when it fits)
     public mutating func alu(_ k: ALU, _ d: Mem, _ imm: Int32) {
         switch d.size {
         case 1:
-            op([0x80], reg: k.rawValue, d.address); emit(UInt8(truncatingIfNeeded: imm))
+            op(Opcode(0x80), reg: k.rawValue, d.address); emit(UInt8(truncatingIfNeeded: imm))
         case 2:
             precondition(Int8(exactly: imm) != nil, "word immediates are imm8 only")
-            op([0x83], reg: k.rawValue, d.address, prefix: 0x66); emit(UInt8(bitPattern: Int8(imm)))
+            op(Opcode(0x83), reg: k.rawValue, d.address, prefix: 0x66); emit(UInt8(bitPattern: Int8(imm)))
         default:
             precondition(d.size == 4, "qword memory immediates are not used")
             if let i8 = Int8(exactly: imm) {
-                op([0x83], reg: k.rawValue, d.address); emit(UInt8(bitPattern: i8))
+                op(Opcode(0x83), reg: k.rawValue, d.address); emit(UInt8(bitPattern: i8))
             } else {
-                op([0x81], reg: k.rawValue, d.address); emit32(imm)
+                op(Opcode(0x81), reg: k.rawValue, d.address); emit32(imm)
             }
         }
     }
@@ -297,52 +369,64 @@ public struct X86Assembler {
     public mutating func cmp(_ d: Mem, _ imm: Int32) { alu(.cmp, d, imm) }
 
     /// test r32, r32
-    public mutating func test(_ d: Reg32, _ s: Reg32) { op([0x85], reg: s.n, rm: d.n) }
+    public mutating func test(_ d: Reg32, _ s: Reg32) { op(Opcode(0x85), reg: s.n, rm: d.n) }
     /// test r64, r64
-    public mutating func test(_ d: Reg64, _ s: Reg64) { op([0x85], reg: s.n, rm: d.n, w: true) }
+    public mutating func test(_ d: Reg64, _ s: Reg64) { op(Opcode(0x85), reg: s.n, rm: d.n, w: true) }
 
     /// The shift operations, by their /digit.
     public enum Shift: UInt8, Sendable { case shl = 4, shr = 5, sar = 7 }
     /// shift r32, cl
-    public mutating func shift(_ k: Shift, _ d: Reg32) { op([0xD3], reg: k.rawValue, rm: d.n) }
+    public mutating func shift(_ k: Shift, _ d: Reg32) { op(Opcode(0xD3), reg: k.rawValue, rm: d.n) }
     /// shift r32, imm8
-    public mutating func shift(_ k: Shift, _ d: Reg32, _ imm: UInt8) { op([0xC1], reg: k.rawValue, rm: d.n); emit(imm) }
+    public mutating func shift(_ k: Shift, _ d: Reg32, _ imm: UInt8) { op(Opcode(0xC1), reg: k.rawValue, rm: d.n); emit(imm) }
     /// shift r64, imm8
-    public mutating func shift(_ k: Shift, _ d: Reg64, _ imm: UInt8) { op([0xC1], reg: k.rawValue, rm: d.n, w: true); emit(imm) }
+    public mutating func shift(_ k: Shift, _ d: Reg64, _ imm: UInt8) { op(Opcode(0xC1), reg: k.rawValue, rm: d.n, w: true); emit(imm) }
 
     /// imul r32, dword [m]
-    public mutating func imul(_ d: Reg32, _ s: Mem) { op([0x0F, 0xAF], reg: d.n, s.address) }
+    public mutating func imul(_ d: Reg32, _ s: Mem) { op(.twoByte(0xAF), reg: d.n, s.address) }
+    /// imul r32, r32
+    public mutating func imul(_ d: Reg32, _ s: Reg32) { op(.twoByte(0xAF), reg: d.n, rm: s.n) }
     /// imul r64, r64
-    public mutating func imul(_ d: Reg64, _ s: Reg64) { op([0x0F, 0xAF], reg: d.n, rm: s.n, w: true) }
+    public mutating func imul(_ d: Reg64, _ s: Reg64) { op(.twoByte(0xAF), reg: d.n, rm: s.n, w: true) }
     /// cdq: sign-extend eax into edx.
     public mutating func cdq() { emit(0x99) }
     /// idiv r32: signed edx:eax / r, quotient in eax, remainder in edx.
-    public mutating func idiv(_ s: Reg32) { op([0xF7], reg: 7, rm: s.n) }
+    public mutating func idiv(_ s: Reg32) { op(Opcode(0xF7), reg: 7, rm: s.n) }
     /// div r32: unsigned edx:eax / r.
-    public mutating func div(_ s: Reg32) { op([0xF7], reg: 6, rm: s.n) }
+    public mutating func div(_ s: Reg32) { op(Opcode(0xF7), reg: 6, rm: s.n) }
     /// setcc r8
-    public mutating func set(_ c: Condition, _ d: Reg8) { op([0x0F, 0x90 | c.rawValue], reg: 0, rm: d.n) }
+    public mutating func set(_ c: Condition, _ d: Reg8) { op(.twoByte(0x90 | c.rawValue), reg: 0, rm: d.n) }
 
     // MARK: - Control
 
     /// Binds `label` here and fixes up the jumps already aimed at it.
     public mutating func bind(_ label: Label) {
-        precondition(label.position == nil, "a label is bound once")
-        label.position = offset
-        for f in label.fixups { patch32(at: f, Int32(offset - (f + 4))) }
-        label.fixups = []
+        precondition(buffer.labelPosition[label.id] < 0, "a label is bound once")
+        buffer.labelPosition[label.id] = offset
+        var f = buffer.labelFixups[label.id]
+        while f >= 0 {
+            let field = buffer.fixupField[f]
+            patch32(at: field, Int32(offset - (field + 4)))
+            f = buffer.fixupNext[f]
+        }
+        buffer.labelFixups[label.id] = -1
     }
 
     private mutating func patch32(at i: Int, _ v: Int32) {
         let u = UInt32(bitPattern: v)
-        for k in 0..<4 { bytes[i + k] = UInt8(truncatingIfNeeded: u >> (8 * UInt32(k))) }
+        precondition(i >= 0 && i + 4 <= offset, "patch outside the code")
+        // SAFETY: inside the emitted bytes.
+        for k in 0..<4 { base[i + k] = UInt8(truncatingIfNeeded: u >> (8 * UInt32(k))) }
     }
 
     private mutating func rel32(to label: Label) {
-        if let p = label.position {
+        let p = buffer.labelPosition[label.id]
+        if p >= 0 {
             emit32(Int32(p - (offset + 4)))
         } else {
-            label.fixups.append(offset)
+            buffer.fixupField.append(offset)
+            buffer.fixupNext.append(buffer.labelFixups[label.id])
+            buffer.labelFixups[label.id] = buffer.fixupField.count - 1
             emit32(UInt32(0))
         }
     }
@@ -372,11 +456,11 @@ public struct X86Assembler {
         emit32(displacement(from: offset, to: target))
     }
     /// jmp r64
-    public mutating func jmp(_ r: Reg64) { op([0xFF], reg: 4, rm: r.n) }
+    public mutating func jmp(_ r: Reg64) { op(Opcode(0xFF), reg: 4, rm: r.n) }
     /// jmp qword [m]
-    public mutating func jmp(_ m: Mem) { op([0xFF], reg: 4, m.address) }
+    public mutating func jmp(_ m: Mem) { op(Opcode(0xFF), reg: 4, m.address) }
     /// call qword [m]
-    public mutating func call(_ m: Mem) { op([0xFF], reg: 2, m.address) }
+    public mutating func call(_ m: Mem) { op(Opcode(0xFF), reg: 2, m.address) }
     /// ret
     public mutating func ret() { emit(0xC3) }
     /// push r64
@@ -394,11 +478,11 @@ extension X86Assembler {
     /// cmp r32, imm32 always in its 4-byte-immediate form (81 /7 id), for a
     /// field patched later; returns the offset of the imm32.
     public mutating func cmpImm32(_ d: Reg32, _ imm: UInt32) -> Int {
-        if d.n >= 8 { bytes.append(0x41) }
-        bytes.append(0x81)
-        bytes.append(0xC0 | 7 << 3 | d.n & 7)
+        if d.n >= 8 { emit(0x41) }
+        emit(0x81)
+        emit(0xC0 | 7 << 3 | d.n & 7)
         let field = offset
-        for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: imm >> (8 * UInt32(k)))) }
+        emit32(imm)
         return field
     }
 }
