@@ -122,7 +122,7 @@ struct PerfCommand: ParsableCommand {
 
     /// Runs a harness (host.c natively, or linux.c under `emulator`); returns its console, exit code and fastest time.
     static func runNative(_ binary: String, repetitions: Int, under emulator: String? = nil) throws
-        -> (console: [UInt8], exitCode: UInt32?, seconds: Double) {
+        -> (console: [UInt8], exitCode: UInt32?, seconds: Double, firstSeconds: Double?) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: emulator ?? binary)
         p.arguments = (emulator == nil ? [] : [binary]) + [String(repetitions)]
@@ -133,8 +133,9 @@ struct PerfCommand: ParsableCommand {
         let console = out.fileHandleForReading.readDataToEndOfFile()
         let report = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
-        var code: UInt32?, ns: Double?
+        var code: UInt32?, ns: Double?, first: Double?
         for field in report.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            if field.hasPrefix("first=0x") { first = UInt64(field.dropFirst(8), radix: 16).map { Double($0) / 1e9 } }
             if field.hasPrefix("exit=") { code = UInt32(field.dropFirst(5)) }
             if field.hasPrefix("ns=0x") {
                 ns = UInt64(field.dropFirst(5), radix: 16).map { Double($0) } // the riscv32 Linux harness prints hex
@@ -143,6 +144,6 @@ struct PerfCommand: ParsableCommand {
             }
         }
         guard let ns else { throw UsageError("native run of \(binary) reported no time: \(report)") }
-        return ([UInt8](console), code, ns / 1e9)
+        return ([UInt8](console), code, ns / 1e9, first)
     }
 }
