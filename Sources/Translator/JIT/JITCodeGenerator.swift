@@ -1,21 +1,20 @@
 import Machine
 
-/// The fixed host register roles of generated code, declared once.
-/// rbx, rbp and r12 to r15 are callee-saved in the System V ABI, so they
-/// survive every call to a helper; rax, rcx, rdx, rsi and rdi are scratch
-/// and carry a helper's arguments.
+/// The fixed host register roles of generated code, declared once. rbx,
+/// r12, r13 and r15 are callee-saved in the System V ABI, so they survive
+/// every call to a helper; rax, rcx and rdx are scratch (rdi, rsi, rdx and
+/// rcx carry a helper's arguments); the rest cache guest registers
+/// (`JITCodeGenerator.cacheRegisters`). The access limit and the code map
+/// are read from the context where needed: a register each was worth less
+/// than two more cached guest registers.
 enum HostRegister {
     typealias R = X86Assembler.Reg64
     /// The JIT context (`JITContext`).
     static let context = R.rbx
-    /// The code map: a byte per guest physical word, nonzero where translations came from.
-    static let codeMap = R.rbp
     /// The guest register file (x0..x31, then the write sink).
     static let registers = R.r12
     /// Host address of guest virtual address 0 (storage + VM base + l).
     static let memory = R.r13
-    /// The access limit min(b, w - l): an n-byte access at a is valid iff a + n <= limit.
-    static let limit = R.r14
     /// Guest instructions left in the budget.
     static let budget = R.r15
 }
@@ -26,8 +25,10 @@ enum HostRegister {
 enum JITContext {
     static let registers: Int32 = 0
     static let memory: Int32 = 8
+    /// The access limit min(b, w - l): an n-byte access at a is valid iff a + n <= limit.
     static let limit: Int32 = 16
     static let budget: Int32 = 24
+    /// The code map: a byte per guest physical word, nonzero where translations came from.
     static let codeMap: Int32 = 32
     /// Where the entry trampoline jumps.
     static let target: Int32 = 40
@@ -122,10 +123,10 @@ struct JITCodeGenerator {
         return body(g.a.emitted)
     }
 
-    /// Host registers that may cache guest registers: caller-saved ones the
-    /// code uses for nothing else (rax, rcx and rdx are scratch). A helper
-    /// call clobbers them, so the stubs that call one and come back reload.
-    private static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d]
+    /// Host registers that may cache guest registers: the ones the code uses
+    /// for nothing else. A helper call clobbers some of them, so the stubs
+    /// that call one and come back reload.
+    private static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .ebp, .r14d]
 
     private var a: A
     private let block: Block
@@ -296,12 +297,13 @@ struct JITCodeGenerator {
         a.bind(entry)
         // The bound may have shrunk since translation, and the budget may not cover the block.
         if block.end <= UInt32(Int32.max) {
-            a.cmp(HostRegister.limit, Int32(block.end))
+            a.cmp(.qword[HostRegister.context + JITContext.limit], Int32(block.end))
         } else {
             a.mov(.ecx, block.end)
-            a.cmp(HostRegister.limit, .rcx)
+            a.cmp(.rcx, .qword[HostRegister.context + JITContext.limit])
+            a.j(.a, slow) // end > limit
         }
-        a.j(.b, slow)
+        if block.end <= UInt32(Int32.max) { a.j(.b, slow) } // limit < end
         a.sub(HostRegister.budget, count)
         a.j(.l, slowCharged)
         cold.append(.slow(charged: slowCharged, uncharged: slow))
@@ -398,9 +400,20 @@ struct JITCodeGenerator {
         case .slt: setIf(.l, rd, rs1, rs2)
         case .sltu: setIf(.b, rd, rs1, rs2)
         case .mul:
-            read(.eax, rs1)
-            if let h = host(rs2) { a.imul(.eax, h) } else { a.imul(.eax, JITCodeGenerator.x(rs2)) }
-            write(rd, .eax)
+            let d: A.Reg32
+            var other = rs2
+            if let hd = host(rd), rd == rs1 || rd != rs2 {
+                d = hd
+                read(d, rs1)
+            } else if let hd = host(rd) { // rd = rs2: multiplication commutes
+                d = hd
+                other = rs1
+            } else {
+                d = .eax
+                read(d, rs1)
+            }
+            if let h = host(other) { a.imul(d, h) } else { a.imul(d, JITCodeGenerator.x(other)) }
+            if d == .eax { write(rd, .eax) }
         case .mulh, .mulhsu, .mulhu:
             // The 64-bit product of the (sign- or zero-) extended operands; its high half.
             read(.eax, rs1)
@@ -417,6 +430,11 @@ struct JITCodeGenerator {
                 write(rd, op.imm)
             } else if rd == rs1 {
                 alu(.add, rd, imm)
+            } else if let hd = host(rd), let hs = host(rs1) {
+                a.lea(hd, hs.q + imm)
+            } else if let hd = host(rd) {
+                read(hd, rs1)
+                a.add(hd, imm)
             } else {
                 read(.eax, rs1)
                 a.add(.eax, imm)
@@ -432,9 +450,10 @@ struct JITCodeGenerator {
             a.set(op.kind == .slti ? .l : .b, .cl)
             write(rd, .ecx)
         case .slli, .srli, .srai:
-            read(.eax, rs1)
-            a.shift(op.kind == .slli ? .shl : op.kind == .srli ? .shr : .sar, .eax, UInt8(op.imm & 31))
-            write(rd, .eax)
+            let d = host(rd) ?? .eax
+            read(d, rs1)
+            a.shift(op.kind == .slli ? .shl : op.kind == .srli ? .shr : .sar, d, UInt8(op.imm & 31))
+            if d == .eax { write(rd, .eax) }
         case .constant: write(rd, op.imm)
         case .nop: break
         case .lb, .lbu, .lh, .lhu, .lw: load(op, at: k)
@@ -471,7 +490,23 @@ struct JITCodeGenerator {
 
     // MARK: - Arithmetic
 
+    /// x[rd] = x[rs1] op x[rs2]: straight into a cached rd where the operands allow.
     private mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
+        if let hd = host(rd) {
+            if rd == rs1 {
+                alu(k, hd, rs2)
+                return
+            }
+            if rd != rs2 {
+                read(hd, rs1)
+                alu(k, hd, rs2)
+                return
+            }
+            if k != .sub { // rd = rs2: commutative operations take rs1 as the second operand
+                alu(k, hd, rs1)
+                return
+            }
+        }
         read(.eax, rs1)
         alu(k, .eax, rs2)
         write(rd, .eax)
@@ -480,6 +515,9 @@ struct JITCodeGenerator {
     private mutating func immediate(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ imm: Int32) {
         if rd == rs1 {
             alu(k, rd, imm)
+        } else if let hd = host(rd) {
+            read(hd, rs1)
+            a.alu(k, hd, imm)
         } else {
             read(.eax, rs1)
             a.alu(k, .eax, imm)
@@ -489,9 +527,10 @@ struct JITCodeGenerator {
 
     private mutating func shift(_ k: A.Shift, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
         read(.ecx, rs2) // x86 masks a 32-bit shift count to 5 bits, as RV32 does
-        read(.eax, rs1)
-        a.shift(k, .eax)
-        write(rd, .eax)
+        let d = host(rd) ?? .eax // the count is in ecx, so rd may be rs2
+        read(d, rs1)
+        a.shift(k, d)
+        if d == .eax { write(rd, .eax) }
     }
 
     private mutating func setIf(_ c: A.Condition, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
@@ -549,7 +588,7 @@ struct JITCodeGenerator {
         read(.eax, op.rs1)
         if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
         a.lea(.rcx, .rax + n)
-        a.cmp(.rcx, HostRegister.limit)
+        a.cmp(.rcx, .qword[HostRegister.context + JITContext.limit])
         let trap = a.newLabel()
         a.j(.a, trap)
         cold.append(.memoryTrap(trap, pc: pc(k), refund: refund(k)))
@@ -571,19 +610,23 @@ struct JITCodeGenerator {
     private mutating func store(_ op: MicroOp, at k: Int) {
         let n = op.kind.storeSize!
         address(op, size: Int32(n), at: k)
-        read(.edx, op.rs2)
+        // The value straight from its cached register where one can be named at this width.
+        var value = host(op.rs2) ?? .edx
+        if n == 1, value.b == nil { value = .edx }
+        if value == .edx { read(.edx, op.rs2) }
         let m = A.Mem(address: HostRegister.memory + .rax, size: n)
         switch n {
-        case 1: a.mov(m, A.Reg8.dl)
-        case 2: a.mov(m, A.Reg16.dx)
-        default: a.mov(m, A.Reg32.edx)
+        case 1: a.mov(m, value.b!)
+        case 2: a.mov(m, value.w)
+        default: a.mov(m, value)
         }
         // Self-modifying code: did the store touch a word translations were made from?
         // A byte store touches one word; a wider one at most two adjacent: one word compare covers both.
         let l = Int32(bitPattern: block.l)
-        a.lea(.ecx, .rax + l)
+        if l == 0 { a.mov(.ecx, .eax) } else { a.lea(.ecx, .rax + l) }
         a.shift(.shr, .ecx, 2)
-        a.cmp(A.Mem(address: HostRegister.codeMap + .rcx, size: n == 1 ? 1 : 2), 0)
+        a.mov(.rdx, .qword[HostRegister.context + JITContext.codeMap])
+        a.cmp(A.Mem(address: .rdx + .rcx, size: n == 1 ? 1 : 2), 0)
         let hit = a.newLabel(), resume = a.newLabel()
         a.j(.ne, hit)
         a.bind(resume)

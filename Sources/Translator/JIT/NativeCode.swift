@@ -86,9 +86,7 @@ final class NativeCode {
         a.mov(HostRegister.context, .rdi)
         a.mov(HostRegister.registers, .qword[HostRegister.context + JITContext.registers])
         a.mov(HostRegister.memory, .qword[HostRegister.context + JITContext.memory])
-        a.mov(HostRegister.limit, .qword[HostRegister.context + JITContext.limit])
         a.mov(HostRegister.budget, .qword[HostRegister.context + JITContext.budget])
-        a.mov(HostRegister.codeMap, .qword[HostRegister.context + JITContext.codeMap])
         a.jmp(.qword[HostRegister.context + JITContext.target])
         let exitOffset = a.offset
         a.mov(.qword[HostRegister.context + JITContext.budget], HostRegister.budget)

@@ -95,10 +95,15 @@ public struct X86Assembler {
         /// The hardware number, 0 to 15.
         public let n: UInt8
         public static let eax = Reg32(n: 0), ecx = Reg32(n: 1), edx = Reg32(n: 2), ebx = Reg32(n: 3)
-        public static let esi = Reg32(n: 6), edi = Reg32(n: 7)
+        public static let ebp = Reg32(n: 5), esi = Reg32(n: 6), edi = Reg32(n: 7)
         public static let r8d = Reg32(n: 8), r9d = Reg32(n: 9), r10d = Reg32(n: 10), r11d = Reg32(n: 11)
+        public static let r12d = Reg32(n: 12), r13d = Reg32(n: 13), r14d = Reg32(n: 14), r15d = Reg32(n: 15)
         /// The 64-bit register this is the low half of.
         public var q: Reg64 { Reg64(n: n) }
+        /// Its low 16 bits.
+        public var w: Reg16 { Reg16(n: n) }
+        /// Its low 8 bits, where that needs no REX prefix to name (al, cl, dl, bl, r8b to r15b); nil for the others.
+        public var b: Reg8? { n < 4 || n >= 8 ? Reg8(n: n) : nil }
     }
 
     /// The low 16 bits of rax, rcx or rdx.
@@ -329,16 +334,21 @@ public struct X86Assembler {
             op(Opcode(0x81), reg: k.rawValue, rm: d.n, w: true); emit32(imm)
         }
     }
-    /// op byte, word or dword [m], imm (sign-extended imm8 form when it fits)
+    /// op byte, word, dword or qword [m], imm (sign-extended imm8 form when it fits)
     public mutating func alu(_ k: ALU, _ d: Mem, _ imm: Int32) {
         switch d.size {
+        case 8:
+            if let i8 = Int8(exactly: imm) {
+                op(Opcode(0x83), reg: k.rawValue, d.address, w: true); emit(UInt8(bitPattern: i8))
+            } else {
+                op(Opcode(0x81), reg: k.rawValue, d.address, w: true); emit32(imm)
+            }
         case 1:
             op(Opcode(0x80), reg: k.rawValue, d.address); emit(UInt8(truncatingIfNeeded: imm))
         case 2:
             precondition(Int8(exactly: imm) != nil, "word immediates are imm8 only")
             op(Opcode(0x83), reg: k.rawValue, d.address, prefix: 0x66); emit(UInt8(bitPattern: Int8(imm)))
         default:
-            precondition(d.size == 4, "qword memory immediates are not used")
             if let i8 = Int8(exactly: imm) {
                 op(Opcode(0x83), reg: k.rawValue, d.address); emit(UInt8(bitPattern: i8))
             } else {
@@ -366,6 +376,7 @@ public struct X86Assembler {
     public mutating func cmp(_ d: Reg32, _ imm: Int32) { alu(.cmp, d, imm) }
     public mutating func cmp(_ d: Reg64, _ s: Reg64) { alu(.cmp, d, s) }
     public mutating func cmp(_ d: Reg64, _ imm: Int32) { alu(.cmp, d, imm) }
+    public mutating func cmp(_ d: Reg64, _ s: Mem) { alu(.cmp, d, s) }
     public mutating func cmp(_ d: Mem, _ imm: Int32) { alu(.cmp, d, imm) }
 
     /// test r32, r32
