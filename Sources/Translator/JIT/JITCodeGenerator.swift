@@ -137,9 +137,10 @@ struct JITCodeGenerator {
     private let body: A.Label
     /// Per guest register (and the write sink): its host register's index in `cacheRegisters`, or -1.
     private var cached = [Int8](repeating: -1, count: 33)
-    /// The cached guest registers, and which of them the block writes.
+    /// The cached guest registers, which of them the block writes, and which must be loaded at entry.
     private var cachedList: [UInt8] = []
     private var writtenList: [UInt8] = []
+    private var loadList: [UInt8] = []
     /// Stubs emitted after the body: values, not closures (translation allocates per block, not per instruction).
     private var cold: [Stub] = []
 
@@ -226,14 +227,21 @@ struct JITCodeGenerator {
     /// Chooses the guest registers to cache: the most used ones, if used often enough to repay a load and a store.
     private mutating func allocate(ops: UnsafePointer<MicroOp>, loop: Bool) {
         var uses = [Int](repeating: 0, count: 33), written = [Bool](repeating: false, count: 33)
+        // A register whose first use is a write made before any way out of the block needs no load:
+        // no exit can see its host register before that write (in a loop's later turns neither).
+        var needsLoad = [Bool](repeating: true, count: 33), seen = [Bool](repeating: false, count: 33)
+        var exitSeen = false
         for k in 0...Int(count) {
             let op = ops[Int(block.first) + k]
             let (reads, writes) = op.kind.registerUse
-            if reads >= 1 { uses[Int(op.rs1)] += 1 }
-            if reads >= 2 { uses[Int(op.rs2)] += 1 }
+            if reads >= 1 { uses[Int(op.rs1)] += 1; seen[Int(op.rs1)] = true }
+            if reads >= 2 { uses[Int(op.rs2)] += 1; seen[Int(op.rs2)] = true }
+            exitSeen = exitSeen || op.kind.mayLeave
             if writes {
                 uses[Int(op.rd)] += 1
                 written[Int(op.rd)] = true
+                if !seen[Int(op.rd)], !exitSeen { needsLoad[Int(op.rd)] = false }
+                seen[Int(op.rd)] = true
             }
             if op.kind.endsBlock { break }
         }
@@ -245,12 +253,14 @@ struct JITCodeGenerator {
             cached[r] = Int8(i)
             cachedList.append(UInt8(r))
             if written[r] { writtenList.append(UInt8(r)) }
+            if needsLoad[r] { loadList.append(UInt8(r)) }
         }
     }
 
-    /// Loads every cached register from the register file.
-    private mutating func reload() {
-        for r in cachedList { a.mov(host(r)!, JITCodeGenerator.x(r)) }
+    /// Loads the cached registers from the register file: at entry the ones
+    /// read before written (`all` false), after a helper call all of them.
+    private mutating func reload(all: Bool = false) {
+        for r in all ? cachedList : loadList { a.mov(host(r)!, JITCodeGenerator.x(r)) }
     }
 
     /// Stores the cached registers the block writes to the register file (harmless where unchanged).
@@ -260,7 +270,11 @@ struct JITCodeGenerator {
 
     /// dst = x[r]
     private mutating func read(_ dst: A.Reg32, _ r: UInt8) {
-        if let h = host(r) { a.mov(dst, h) } else { a.mov(dst, JITCodeGenerator.x(r)) }
+        if let h = host(r) {
+            if h != dst { a.mov(dst, h) }
+        } else {
+            a.mov(dst, JITCodeGenerator.x(r))
+        }
     }
 
     /// x[r] = src
@@ -363,7 +377,7 @@ struct JITCodeGenerator {
             a.test(.eax, .eax)
             let rewritten = a.newLabel()
             a.j(.ne, rewritten)
-            reload() // the call clobbered the cache's registers
+            reload(all: true) // the call clobbered the cache's registers (all were written back before it)
             a.jmp(resume)
             // The store rewrote this very block: the next instruction must be the new one.
             a.bind(rewritten)
@@ -429,7 +443,12 @@ struct JITCodeGenerator {
             if rs1 == 0 {
                 write(rd, op.imm)
             } else if rd == rs1 {
-                alu(.add, rd, imm)
+                if imm != 0 { alu(.add, rd, imm) }
+            } else if imm == 0 { // mv
+                if let hd = host(rd) { read(hd, rs1) } else {
+                    read(.eax, rs1)
+                    write(rd, .eax)
+                }
             } else if let hd = host(rd), let hs = host(rs1) {
                 a.lea(hd, hs.q + imm)
             } else if let hd = host(rd) {
@@ -682,6 +701,19 @@ extension MicroOp.Kind {
         case .jal: return (0, true)
         case .jalr: return (1, true)
         case .nop, .continueAt, .system, .ecall, .ebreak, .illegal: return (0, false)
+        }
+    }
+
+    /// True for the ops that may leave the block (a trap, a taken branch, a
+    /// store into code, a transfer, a callout) or write memory; a write before
+    /// the first of them cannot be seen from outside the block.
+    var mayLeave: Bool {
+        switch self {
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu,
+             .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .constant, .nop: return false
+        case .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw, .beq, .bne, .blt, .bge, .bltu, .bgeu,
+             .continueAt, .jal, .jalr, .system, .ecall, .ebreak, .illegal: return true
         }
     }
 
