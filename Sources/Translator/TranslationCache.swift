@@ -76,12 +76,12 @@ final class TranslationCache {
     let blockCapacity: Int
     let blocks: UnsafeMutablePointer<Block>
     @exclusivity(unchecked) var blockCount = 0
-    private var table: [UInt64: Int32] = [:]
+    @exclusivity(unchecked) private var table: [UInt64: Int32] = [:]
     static let frontSize = 4096
     private let frontKeys: UnsafeMutablePointer<UInt64>
     private let frontBlocks: UnsafeMutablePointer<Int32>
-    private var incoming: [[Int32]] = []
-    private var pageBlocks: [[Int32]]
+    @exclusivity(unchecked) private var incoming: [[Int32]] = []
+    @exclusivity(unchecked) private var pageBlocks: [[Int32]]
     /// One bit per guest word (bit `i & 31` of entry `i >> 5` for word i): set
     /// while a valid block was translated from that word.
     let codeBits: UnsafeMutablePointer<UInt32>

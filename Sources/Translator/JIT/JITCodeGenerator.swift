@@ -114,13 +114,13 @@ struct JITCodeGenerator {
     static let maximumBlockBytes = (TranslationCache.maximumBlock + 1) * 200 + 512
 
     /// Generates block `id`, to live at host address `origin`, in `buffer`;
-    /// `exit` is the trampoline's exit path. Hands the code to `body`.
-    static func generate<R>(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt, buffer: A.Buffer,
-                            _ body: (UnsafeRawBufferPointer) -> R) -> R {
+    /// `exit` is the trampoline's exit path. Returns the code (in `buffer`, valid until its next use).
+    static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt,
+                         buffer: A.Buffer) -> UnsafeRawBufferPointer {
         var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, buffer: buffer)
         g.emitBlock(ops: ops)
         precondition(g.a.offset <= maximumBlockBytes, "a block's code outgrew its bound")
-        return body(g.a.emitted)
+        return g.a.emitted
     }
 
     /// Host registers that may cache guest registers: the ones the code uses

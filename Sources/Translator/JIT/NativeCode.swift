@@ -13,9 +13,9 @@ final class NativeCode {
     /// The context block (`JITContext`), addressed by generated code through rbx.
     private let context: UnsafeMutableRawPointer
     /// Per block id: the host address of its code.
-    private var entries: [UInt] = []
+    @exclusivity(unchecked) private var entries: [UInt] = []
     /// Per block id: the chain sites patched to jump to it.
-    private var incoming: [[ChainSite]] = []
+    @exclusivity(unchecked) private var incoming: [[ChainSite]] = []
     /// The jump cache (`JumpCache`), and the relocation its entries were made under.
     private let jumpCache: UnsafeMutableRawPointer
     private var jumpCacheL: UInt32 = 0
@@ -115,8 +115,9 @@ final class NativeCode {
         guard let id = cache.translate(pc: pc, l: l, limit: limit, memory: memory) else { return nil }
         let started = ContinuousClock.now
         let b = cache.blocks[Int(id)]
-        let (at, size) = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
-                                                   buffer: assembly) { bytes in (code.append(bytes), bytes.count) }
+        let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
+                                              buffer: assembly)
+        let at = code.append(bytes), size = bytes.count
         bytesGenerated += UInt64(size)
         if entries.count <= Int(id) {
             entries += [UInt](repeating: 0, count: Int(id) + 1 - entries.count)
