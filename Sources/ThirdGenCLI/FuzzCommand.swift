@@ -25,7 +25,7 @@ struct FuzzCommand: ParsableCommand {
     var profile: ProfileArgument?
 
     @Option(name: .long, help: "Strategies to test where promised (comma list).")
-    var strategy: StrategyList = StrategyList([.trap, .hybrid, .bt])
+    var strategy: StrategyList = StrategyList([.trap, .hybrid, .bt, .jit].filter { $0.unavailableReason == nil })
 
     @Option(name: .long, help: "Folder for shrunk reproducers.")
     var out = "fuzz-divergences"

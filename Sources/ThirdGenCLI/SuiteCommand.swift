@@ -27,8 +27,8 @@ struct SuiteCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Profiles (v, h, x or profile files).")
     var profiles: [ProfileArgument] = Profile.builtIn.map { ProfileArgument(argument: $0.name)! }
 
-    @Option(name: .long, help: "Strategies (comma list or all).")
-    var strategies: StrategyList = StrategyList([.native, .trap, .hybrid, .bt])
+    @Option(name: .long, help: "Strategies (comma list or all; default all this host runs).")
+    var strategies: StrategyList = StrategyList(Strategy.available)
 
     @Option(name: .long, parsing: .upToNextOption, help: "Guests (default: every built-in guest).")
     var guests: [String] = []
@@ -73,7 +73,7 @@ struct SuiteCommand: ParsableCommand {
             let (i, n) = try SuiteCommand.parseShard(shard)
             pairs = pairs.enumerated().filter { $0.offset % n == i }.map(\.element)
         }
-        let strategyList = [.native] + strategies.strategies.filter { $0 != .native && $0 != .jit }
+        let strategyList = [.native] + strategies.strategies.filter { $0 != .native }
         let progress = Progress(total: pairs.count * strategyList.count, enabled: true)
         var cells: [SuiteCell] = []
         var done = 0
@@ -92,7 +92,7 @@ struct SuiteCommand: ParsableCommand {
         // Nesting runs once, in the first shard only, so a merge does not repeat it.
         if nestDepth > 0, (try shard.map(SuiteCommand.parseShard)?.0 ?? 0) == 0 {
             results.nest = try SuiteCommand.nest(nestGuest, depth: nestDepth,
-                                                 strategies: strategyList.filter { [.native, .trap, .bt].contains($0) })
+                                                 strategies: strategyList.filter { [.native, .trap, .bt, .jit].contains($0) })
         }
         try SuiteOutput.write(results, to: out)
         print(SuiteOutput.summary(results), terminator: "")

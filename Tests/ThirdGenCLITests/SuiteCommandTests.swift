@@ -5,7 +5,14 @@ import XCTest
 /// `bench suite`, `bench merge` and the cost model.
 final class SuiteCommandTests: XCTestCase {
     private let guests = ["kernel", "syscall", "jrstu", "getl"]
+    /// Every strategy this host runs (the suite's default).
+    #if os(Linux) && arch(x86_64)
+    private let strategies = ["native", "trap", "hybrid", "bt", "jit", "native-jit"]
+    private let nestStrategies = 4 // native, trap, bt, jit
+    #else
     private let strategies = ["native", "trap", "hybrid", "bt"]
+    private let nestStrategies = 3
+    #endif
     private let profiles = ["pg32v", "pg32h", "pg32x"]
 
     private func temporary(_ name: String) -> String {
@@ -34,6 +41,10 @@ final class SuiteCommandTests: XCTestCase {
         // The verdicts the theorems predict, through the suite.
         let trapJrstuH = list.first { $0["guest"] as? String == "jrstu" && $0["profile"] as? String == "pg32h" && $0["strategy"] as? String == "trap" }
         XCTAssertEqual(trapJrstuH?["verdict"] as? String, "diverges")
+        for s in strategies where s.hasSuffix("jit") {
+            XCTAssertTrue(list.filter { $0["strategy"] as? String == s }.allSatisfy { $0["verdict"] as? String == "equivalent" },
+                          "\(s) virtualizes every profile")
+        }
 
         let csv = try String(contentsOfFile: out + "/results.csv", encoding: .utf8).split(separator: "\n")
         let header = csv[0].split(separator: ",").map(String.init)
@@ -45,7 +56,7 @@ final class SuiteCommandTests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 1 + 1 + 1 + 1, "overhead per profile, matrix, nano, sweep, nesting")
         let nest = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/results.json")))
             as? [String: Any])?["nest"] as? [[String: Any]])
-        XCTAssertEqual(nest.count, 3 * 4, "depths 0 to 3 under native, trap and bt")
+        XCTAssertEqual(nest.count, nestStrategies * 4, "depths 0 to 3 under native, trap, bt (and jit)")
         XCTAssertTrue(nest.allSatisfy { $0["equivalent"] as? Bool == true }, "\(nest)")
         for g in guests { XCTAssertTrue(html.contains(">\(g)<"), g) }
         XCTAssertFalse(html.contains("http://") && html.contains("<script src"), "self-contained")
