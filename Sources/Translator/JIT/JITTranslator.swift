@@ -13,8 +13,8 @@ import TrapVMM
 public final class JITTranslator: ExecutionEngine {
     /// Ops each VM's translation cache holds before it (and its code) is flushed.
     public let cacheOps: Int
-    private var native: [NativeCode?] = []
-    private var steppers: [Machine?] = []
+    @exclusivity(unchecked) private var native: [NativeCode?] = []
+    @exclusivity(unchecked) private var steppers: [Machine?] = []
 
     /// Why the JIT cannot run on this host.
     public struct Unavailable: Error, CustomStringConvertible {

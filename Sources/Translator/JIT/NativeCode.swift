@@ -10,6 +10,9 @@ final class NativeCode {
     /// The front end's cache: blocks of micro-ops, their keys, the code map.
     let cache: TranslationCache
     private let code: CodeMemory
+    // Mutable state is `@exclusivity(unchecked)`: one thread runs an engine, and the
+    // runtime's access checks were a measurable part of every callout's round trip.
+
     /// The context block (`JITContext`), addressed by generated code through rbx.
     private let context: UnsafeMutableRawPointer
     /// Per block id: the host address of its code.
@@ -18,22 +21,22 @@ final class NativeCode {
     @exclusivity(unchecked) private var incoming: [[ChainSite]] = []
     /// The jump cache (`JumpCache`), and the relocation its entries were made under.
     private let jumpCache: UnsafeMutableRawPointer
-    private var jumpCacheL: UInt32 = 0
-    private var trampolineBytes = 0
+    @exclusivity(unchecked) private var jumpCacheL: UInt32 = 0
+    @exclusivity(unchecked) private var trampolineBytes = 0
     /// The assembler's buffer, reused for every block.
     private let assembly = X86Assembler.Buffer(capacity: JITCodeGenerator.maximumBlockBytes)
-    private var exitAddress: UInt = 0
+    @exclusivity(unchecked) private var exitAddress: UInt = 0
     private typealias Enter = @convention(c) (UnsafeMutableRawPointer) -> Void
-    private var enter: Enter
+    @exclusivity(unchecked) private var enter: Enter
     /// Chain sites patched so far (links made).
-    private(set) var linksPatched: UInt64 = 0
+    @exclusivity(unchecked) private(set) var linksPatched: UInt64 = 0
     /// Code bytes generated (across flushes).
-    private(set) var bytesGenerated: UInt64 = 0
+    @exclusivity(unchecked) private(set) var bytesGenerated: UInt64 = 0
 
     /// The guest storage the current run is over: what `resolve` translates from.
-    private var memory: UnsafeMutableRawPointer?
-    private var l: UInt32 = 0
-    private var limit = 0
+    @exclusivity(unchecked) private var memory: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private var l: UInt32 = 0
+    @exclusivity(unchecked) private var limit = 0
 
     /// Makes the code memory for a VM of `storageSize` bytes whose cache holds `cacheOps` ops.
     init(storageSize: Int, cacheOps: Int) throws {
@@ -189,10 +192,7 @@ final class NativeCode {
 
     /// Records why generated code is leaving.
     fileprivate func record(_ reason: JITExit, pc: UInt32, value: UInt32 = 0, detail: UInt32 = 0) {
-        context.storeBytes(of: reason.rawValue, toByteOffset: Int(JITContext.reason), as: UInt32.self)
-        context.storeBytes(of: pc, toByteOffset: Int(JITContext.pc), as: UInt32.self)
-        context.storeBytes(of: value, toByteOffset: Int(JITContext.value), as: UInt32.self)
-        context.storeBytes(of: detail, toByteOffset: Int(JITContext.detail), as: UInt32.self)
+        JITHelpers.record(context, reason, pc: pc, value: value, detail: detail)
     }
 
     /// The helper `storeHitCode`.
@@ -297,17 +297,27 @@ enum JITHelpers {
             .takeUnretainedValue()
     }
 
+    /// Writes an exit record into the context (no object is touched: leaving is on every callout's path).
+    @inline(__always)
+    static func record(_ ctx: UnsafeMutableRawPointer, _ reason: JITExit, pc: UInt32, value: UInt32 = 0, detail: UInt32 = 0) {
+        // SAFETY: ctx is a context block of JITContext.size bytes.
+        ctx.storeBytes(of: reason.rawValue, toByteOffset: Int(JITContext.reason), as: UInt32.self)
+        ctx.storeBytes(of: pc, toByteOffset: Int(JITContext.pc), as: UInt32.self)
+        ctx.storeBytes(of: value, toByteOffset: Int(JITContext.value), as: UInt32.self)
+        ctx.storeBytes(of: detail, toByteOffset: Int(JITContext.detail), as: UInt32.self)
+    }
+
     private static let leaveSystem: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, word, index in
-        owner(ctx).record(.system, pc: pc, value: word, detail: index)
+        record(ctx, .system, pc: pc, value: word, detail: index)
     }
     private static let leaveTrap: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, value, cause in
-        owner(ctx).record(.trap, pc: pc, value: value, detail: cause)
+        record(ctx, .trap, pc: pc, value: value, detail: cause)
     }
     private static let leaveSlow: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
-        owner(ctx).record(.slow, pc: pc)
+        record(ctx, .slow, pc: pc)
     }
     private static let leaveRewritten: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
-        owner(ctx).record(.rewritten, pc: pc)
+        record(ctx, .rewritten, pc: pc)
     }
     private static let resolve: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt, UInt32) -> UInt = { ctx, pc, site, kind in
         owner(ctx).resolve(pc: pc, site: site, indirect: kind != 0)
