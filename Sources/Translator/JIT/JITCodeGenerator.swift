@@ -41,8 +41,10 @@ enum JITContext {
     static let owner: Int32 = 64
     /// The jump cache: `JumpCache.entries` entries of (P: u32, unused: u32, code address: u64).
     static let jumpCache: Int32 = 72
+    /// limit - n for n = 1, 2, 4 (signed 64-bit): an n-byte access at a is valid iff a <= limit - n.
+    static func limitLess(_ n: Int) -> Int32 { n == 1 ? 80 : n == 2 ? 88 : 96 }
     /// The helper table: one function pointer per `JITHelper`.
-    static let helpers: Int32 = 80
+    static let helpers: Int32 = 104
     static let size = Int(helpers) + 8 * JITHelper.allCases.count
 
     /// The operand of helper `h` in the table.
@@ -152,10 +154,10 @@ struct JITCodeGenerator {
         case loopSlow(A.Label)
         /// A chain site's first target: resolve guest P `target`, patch the site at `site`, go there.
         case resolve(A.Label, target: UInt32, site: UInt)
-        /// A memory trap at P, a = eax.
-        case memoryTrap(A.Label, pc: UInt32, refund: Int32)
-        /// A store to physical eax + l of n bytes hit a code word: invalidate; resume, or leave at `next`.
-        case storeHit(A.Label, resume: A.Label, l: Int32, size: Int, next: UInt32, refund: Int32)
+        /// A memory trap at P, the address a in `address`.
+        case memoryTrap(A.Label, pc: UInt32, refund: Int32, address: A.Reg32)
+        /// A store to physical a + l (a in `address`) of n bytes hit a code word: invalidate; resume, or leave at `next`.
+        case storeHit(A.Label, resume: A.Label, address: A.Reg32, l: Int32, size: Int, next: UInt32, refund: Int32)
         /// A taken branch: give back the budget of the ops after it, jump to `target`.
         case taken(A.Label, refund: Int32, target: UInt32)
         /// A jalr whose target (eax) missed the jump cache.
@@ -199,17 +201,20 @@ struct JITCodeGenerator {
         a.jmp(absolute: exit)
     }
 
-    /// A jump to guest P `target`: a loop on this block, or (registers
-    /// written back) through a chain site.
-    private mutating func jump(to target: UInt32) {
+    /// A jump to guest P `target`, giving back the budget `refund` charged
+    /// for ops after this one: a loop on this block (the refund and the next
+    /// turn's charge in one subtraction), or (registers written back) through
+    /// a chain site.
+    private mutating func jump(to target: UInt32, refund: Int32) {
         if target == block.pc {
             let spent = a.newLabel()
-            a.sub(HostRegister.budget, count)
+            a.sub(HostRegister.budget, count - refund)
             a.j(.l, spent)
             a.jmp(body)
             cold.append(.loopSlow(spent))
             return
         }
+        giveBack(refund)
         writeBack()
         let stub = a.newLabel()
         let field = a.offset + 1
@@ -358,19 +363,19 @@ struct JITCodeGenerator {
             a.test(.rax, .rax)
             a.j(.e, absolute: exit)
             a.jmp(.rax)
-        case .memoryTrap(let label, let p, let back):
+        case .memoryTrap(let label, let p, let back, let address):
             a.bind(label)
             giveBack(back)
             writeBack()
+            a.mov(.edx, address) // before esi: the address may be cached there
             a.mov(.esi, p)
-            a.mov(.edx, .eax)
             a.mov(.ecx, TrapCause.memory.rawValue)
             call(.leaveTrap)
             a.jmp(absolute: exit)
-        case .storeHit(let label, let resume, let l, let n, let next, let back):
+        case .storeHit(let label, let resume, let address, let l, let n, let next, let back):
             a.bind(label)
             writeBack()
-            a.lea(.esi, .rax + l)
+            a.lea(.esi, address.q + l)
             a.mov(.edx, UInt32(n))
             a.mov(.ecx, UInt32(bitPattern: id))
             call(.storeHitCode)
@@ -385,8 +390,7 @@ struct JITCodeGenerator {
             leave(.leaveRewritten, pc: next)
         case .taken(let label, let back, let target):
             a.bind(label)
-            giveBack(back)
-            jump(to: target)
+            jump(to: target, refund: back)
         case .indirectMiss(let label):
             a.bind(label)
             a.mov(.esi, .eax)
@@ -483,10 +487,10 @@ struct JITCodeGenerator {
         case .bge: branch(.ge, op, at: k)
         case .bltu: branch(.b, op, at: k)
         case .bgeu: branch(.ae, op, at: k)
-        case .continueAt: jump(to: op.imm)
+        case .continueAt: jump(to: op.imm, refund: 0)
         case .jal:
             if Int(rd) != MicroOp.writeSink { write(rd, pc(k) &+ 4) }
-            jump(to: op.imm)
+            jump(to: op.imm, refund: 0)
         case .jalr: indirectJump(op, at: k)
         case .system:
             giveBack(refund(k))
@@ -601,22 +605,29 @@ struct JITCodeGenerator {
 
     // MARK: - Memory
 
-    /// eax = x[rs1] + imm (zero-extended into rax), and a check that the n
-    /// bytes there are inside the limit, trapping at op k if not.
-    private mutating func address(_ op: MicroOp, size n: Int32, at k: Int) {
-        read(.eax, op.rs1)
-        if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
-        a.lea(.rcx, .rax + n)
-        a.cmp(.rcx, .qword[HostRegister.context + JITContext.limit])
+    /// The register holding a = x[rs1] + imm, zero-extended to 64 bits (a
+    /// cached x[rs1] itself when imm is 0: cached registers are always
+    /// zero-extended; otherwise eax), and a check that the n bytes there are
+    /// inside the limit (a <= limit - n), trapping at op k if not.
+    private mutating func address(_ op: MicroOp, size n: Int32, at k: Int) -> A.Reg32 {
+        var r = A.Reg32.eax
+        if op.imm == 0, let h = host(op.rs1) {
+            r = h
+        } else {
+            read(.eax, op.rs1)
+            if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
+        }
+        a.cmp(r.q, .qword[HostRegister.context + JITContext.limitLess(Int(n))])
         let trap = a.newLabel()
-        a.j(.a, trap)
-        cold.append(.memoryTrap(trap, pc: pc(k), refund: refund(k)))
+        a.j(.g, trap)
+        cold.append(.memoryTrap(trap, pc: pc(k), refund: refund(k), address: r))
+        return r
     }
 
     private mutating func load(_ op: MicroOp, at k: Int) {
         let n: Int32 = op.kind == .lw ? 4 : (op.kind == .lb || op.kind == .lbu ? 1 : 2)
-        address(op, size: n, at: k)
-        let m = A.Mem(address: HostRegister.memory + .rax, size: Int(n))
+        let at = address(op, size: n, at: k)
+        let m = A.Mem(address: HostRegister.memory + at.q, size: Int(n))
         let d = host(op.rd) ?? .edx
         switch op.kind {
         case .lb, .lh: a.movsx(d, m)
@@ -628,12 +639,12 @@ struct JITCodeGenerator {
 
     private mutating func store(_ op: MicroOp, at k: Int) {
         let n = op.kind.storeSize!
-        address(op, size: Int32(n), at: k)
+        let at = address(op, size: Int32(n), at: k)
         // The value straight from its cached register where one can be named at this width.
         var value = host(op.rs2) ?? .edx
         if n == 1, value.b == nil { value = .edx }
         if value == .edx { read(.edx, op.rs2) }
-        let m = A.Mem(address: HostRegister.memory + .rax, size: n)
+        let m = A.Mem(address: HostRegister.memory + at.q, size: n)
         switch n {
         case 1: a.mov(m, value.b!)
         case 2: a.mov(m, value.w)
@@ -642,14 +653,14 @@ struct JITCodeGenerator {
         // Self-modifying code: did the store touch a word translations were made from?
         // A byte store touches one word; a wider one at most two adjacent: one word compare covers both.
         let l = Int32(bitPattern: block.l)
-        if l == 0 { a.mov(.ecx, .eax) } else { a.lea(.ecx, .rax + l) }
+        if l == 0 { a.mov(.ecx, at) } else { a.lea(.ecx, at.q + l) }
         a.shift(.shr, .ecx, 2)
         a.mov(.rdx, .qword[HostRegister.context + JITContext.codeMap])
         a.cmp(A.Mem(address: .rdx + .rcx, size: n == 1 ? 1 : 2), 0)
         let hit = a.newLabel(), resume = a.newLabel()
         a.j(.ne, hit)
         a.bind(resume)
-        cold.append(.storeHit(hit, resume: resume, l: l, size: n, next: pc(k) &+ 4, refund: refund(k)))
+        cold.append(.storeHit(hit, resume: resume, address: at, l: l, size: n, next: pc(k) &+ 4, refund: refund(k)))
     }
 
     // MARK: - Control transfers
@@ -658,9 +669,22 @@ struct JITCodeGenerator {
     private mutating func branch(_ c: A.Condition, _ op: MicroOp, at k: Int) {
         if op.rs2 == 0 {
             if let h = host(op.rs1) { a.test(h, h) } else { a.cmp(JITCodeGenerator.x(op.rs1), 0) }
+        } else if let h = host(op.rs1) {
+            alu(.cmp, h, op.rs2)
         } else {
             read(.eax, op.rs1)
             alu(.cmp, .eax, op.rs2)
+        }
+        if op.imm == block.pc {
+            // A loop on this block: taken is the hot path, so it stays inline.
+            let notTaken = a.newLabel(), spent = a.newLabel()
+            a.j(A.Condition(rawValue: c.rawValue ^ 1)!, notTaken)
+            a.sub(HostRegister.budget, count - refund(k))
+            a.j(.ge, body)
+            a.jmp(spent)
+            cold.append(.loopSlow(spent))
+            a.bind(notTaken)
+            return
         }
         let taken = a.newLabel()
         a.j(c, taken)
