@@ -1,4 +1,18 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Machine
+
+/// `count` zeroed elements from calloc: large ones are fresh pages the
+/// kernel zeroes on first touch, so a cache for a big guest costs nothing
+/// for the pages it never uses (a memset touched them all, on every run).
+private func zeroed<T>(_ count: Int, of _: T.Type) -> UnsafeMutablePointer<T> {
+    // SAFETY: calloc returns suitably aligned, zeroed memory for count elements, or nil (a host out of memory: fatal).
+    guard let p = calloc(max(count, 1), MemoryLayout<T>.stride) else { fatalError("out of memory for a translation cache") }
+    return p.bindMemory(to: T.self, capacity: max(count, 1))
+}
 
 /// One translated guest block: a straight run of guest instructions inside
 /// one page, ending at a control transfer, a system instruction, a
@@ -78,6 +92,7 @@ final class TranslationCache {
     @exclusivity(unchecked) var blockCount = 0
     @exclusivity(unchecked) private var table: [UInt64: Int32] = [:]
     static let frontSize = 4096
+    /// The front cache's keys, stored complemented so that zeroed memory is empty (no real key is all ones).
     private let frontKeys: UnsafeMutablePointer<UInt64>
     private let frontBlocks: UnsafeMutablePointer<Int32>
     @exclusivity(unchecked) private var incoming: [[Int32]] = []
@@ -112,16 +127,12 @@ final class TranslationCache {
         words = .allocate(capacity: self.opCapacity)
         links = .allocate(capacity: self.opCapacity)
         blocks = .allocate(capacity: blockCapacity)
-        frontKeys = .allocate(capacity: TranslationCache.frontSize)
-        frontKeys.initialize(repeating: UInt64.max, count: TranslationCache.frontSize)
-        frontBlocks = .allocate(capacity: TranslationCache.frontSize)
-        frontBlocks.initialize(repeating: -1, count: TranslationCache.frontSize)
+        frontKeys = zeroed(TranslationCache.frontSize, of: UInt64.self)
+        frontBlocks = zeroed(TranslationCache.frontSize, of: Int32.self)
         codeBitWords = (storageSize / 4 + 31) / 32
-        codeBits = .allocate(capacity: codeBitWords)
-        codeBits.initialize(repeating: 0, count: codeBitWords)
+        codeBits = zeroed(codeBitWords, of: UInt32.self)
         codeMapBytes = storageSize / 4 + 2
-        codeMap = .allocate(capacity: codeMapBytes)
-        codeMap.initialize(repeating: 0, count: codeMapBytes)
+        codeMap = zeroed(codeMapBytes, of: UInt8.self)
         pageBlocks = Array(repeating: [], count: pageCount)
     }
 
@@ -130,10 +141,10 @@ final class TranslationCache {
         words.deallocate()
         links.deallocate()
         blocks.deallocate()
-        frontKeys.deallocate()
-        frontBlocks.deallocate()
-        codeBits.deallocate()
-        codeMap.deallocate()
+        free(frontKeys)
+        free(frontBlocks)
+        free(codeBits)
+        free(codeMap)
     }
 
     /// Bytes the cache's buffers occupy.
@@ -153,13 +164,13 @@ final class TranslationCache {
     /// The valid block for (pc, l), if translated.
     @inline(__always) func lookup(pc: UInt32, l: UInt32) -> Int32? {
         let k = TranslationCache.key(pc, l), s = TranslationCache.slot(pc, l)
-        if frontKeys[s] == k {
+        if frontKeys[s] == ~k {
             counters.frontHits += 1
             return frontBlocks[s]
         }
         guard let id = table[k] else { return nil }
         counters.tableHits += 1
-        frontKeys[s] = k
+        frontKeys[s] = ~k
         frontBlocks[s] = id
         return id
     }
@@ -184,7 +195,7 @@ final class TranslationCache {
         incoming.append([])
         let k = TranslationCache.key(pc, l), s = TranslationCache.slot(pc, l)
         table[k] = id
-        frontKeys[s] = k
+        frontKeys[s] = ~k
         frontBlocks[s] = id
         pageBlocks[page].append(id)
         markCode(blocks[blockCount - 1], set: true)
@@ -228,7 +239,7 @@ final class TranslationCache {
             blocks[Int(id)].valid = false
             table[TranslationCache.key(b.pc, b.l)] = nil
             let s = TranslationCache.slot(b.pc, b.l)
-            if frontBlocks[s] == id { frontKeys[s] = UInt64.max }
+            if frontBlocks[s] == id { frontKeys[s] = 0 }
             for link in incoming[Int(id)] {
                 let from = Int(link >> 1)
                 if link & 1 == 0 { blocks[from].next0 = -1 } else { blocks[from].next1 = -1 }
@@ -248,7 +259,7 @@ final class TranslationCache {
         opCount = 0
         blockCount = 0
         table.removeAll(keepingCapacity: true)
-        frontKeys.update(repeating: UInt64.max, count: TranslationCache.frontSize)
+        frontKeys.update(repeating: 0, count: TranslationCache.frontSize)
         incoming.removeAll(keepingCapacity: true)
         for p in 0..<pageCount where !pageBlocks[p].isEmpty { pageBlocks[p] = [] }
         codeBits.update(repeating: 0, count: codeBitWords)
