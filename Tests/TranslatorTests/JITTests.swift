@@ -94,6 +94,32 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// Blocks do not check their bound on entry: a jump linked while the
+    /// bound was wide must not lead past it once LPSW has narrowed it.
+    func testLinkedJumpPastAShrunkenBoundTraps() throws {
+        var code = JITTests.li(7, 3)                                               // 0x1000
+        code += [Instruction(.addi, rd: 5, rs1: 5, imm: 1), Instruction(.jal, imm: 0x1800 - 0x100C)] // A at 0x1008
+        code += [Instruction](repeating: Instruction(.addi), count: (0x1800 - 0x1010) / 4)
+        let narrowed = PSW(mode: .supervisor, pc: 0x1008, l: 0, b: 0x1800)
+        code += [Instruction(.addi, rd: 6, rs1: 6, imm: 1), Instruction(.blt, rs1: 6, rs2: 7, imm: 0x1008 - 0x1804)] // B at 0x1800
+        code += JITTests.li(11, 0x2000)
+        for (i, w) in narrowed.words.enumerated() {
+            code += JITTests.li(10, w) + [Instruction(.sw, rs1: 11, rs2: 10, imm: Int32(4 * i))]
+        }
+        code += [Instruction(.lpsw, rs1: 11)]
+        let img = JITTests.image(code)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "the reference fetch-traps at B")
+        XCTAssertEqual(reference.registers[5], 4, "A ran once more under the narrowed bound")
+        XCTAssertEqual(reference.registers[21], 0x1800, "the trap value: B's address")
+        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+        let exit = try BareJIT(machine: machine).run(budget: 10_000)
+        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, "native-jit")
+        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000)
+        cp.run()
+        XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
+    }
+
     /// Division's corner cases, which fault on x86 if passed through: x / 0 and INT_MIN / -1.
     func testDivisionCornersDoNotFaultTheHost() throws {
         var code = JITTests.li(1, 0x8000_0000) + JITTests.li(2, 0xFFFF_FFFF) + JITTests.li(3, 7)

@@ -148,7 +148,7 @@ struct JITCodeGenerator {
 
     /// A rare path, emitted after the body at its label.
     private enum Stub {
-        /// The bound or the budget does not let the block run (budget charged or not yet); nothing cached yet.
+        /// The budget does not cover the block (`charged`: after charging it); nothing cached yet.
         case slow(charged: A.Label, uncharged: A.Label)
         /// A loop on the block found the budget spent: write back, leave for the slow entry.
         case loopSlow(A.Label)
@@ -314,15 +314,9 @@ struct JITCodeGenerator {
         allocate(ops: ops, loop: loop)
         let slow = a.newLabel(), slowCharged = a.newLabel()
         a.bind(entry)
-        // The bound may have shrunk since translation, and the budget may not cover the block.
-        if block.end <= UInt32(Int32.max) {
-            a.cmp(.qword[HostRegister.context + JITContext.limit], Int32(block.end))
-        } else {
-            a.mov(.ecx, block.end)
-            a.cmp(.rcx, .qword[HostRegister.context + JITContext.limit])
-            a.j(.a, slow) // end > limit
-        }
-        if block.end <= UInt32(Int32.max) { a.j(.b, slow) } // limit < end
+        // The budget may not cover the block. (Its bound was checked by whoever
+        // entered it: the executor, or `resolve` when it linked a jump here; a
+        // bound that shrinks unlinks every jump, see `NativeCode.run`.)
         a.sub(HostRegister.budget, count)
         a.j(.l, slowCharged)
         cold.append(.slow(charged: slowCharged, uncharged: slow))
@@ -613,6 +607,8 @@ struct JITCodeGenerator {
         var r = A.Reg32.eax
         if op.imm == 0, let h = host(op.rs1) {
             r = h
+        } else if let h = host(op.rs1) {
+            a.lea(.eax, h.q + Int32(bitPattern: op.imm)) // wraps at 32 bits, as the guest's address does
         } else {
             read(.eax, op.rs1)
             if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }

@@ -22,6 +22,10 @@ final class NativeCode {
     /// The jump cache (`JumpCache`), and the relocation its entries were made under.
     private let jumpCache: UnsafeMutableRawPointer
     @exclusivity(unchecked) private var jumpCacheL: UInt32 = 0
+    /// The largest end of a block some jump (or jump cache entry) leads to:
+    /// the links hold while the limit is at least this. Blocks do not check
+    /// their bound themselves.
+    @exclusivity(unchecked) private var linkedEnd = 0
     @exclusivity(unchecked) private var trampolineBytes = 0
     /// The assembler's buffer, reused for every block.
     private let assembly = X86Assembler.Buffer(capacity: JITCodeGenerator.maximumBlockBytes)
@@ -139,10 +143,12 @@ final class NativeCode {
     fileprivate func resolve(pc: UInt32, site: UInt, indirect: Bool) -> UInt {
         var found = cache.lookup(pc: pc, l: l)
         if found == nil, hasRoomForBlock, let memory { found = translateWithoutFlush(pc: pc, memory: memory) }
-        guard let id = found, cache.blocks[Int(id)].epoch == cache.epoch else {
+        // The target must be current and inside the bound: blocks do not check it on entry.
+        guard let id = found, cache.blocks[Int(id)].epoch == cache.epoch, Int(cache.blocks[Int(id)].end) <= limit else {
             record(.lookup, pc: pc)
             return 0
         }
+        linkedEnd = max(linkedEnd, Int(cache.blocks[Int(id)].end))
         let entry = entries[Int(id)]
         if indirect {
             let slot = JumpCache.index(pc) * JumpCache.entryBytes
@@ -182,6 +188,7 @@ final class NativeCode {
 
     /// The cache was flushed: every block's code goes with it.
     private func codeFlushed() {
+        linkedEnd = 0
         code.reset(keeping: trampolineBytes)
         entries = []
         incoming = []
@@ -229,6 +236,11 @@ final class NativeCode {
         if l != jumpCacheL {
             clearJumpCache() // its entries are blocks of the previous relocation
             jumpCacheL = l
+        }
+        if limit < linkedEnd {
+            // The bound shrank under linked blocks: no jump may lead past it unchecked.
+            unchainAll()
+            linkedEnd = 0
         }
         defer { self.memory = nil }
         context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
