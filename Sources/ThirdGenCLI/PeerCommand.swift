@@ -57,38 +57,37 @@ struct PeerCommand: ParsableCommand {
     func run() throws {
         let toolchain = try GuestToolchain.locate()
         let emulator = qemu ?? PeerCommand.onPath("qemu-riscv32")
-        let selected = guests.isEmpty ? Guests.all.filter { $0.kind == .compute } : guests.compactMap(Guests.named)
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-peer-\(getpid())")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
-        var rows: [Row] = []
-        for g in selected {
-            if !json { FileHandle.standardError.write(Data("measuring \(g.name)\n".utf8)) }
-            let jit = try Timing.fastest(g, strategy: .jit, repetitions: repetitions)
-            let bare = try Timing.fastest(g, strategy: .nativeJit, repetitions: repetitions)
-            let bt = try Timing.fastest(g, strategy: .bt, repetitions: repetitions)
-            let source = Guests.source(of: g)
-            let host = work.appendingPathComponent(g.name).path
-            try toolchain.buildNative(source: source, output: URL(fileURLWithPath: host))
-            let native = try PerfCommand.runNative(host, repetitions: repetitions)
-            var emulated: (console: [UInt8], exitCode: UInt32?, seconds: Double, firstSeconds: Double?)?
-            if let emulator {
-                let rv = work.appendingPathComponent(g.name + "-riscv32-linux").path
-                try toolchain.buildRISCVLinux(source: source, output: URL(fileURLWithPath: rv))
-                emulated = try PerfCommand.runNative(rv, repetitions: repetitions, under: emulator)
-            }
-            let s = jit.snapshot
-            let agree = [bare.snapshot, bt.snapshot].allSatisfy { Verdict(run: $0, reference: s) == .equivalent }
-                    && native.console == s.console && native.exitCode == s.outcome.exitCode
-                && (emulated.map { $0.console == s.console && $0.exitCode == s.outcome.exitCode } ?? true)
-            let t = jit.translation ?? TranslationCounters()
-            rows.append(Row(guest: g.name, instructions: s.instructions, native: native.seconds, qemu: emulated?.seconds,
-                            qemuCold: emulated?.firstSeconds,
-                            jit: jit.seconds, nativeJIT: bare.seconds, bt: bt.seconds,
-                            translateNanoseconds: Double(t.translationNanoseconds) / Double(max(t.instructionsTranslated, 1)),
-                            outputsAgree: agree))
+        let rows = try Timing.withScratchFolder("peer") { work in
+            try Timing.computeGuests(guests).map { try measure($0, toolchain, emulator, work) }
         }
         report(rows, emulator: emulator)
+    }
+
+    private func measure(_ g: BuiltinGuest, _ toolchain: GuestToolchain, _ emulator: String?, _ work: URL) throws -> Row {
+        if !json { FileHandle.standardError.write(Data("measuring \(g.name)\n".utf8)) }
+        let jit = try Timing.fastest(g, strategy: .jit, repetitions: repetitions)
+        let bare = try Timing.fastest(g, strategy: .nativeJit, repetitions: repetitions)
+        let bt = try Timing.fastest(g, strategy: .bt, repetitions: repetitions)
+        let source = Guests.source(of: g)
+        let host = work.appendingPathComponent(g.name).path
+        try toolchain.buildNative(source: source, output: URL(fileURLWithPath: host))
+        let native = try PerfCommand.runNative(host, repetitions: repetitions)
+        var emulated: (console: [UInt8], exitCode: UInt32?, seconds: Double, firstSeconds: Double?)?
+        if let emulator {
+            let rv = work.appendingPathComponent(g.name + "-riscv32-linux").path
+            try toolchain.buildRISCVLinux(source: source, output: URL(fileURLWithPath: rv))
+            emulated = try PerfCommand.runNative(rv, repetitions: repetitions, under: emulator)
+        }
+        let s = jit.snapshot
+        let agree = [bare.snapshot, bt.snapshot].allSatisfy { Verdict(run: $0, reference: s) == .equivalent }
+            && native.console == s.console && native.exitCode == s.outcome.exitCode
+            && (emulated.map { $0.console == s.console && $0.exitCode == s.outcome.exitCode } ?? true)
+        let t = jit.translation ?? TranslationCounters()
+        return Row(guest: g.name, instructions: s.instructions, native: native.seconds, qemu: emulated?.seconds,
+                   qemuCold: emulated?.firstSeconds,
+                   jit: jit.seconds, nativeJIT: bare.seconds, bt: bt.seconds,
+                   translateNanoseconds: Double(t.translationNanoseconds) / Double(max(t.instructionsTranslated, 1)),
+                   outputsAgree: agree)
     }
 
     private func report(_ rows: [Row], emulator: String?) {

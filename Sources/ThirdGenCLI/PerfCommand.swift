@@ -48,10 +48,11 @@ struct PerfCommand: ParsableCommand {
     func run() throws {
         let toolchain = try GuestToolchain.locate()
         let strategies = strategy.strategies.filter { $0 != .native }
-        let selected = guests.isEmpty ? Guests.all.filter { $0.kind == .compute } : guests.compactMap(Guests.named)
-        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-perf-\(getpid())")
-        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: work) }
+        let rows = try Timing.withScratchFolder("perf") { work in try measure(Timing.computeGuests(guests), strategies, toolchain, work) }
+        report(rows, strategies)
+    }
+
+    private func measure(_ selected: [BuiltinGuest], _ strategies: [Strategy], _ toolchain: GuestToolchain, _ work: URL) throws -> [Row] {
         var rows: [Row] = []
         for g in selected {
             let interpreted = try Timing.fastest(g, strategy: .native, repetitions: repetitions)
@@ -76,6 +77,10 @@ struct PerfCommand: ParsableCommand {
                 FileHandle.standardError.write(Data("measured \(g.name)\n".utf8))
             }
         }
+        return rows
+    }
+
+    private func report(_ rows: [Row], _ strategies: [Strategy]) {
         let geomean = Timing.geometricMean(rows.map(\.slowdown))
         let scalarGeomean = Timing.geometricMean(rows.map(\.scalarSlowdown))
         let monitorGeomeans = strategies.indices.map { i in Timing.geometricMean(rows.map { $0.monitorSeconds[i] / $0.interpreterSeconds }) }

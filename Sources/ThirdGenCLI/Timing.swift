@@ -28,5 +28,18 @@ enum Timing {
         return nil
     }
 
+    /// The built-in guests named (every compute guest if none): what `perf` and `peer` measure.
+    static func computeGuests(_ names: [String]) -> [BuiltinGuest] {
+        names.isEmpty ? Guests.all.filter { $0.kind == .compute } : names.compactMap(Guests.named)
+    }
+
+    /// Runs `body` with a fresh scratch folder for native builds, removed afterwards.
+    static func withScratchFolder<T>(_ name: String, _ body: (URL) throws -> T) throws -> T {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-\(name)-\(getpid())")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        return try body(work)
+    }
+
     static func geometricMean(_ xs: [Double]) -> Double { exp(xs.map(log).reduce(0, +) / Double(max(xs.count, 1))) }
 }
