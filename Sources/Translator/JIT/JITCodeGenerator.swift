@@ -89,7 +89,7 @@ struct ChainSite {
 /// holds blocks of the current relocation only (cleared when l changes),
 /// and an entry goes when its block is invalidated.
 enum JumpCache {
-    static let entries = 4096
+    static let entries = 1024
     static let entryBytes = 16
     /// No guest P is odd: an entry holding this never hits.
     static let empty: UInt32 = 0xFFFF_FFFF
