@@ -55,6 +55,7 @@ final class NativeCode {
         jumpCache.initializeMemory(as: UInt8.self, repeating: 0, count: JumpCache.entries * JumpCache.entryBytes)
         enter = { _ in }
         (trampolineBytes, exitAddress, enter) = emitTrampoline()
+        // SAFETY (the stores below): offsets from JITContext, all inside the JITContext.size bytes allocated above.
         for h in JITHelper.allCases {
             context.storeBytes(of: JITHelpers.table[h.rawValue], toByteOffset: Int(JITContext.helpers) + 8 * h.rawValue,
                                as: UnsafeRawPointer.self)
@@ -73,6 +74,7 @@ final class NativeCode {
     }
 
     private func clearJumpCache() {
+        // SAFETY: entry i's P field, inside the JumpCache.entries * entryBytes allocated in init.
         for i in 0..<JumpCache.entries {
             jumpCache.storeBytes(of: JumpCache.empty, toByteOffset: i * JumpCache.entryBytes, as: UInt32.self)
         }
@@ -152,6 +154,7 @@ final class NativeCode {
         let entry = entries[Int(id)]
         if indirect {
             let slot = JumpCache.index(pc) * JumpCache.entryBytes
+            // SAFETY: index(pc) < entries, so the entry lies inside the jump cache.
             jumpCache.storeBytes(of: pc, toByteOffset: slot, as: UInt32.self)
             jumpCache.storeBytes(of: entry, toByteOffset: slot + 8, as: UInt.self)
             return entry
@@ -172,6 +175,7 @@ final class NativeCode {
     private func unchain(_ id: Int32) {
         guard Int(id) < incoming.count else { return }
         let slot = JumpCache.index(cache.blocks[Int(id)].pc) * JumpCache.entryBytes
+        // SAFETY: index(pc) < entries, so the entry lies inside the jump cache.
         if jumpCache.load(fromByteOffset: slot + 8, as: UInt.self) == entries[Int(id)] {
             jumpCache.storeBytes(of: JumpCache.empty, toByteOffset: slot, as: UInt32.self)
         }
@@ -243,6 +247,8 @@ final class NativeCode {
             linkedEnd = 0
         }
         defer { self.memory = nil }
+        // SAFETY (context stores and loads in this function): offsets from JITContext, inside the block.
+        // Generated code reads guest storage only below memory + l + limit, which lies inside [memory, memory + w).
         context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
         context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
         context.storeBytes(of: Int64(limit), toByteOffset: Int(JITContext.limit), as: Int64.self)
@@ -282,6 +288,8 @@ final class NativeCode {
             }
             context.storeBytes(of: Int64(remaining), toByteOffset: Int(JITContext.budget), as: Int64.self)
             context.storeBytes(of: entries[Int(id)], toByteOffset: Int(JITContext.target), as: UInt.self)
+            // SAFETY: the trampoline saves and restores every callee-saved register and the stack;
+            // the target is the entry of a block generated for this cache, current and inside the bound.
             enter(context)
             remaining = Int(context.load(fromByteOffset: Int(JITContext.budget), as: Int64.self))
             pc = context.load(fromByteOffset: Int(JITContext.pc), as: UInt32.self)
@@ -343,6 +351,8 @@ enum JITHelpers {
 
     /// Indexed by `JITHelper.rawValue`.
     static var table: [UnsafeRawPointer] {
+        // SAFETY: each is a @convention(c) closure without captures, a plain C function;
+        // generated code calls it with the System V argument registers its type names.
         JITHelper.allCases.map { h in
             switch h {
             case .leaveSystem: return unsafeBitCast(leaveSystem, to: UnsafeRawPointer.self)
