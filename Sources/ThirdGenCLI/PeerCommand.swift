@@ -48,6 +48,8 @@ struct PeerCommand: ParsableCommand {
         var qemuCold: Double?
         var jit: Double
         var nativeJIT: Double
+        /// native-jit warm: translations kept from the run before (QEMU warm's counterpart).
+        var nativeJITWarm: Double
         var bt: Double
         /// Translation time per guest instruction translated, under jit (ns).
         var translateNanoseconds: Double
@@ -68,6 +70,7 @@ struct PeerCommand: ParsableCommand {
         let jit = try Timing.fastest(g, strategy: .jit, repetitions: repetitions)
         let bare = try Timing.fastest(g, strategy: .nativeJit, repetitions: repetitions)
         let bt = try Timing.fastest(g, strategy: .bt, repetitions: repetitions)
+        let warm = try Timing.fastestWarmBareJIT(g, repetitions: repetitions)
         let source = Guests.source(of: g)
         let host = work.appendingPathComponent(g.name).path
         try toolchain.buildNative(source: source, output: URL(fileURLWithPath: host))
@@ -79,40 +82,49 @@ struct PeerCommand: ParsableCommand {
             emulated = try PerfCommand.runNative(rv, repetitions: repetitions, under: emulator)
         }
         let s = jit.snapshot
-        let agree = [bare.snapshot, bt.snapshot].allSatisfy { Verdict(run: $0, reference: s) == .equivalent }
+        let agree = [bare.snapshot, bt.snapshot, warm.snapshot].allSatisfy { Verdict(run: $0, reference: s) == .equivalent }
             && native.console == s.console && native.exitCode == s.outcome.exitCode
             && (emulated.map { $0.console == s.console && $0.exitCode == s.outcome.exitCode } ?? true)
         let t = jit.translation ?? TranslationCounters()
         return Row(guest: g.name, instructions: s.instructions, native: native.seconds, qemu: emulated?.seconds,
                    qemuCold: emulated?.firstSeconds,
-                   jit: jit.seconds, nativeJIT: bare.seconds, bt: bt.seconds,
+                   jit: jit.seconds, nativeJIT: bare.seconds, nativeJITWarm: warm.seconds, bt: bt.seconds,
                    translateNanoseconds: Double(t.translationNanoseconds) / Double(max(t.instructionsTranslated, 1)),
                    outputsAgree: agree)
     }
 
     private func report(_ rows: [Row], emulator: String?) {
         let g = Timing.geometricMean
-        let jitOverNative = g(rows.map { $0.jit / $0.native })
-        let bareOverNative = g(rows.map { $0.nativeJIT / $0.native })
-        let btOverNative = g(rows.map { $0.bt / $0.native })
-        let qemuOverNative = emulator == nil ? nil : g(rows.compactMap { r in r.qemu.map { $0 / r.native } })
-        let qemuColdOverNative = emulator == nil ? nil : g(rows.compactMap { r in r.qemuCold.map { $0 / r.native } })
+        func mean(_ f: (Row) -> Double?) -> Double? {
+            let xs = rows.compactMap(f)
+            return xs.count == rows.count && !xs.isEmpty ? g(xs) : nil
+        }
+        let jitOverNative = mean { $0.jit / $0.native }!
+        let bareOverNative = mean { $0.nativeJIT / $0.native }!
+        let warmOverNative = mean { $0.nativeJITWarm / $0.native }!
+        let btOverNative = mean { $0.bt / $0.native }!
+        let qemuOverNative = mean { r in r.qemu.map { $0 / r.native } }
+        let qemuColdOverNative = mean { r in r.qemuCold.map { $0 / r.native } }
+        let coldSpeedup = mean { r in r.qemuCold.map { $0 / r.jit } }
+        let warmSpeedup = mean { r in r.qemu.map { $0 / r.nativeJITWarm } }
         if json {
             print(JSON.object([
                 ("rows", .array(rows.map { r in
                     .object([("guest", .string(r.guest)), ("guestInstructions", .uint(r.instructions)),
                              ("nativeSeconds", .double(r.native)), ("qemuSeconds", r.qemu.map { .double($0) } ?? .null),
                              ("qemuColdSeconds", r.qemuCold.map { .double($0) } ?? .null),
-                             ("jitSeconds", .double(r.jit)), ("nativeJitSeconds", .double(r.nativeJIT)), ("btSeconds", .double(r.bt)),
+                             ("jitSeconds", .double(r.jit)), ("nativeJitSeconds", .double(r.nativeJIT)),
+                             ("nativeJitWarmSeconds", .double(r.nativeJITWarm)), ("btSeconds", .double(r.bt)),
                              ("jitOverNative", .double(r.jit / r.native)),
                              ("qemuOverNative", r.qemu.map { .double($0 / r.native) } ?? .null),
-                             ("jitFasterThanQemu", r.qemu.map { .bool(r.jit < $0) } ?? .null),
                              ("jitFasterThanQemuCold", r.qemuCold.map { .bool(r.jit < $0) } ?? .null),
+                             ("warmJitFasterThanQemuWarm", r.qemu.map { .bool(r.nativeJITWarm < $0) } ?? .null),
                              ("translateNanosecondsPerInstruction", .double(r.translateNanoseconds)),
                              ("outputsAgree", .bool(r.outputsAgree))])
                 })),
                 ("geomeanJitOverNative", .double(jitOverNative)),
                 ("geomeanNativeJitOverNative", .double(bareOverNative)),
+                ("geomeanNativeJitWarmOverNative", .double(warmOverNative)),
                 ("geomeanBtOverNative", .double(btOverNative)),
                 ("geomeanQemuOverNative", qemuOverNative.map { .double($0) } ?? .null),
                 ("geomeanQemuColdOverNative", qemuColdOverNative.map { .double($0) } ?? .null),
@@ -121,27 +133,27 @@ struct PeerCommand: ParsableCommand {
             ]).rendered(pretty: true))
             return
         }
-        func x(_ v: Double) -> String { String(format: "%.2fx", v) }
+        func x(_ v: Double?) -> String { v.map { String(format: "%.2fx", $0) } ?? "-" }
         func ms(_ v: Double?) -> String { v.map { String(format: "%.2f", $0 * 1e3) } ?? "-" }
         var table: [[String]] = rows.map { r in
-            [r.guest, String(r.instructions), ms(r.native), ms(r.qemuCold), ms(r.qemu), ms(r.jit),
-             r.qemuCold.map { x($0 / r.native) } ?? "-", r.qemu.map { x($0 / r.native) } ?? "-",
+            [r.guest, String(r.instructions), ms(r.native),
+             ms(r.qemuCold), ms(r.jit), x(r.qemuCold.map { $0 / r.jit }),
+             ms(r.qemu), ms(r.nativeJITWarm), x(r.qemu.map { $0 / r.nativeJITWarm }),
              x(r.jit / r.native), x(r.nativeJIT / r.native), x(r.bt / r.native),
-             r.qemuCold.map { x($0 / r.jit) } ?? "-", r.qemu.map { x($0 / r.jit) } ?? "-",
              String(format: "%.0f", r.translateNanoseconds), r.outputsAgree ? "yes" : "NO"]
         }
-        table.append(["geomean", "", "", "", "", "", qemuColdOverNative.map(x) ?? "-", qemuOverNative.map(x) ?? "-",
-                      x(jitOverNative), x(bareOverNative), x(btOverNative),
-                      qemuColdOverNative.map { x($0 / jitOverNative) } ?? "-", qemuOverNative.map { x($0 / jitOverNative) } ?? "-", "", ""])
-        print(TextTable.render(header: ["guest", "guest instr", "native ms", "qemu cold ms", "qemu warm ms", "jit ms",
-                                        "qemu cold/native", "qemu warm/native", "jit/native", "native-jit/native", "bt/native",
-                                        "jit vs qemu cold", "jit vs qemu warm", "translate ns/instr", "same output"],
+        table.append(["geomean", "", "", x(qemuColdOverNative), "", x(coldSpeedup), x(qemuOverNative), x(warmOverNative),
+                      x(warmSpeedup), x(jitOverNative), x(bareOverNative), x(btOverNative), "", ""])
+        print(TextTable.render(header: ["guest", "guest instr", "native ms",
+                                        "qemu cold ms", "jit ms", "qemu cold/jit",
+                                        "qemu warm ms", "native-jit warm ms", "qemu warm/warm",
+                                        "jit/native", "native-jit/native", "bt/native", "translate ns/instr", "same output"],
                                rows: table), terminator: "")
         print("fastest of \(repetitions) each; native = clang -O2 for the host; qemu = \(emulator ?? "not found") running the same C " +
-              "as a static riscv32 Linux program, cold = its first run, warm = its fastest; jit = under the control program " +
-              "(a fresh machine each run, translation included); native-jit = the JIT as the bare machine; " +
-              "jit vs qemu = QEMU's time over the JIT's (above 1: the JIT is faster)")
-        if emulator == nil { print("note: qemu-riscv32 not found, QEMU column left out (Debian: apt-get install qemu-user)") }
+              "as a static riscv32 Linux program: cold = its first run (translating), warm = its fastest; jit = under the " +
+              "control program, a fresh machine each run (translating); native-jit warm = the JIT as the bare machine with " +
+              "the previous run's translations; X/Y above 1: Y is faster; geomean row: ratios to native, then speedups")
+        if emulator == nil { print("note: qemu-riscv32 not found, QEMU columns left out (Debian: apt-get install qemu-user)") }
     }
 
     /// The first executable `name` on PATH.

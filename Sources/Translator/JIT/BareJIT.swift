@@ -28,6 +28,21 @@ public final class BareJIT {
         stepper.trapPolicy = .report
     }
 
+    /// Prepares to run `machine` with the translations `previous` made (a
+    /// warm start: the same guest booted again, its blocks verified against
+    /// storage on first use instead of translated). Storage sizes must match.
+    public init(machine: Machine, reusingTranslationsOf previous: BareJIT) throws {
+        guard machine.storage.size == previous.machine.storage.size else {
+            throw JITTranslator.Unavailable(description: "a warm start needs the same storage size as the run it follows")
+        }
+        self.machine = machine
+        code = previous.code
+        code.storageWritten(range: nil) // everything was rewritten: verify each block, relink
+        stepper = Machine(storage: Storage(viewing: machine.storage, range: 0..<machine.storage.size),
+                          profile: machine.profile, sharingRegistersOf: machine)
+        stepper.trapPolicy = .report
+    }
+
     /// The translation counters.
     public var counters: TranslationCounters { code.cache.counters }
 
