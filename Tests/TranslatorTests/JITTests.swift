@@ -120,6 +120,27 @@ final class JITTests: XCTestCase {
         XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
     }
 
+    /// `slli t, x, s; add t, b, t` becomes one scaled-index lea: every
+    /// aliasing of t, x and b, every scale, cached or not, wrapping at 32 bits.
+    func testScaledIndexPairs() throws {
+        var code: [Instruction] = []
+        for (r, v) in [(5, 0x7FFF_FFF0), (6, 0x1234_5678), (7, 0xFFFF_FFFF), (8, 3)] as [(Int, UInt32)] { code += JITTests.li(r, v) }
+        for s: Int32 in 0...3 {
+            for (t, x, b) in [(9, 5, 6), (9, 9, 6), (10, 7, 10), (11, 8, 8), (12, 5, 0), (13, 0, 7)] {
+                code += JITTests.li(t, 0xA5A5_0000 | UInt32(t))
+                code += [Instruction(.slli, rd: t, rs1: x, imm: s), Instruction(.add, rd: t, rs1: b, rs2: t)]
+                code += [Instruction(.slli, rd: t, rs1: x, imm: s), Instruction(.add, rd: t, rs1: t, rs2: b)]
+                code.append(Instruction(.xor, rd: 20, rs1: 20, rs2: t))
+            }
+        }
+        code.append(Instruction(.halt, rs1: 0))
+        let img = JITTests.image(code)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+        let exit = try BareJIT(machine: machine).run(budget: 10_000)
+        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent)
+    }
+
     /// Division's corner cases, which fault on x86 if passed through: x / 0 and INT_MIN / -1.
     func testDivisionCornersDoNotFaultTheHost() throws {
         var code = JITTests.li(1, 0x8000_0000) + JITTests.li(2, 0xFFFF_FFFF) + JITTests.li(3, 7)

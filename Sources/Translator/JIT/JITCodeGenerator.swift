@@ -325,6 +325,10 @@ struct JITCodeGenerator {
         var k = 0
         while true {
             let op = ops[Int(block.first) + k]
+            if !op.kind.endsBlock, scaledIndex(op, ops[Int(block.first) + k + 1]) {
+                k += 2 // two guest instructions, one host instruction (both still counted)
+                continue
+            }
             emit(op, at: k)
             if op.kind.endsBlock { break }
             k += 1
@@ -506,6 +510,26 @@ struct JITCodeGenerator {
     }
 
     // MARK: - Arithmetic
+
+    /// `slli t, x, s` then `add t, b, t` (s = 1 to 3, b not t): array
+    /// indexing, one `lea t, [b + x << s]`. The shifted value lives only in
+    /// t, which the add overwrites, and neither op can leave the block, so
+    /// nothing can see it. Returns false (emitting nothing) for other pairs.
+    private mutating func scaledIndex(_ first: MicroOp, _ second: MicroOp) -> Bool {
+        guard first.kind == .slli, (1...3).contains(first.imm), second.kind == .add, second.rd == first.rd,
+              second.rs1 == first.rd || second.rs2 == first.rd else { return false }
+        let t = first.rd, x = first.rs1
+        let b = second.rs1 == t ? second.rs2 : second.rs1
+        guard b != t else { return false }
+        let base: A.Reg32 = host(b) ?? .ecx
+        if base == .ecx { read(.ecx, b) }
+        let index: A.Reg32 = host(x) ?? .eax
+        if index == .eax { read(.eax, x) }
+        let d = host(t) ?? .eax
+        a.lea(d, A.Address(base: base.q, index: index.q, scale: UInt8(1 << first.imm)))
+        if d == .eax { write(t, .eax) }
+        return true
+    }
 
     /// x[rd] = x[rs1] op x[rs2]: straight into a cached rd where the operands allow.
     private mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
