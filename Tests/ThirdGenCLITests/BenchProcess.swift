@@ -22,7 +22,8 @@ enum BenchProcess {
         }
     }
 
-    static func run(_ arguments: [String]) throws -> Result {
+    /// Runs `bench arguments`, with `environment` added to this process's.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -32,6 +33,9 @@ enum BenchProcess {
         let p = Process()
         p.executableURL = try executable
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         p.standardOutput = try FileHandle(forWritingTo: outURL)
         p.standardError = try FileHandle(forWritingTo: errURL)
         try p.run()

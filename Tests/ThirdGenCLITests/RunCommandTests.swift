@@ -50,6 +50,27 @@ final class RunCommandTests: XCTestCase {
         #endif
     }
 
+    /// What a host without the JIT sees (simulated with THIRDGEN_JIT=off): jit
+    /// and native-jit say they are unavailable, and everything else runs.
+    func testWithoutTheJITEverythingElseWorks() throws {
+        let off = ["THIRDGEN_JIT": "off"]
+        let all = try BenchProcess.run(["run", "getl", "--profile", "x", "--strategy", "all", "--json"], environment: off)
+        XCTAssertEqual(all.status, 0, all.stderr)
+        let runs = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
+        XCTAssertEqual(runs.map { $0["strategy"] as? String }, ["native", "trap", "hybrid", "bt"])
+        for strategy in ["jit", "native-jit"] {
+            let r = try BenchProcess.run(["run", "kernel", "--strategy", strategy], environment: off)
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("unavailable"), r.stderr)
+        }
+        let nest = try BenchProcess.run(["nest", "kernel", "--depth", "1", "--strategy", "jit"], environment: off)
+        XCTAssertNotEqual(nest.status, 0)
+        XCTAssertTrue(nest.stderr.contains("unavailable"), nest.stderr)
+        let fuzz = try BenchProcess.run(["fuzz", "--count", "30", "--seed", "1", "--json"], environment: off)
+        XCTAssertEqual(fuzz.status, 0, fuzz.stderr)
+    }
+
     func testBudgetZeroIsInconclusiveNotACrash() throws {
         let r = try BenchProcess.run(["run", "crc32", "--budget", "0", "--json"])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -1,106 +1,9 @@
 import Machine
 
-/// The fixed host register roles of generated code, declared once. rbx,
-/// r12, r13 and r15 are callee-saved in the System V ABI, so they survive
-/// every call to a helper; rax, rcx and rdx are scratch (rdi, rsi, rdx and
-/// rcx carry a helper's arguments); the rest cache guest registers
-/// (`JITCodeGenerator.cacheRegisters`). The access limit and the code map
-/// are read from the context where needed: a register each was worth less
-/// than two more cached guest registers.
-enum HostRegister {
-    typealias R = X86Assembler.Reg64
-    /// The JIT context (`JITContext`).
-    static let context = R.rbx
-    /// The guest register file (x0..x31, then the write sink).
-    static let registers = R.r12
-    /// Host address of guest virtual address 0 (storage + VM base + l).
-    static let memory = R.r13
-    /// Guest instructions left in the budget.
-    static let budget = R.r15
-}
-
-/// The context block generated code addresses through rbx: where the guest
-/// lives, the budget, how the code left, and the helper table. Offsets are
-/// fixed here and only here.
-enum JITContext {
-    static let registers: Int32 = 0
-    static let memory: Int32 = 8
-    /// The access limit min(b, w - l): an n-byte access at a is valid iff a + n <= limit.
-    static let limit: Int32 = 16
-    static let budget: Int32 = 24
-    /// The code map: a byte per guest physical word, nonzero where translations came from.
-    static let codeMap: Int32 = 32
-    /// Where the entry trampoline jumps.
-    static let target: Int32 = 40
-    /// `JITExit` raw value, then P, value and detail (u32 each).
-    static let reason: Int32 = 48
-    static let pc: Int32 = 52
-    static let value: Int32 = 56
-    static let detail: Int32 = 60
-    /// An unretained reference to the `NativeCode` that owns the context.
-    static let owner: Int32 = 64
-    /// The jump cache: `JumpCache.entries` entries of (P: u32, unused: u32, code address: u64).
-    static let jumpCache: Int32 = 72
-    /// limit - n for n = 1, 2, 4 (signed 64-bit): an n-byte access at a is valid iff a <= limit - n.
-    static func limitLess(_ n: Int) -> Int32 { n == 1 ? 80 : n == 2 ? 88 : 96 }
-    /// The helper table: one function pointer per `JITHelper`.
-    static let helpers: Int32 = 104
-    static let size = Int(helpers) + 8 * JITHelper.allCases.count
-
-    /// The operand of helper `h` in the table.
-    static func slot(_ h: JITHelper) -> X86Assembler.Mem { .qword[HostRegister.context + (helpers + 8 * Int32(h.rawValue))] }
-}
-
-/// The runtime entry points generated code calls: the one way it reaches
-/// Swift (System V: context in rdi, then esi, edx, ecx).
-enum JITHelper: Int, CaseIterable {
-    /// A system instruction at P (esi = P, edx = word, ecx = its index): leave for an interpreter routine.
-    case leaveSystem
-    /// A trap at P (esi = P, edx = value, ecx = cause): leave for the dispatcher.
-    case leaveTrap
-    /// The block at P cannot run whole (budget or bound): leave for the slow entry.
-    case leaveSlow
-    /// A store rewrote the running block: leave, resuming at P.
-    case leaveRewritten
-    /// Find (or translate) the block at P (esi) and patch the site (rdx) to
-    /// jump there, or (ecx = 1) enter it in the jump cache; returns its
-    /// entry, or 0 having recorded a `lookup` exit.
-    case resolve
-    /// A store to guest physical esi of edx bytes in block ecx may have hit
-    /// translated code: invalidate; returns nonzero if block ecx itself was hit.
-    case storeHitCode
-}
-
-/// Why generated code returned to the executor.
-enum JITExit: UInt32 {
-    case slow = 0, lookup, trap, system, rewritten
-}
-
-/// A place in generated code that is patched to chain blocks: a jump's rel32.
-struct ChainSite {
-    /// Host address of the 4-byte field.
-    var address: UInt
-    /// The field's value when unchained (the rel32 to its resolve stub).
-    var unchained: UInt32
-}
-
-/// The jump cache computed jumps (jalr) look their target up in, from
-/// generated code: direct-mapped by P, like QEMU's per-CPU jump cache. It
-/// holds blocks of the current relocation only (cleared when l changes),
-/// and an entry goes when its block is invalidated.
-enum JumpCache {
-    static let entries = 1024
-    static let entryBytes = 16
-    /// No guest P is odd: an entry holding this never hits.
-    static let empty: UInt32 = 0xFFFF_FFFF
-    /// The entry index of guest P.
-    static func index(_ pc: UInt32) -> Int { Int((pc >> 2) & UInt32(entries - 1)) }
-}
-
 /// Emits x86-64 code for one translated block.
 ///
-/// Layout: the entry checks the bound and charges the budget for the whole
-/// block, then loads the block's hottest guest registers into host
+/// Layout: the entry charges the budget for the whole block (its bound was
+/// checked by whoever entered it), then loads the block's hottest guest registers into host
 /// registers (a block-local register cache, as QEMU's TCG does with its
 /// globals); the body follows op by op; every exit writes the cached
 /// registers that the block writes back to the register file. Every rare
@@ -128,26 +31,26 @@ struct JITCodeGenerator {
     /// Host registers that may cache guest registers: the ones the code uses
     /// for nothing else. A helper call clobbers some of them, so the stubs
     /// that call one and come back reload.
-    private static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .ebp, .r14d]
+    static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .ebp, .r14d]
 
-    private var a: A
-    private let block: Block
-    private let id: Int32
-    private let exit: UInt
-    private let entry: A.Label
+    var a: A
+    let block: Block
+    let id: Int32
+    let exit: UInt
+    let entry: A.Label
     /// Where a loop on the block re-enters: after the loads.
-    private let body: A.Label
+    let body: A.Label
     /// Per guest register (and the write sink): its host register's index in `cacheRegisters`, or -1.
-    private var cached = [Int8](repeating: -1, count: 33)
+    var cached = [Int8](repeating: -1, count: 33)
     /// The cached guest registers, which of them the block writes, and which must be loaded at entry.
-    private var cachedList: [UInt8] = []
-    private var writtenList: [UInt8] = []
-    private var loadList: [UInt8] = []
+    var cachedList: [UInt8] = []
+    var writtenList: [UInt8] = []
+    var loadList: [UInt8] = []
     /// Stubs emitted after the body: values, not closures (translation allocates per block, not per instruction).
-    private var cold: [Stub] = []
+    var cold: [Stub] = []
 
     /// A rare path, emitted after the body at its label.
-    private enum Stub {
+    enum Stub {
         /// The budget does not cover the block (`charged`: after charging it); nothing cached yet.
         case slow(charged: A.Label, uncharged: A.Label)
         /// A loop on the block found the budget spent: write back, leave for the slow entry.
@@ -164,7 +67,7 @@ struct JITCodeGenerator {
         case indirectMiss(A.Label)
     }
 
-    private init(block: Block, id: Int32, origin: UInt, exit: UInt, buffer: A.Buffer) {
+    init(block: Block, id: Int32, origin: UInt, exit: UInt, buffer: A.Buffer) {
         a = A(origin: origin, buffer: buffer)
         entry = a.newLabel()
         body = a.newLabel()
@@ -176,24 +79,24 @@ struct JITCodeGenerator {
 
     // MARK: - Shapes
 
-    private static func x(_ r: UInt8) -> A.Mem { .dword[HostRegister.registers + Int32(r) * 4] }
-    private var count: Int32 { block.count }
+    static func x(_ r: UInt8) -> A.Mem { .dword[HostRegister.registers + Int32(r) * 4] }
+    var count: Int32 { block.count }
     /// P of op k.
-    private func pc(_ k: Int) -> UInt32 { block.pc &+ UInt32(4 * k) }
+    func pc(_ k: Int) -> UInt32 { block.pc &+ UInt32(4 * k) }
     /// Budget to give back when leaving at op k: the ops after it were charged but do not run.
-    private func refund(_ k: Int) -> Int32 { max(0, count - Int32(k) - 1) }
+    func refund(_ k: Int) -> Int32 { max(0, count - Int32(k) - 1) }
 
-    private mutating func giveBack(_ n: Int32) { if n > 0 { a.add(HostRegister.budget, n) } }
+    mutating func giveBack(_ n: Int32) { if n > 0 { a.add(HostRegister.budget, n) } }
 
     /// Calls helper `h` with the context in rdi (the other arguments already placed).
-    private mutating func call(_ h: JITHelper) {
+    mutating func call(_ h: JITHelper) {
         a.mov(.rdi, HostRegister.context)
         a.call(JITContext.slot(h))
     }
 
     /// Leaves through helper `h` with (esi, edx, ecx) = (p, value, detail), then returns to the executor.
     /// The caller wrote the cached registers back.
-    private mutating func leave(_ h: JITHelper, pc p: UInt32, value: UInt32 = 0, detail: UInt32 = 0) {
+    mutating func leave(_ h: JITHelper, pc p: UInt32, value: UInt32 = 0, detail: UInt32 = 0) {
         a.mov(.esi, p)
         a.mov(.edx, value)
         a.mov(.ecx, detail)
@@ -205,7 +108,7 @@ struct JITCodeGenerator {
     /// for ops after this one: a loop on this block (the refund and the next
     /// turn's charge in one subtraction), or (registers written back) through
     /// a chain site.
-    private mutating func jump(to target: UInt32, refund: Int32) {
+    mutating func jump(to target: UInt32, refund: Int32) {
         if target == block.pc {
             let spent = a.newLabel()
             a.sub(HostRegister.budget, count - refund)
@@ -224,13 +127,13 @@ struct JITCodeGenerator {
 
     // MARK: - The register cache
 
-    private func host(_ r: UInt8) -> A.Reg32? {
+    func host(_ r: UInt8) -> A.Reg32? {
         let i = cached[Int(r)]
         return i < 0 ? nil : JITCodeGenerator.cacheRegisters[Int(i)]
     }
 
     /// Chooses the guest registers to cache: the most used ones, if used often enough to repay a load and a store.
-    private mutating func allocate(ops: UnsafePointer<MicroOp>, loop: Bool) {
+    mutating func allocate(ops: UnsafePointer<MicroOp>, loop: Bool) {
         var uses = [Int](repeating: 0, count: 33), written = [Bool](repeating: false, count: 33)
         // A register whose first use is a write made before any way out of the block needs no load:
         // no exit can see its host register before that write (in a loop's later turns neither).
@@ -264,17 +167,17 @@ struct JITCodeGenerator {
 
     /// Loads the cached registers from the register file: at entry the ones
     /// read before written (`all` false), after a helper call all of them.
-    private mutating func reload(all: Bool = false) {
+    mutating func reload(all: Bool = false) {
         for r in all ? cachedList : loadList { a.mov(host(r)!, JITCodeGenerator.x(r)) }
     }
 
     /// Stores the cached registers the block writes to the register file (harmless where unchanged).
-    private mutating func writeBack() {
+    mutating func writeBack() {
         for r in writtenList { a.mov(JITCodeGenerator.x(r), host(r)!) }
     }
 
     /// dst = x[r]
-    private mutating func read(_ dst: A.Reg32, _ r: UInt8) {
+    mutating func read(_ dst: A.Reg32, _ r: UInt8) {
         if let h = host(r) {
             if h != dst { a.mov(dst, h) }
         } else {
@@ -283,28 +186,28 @@ struct JITCodeGenerator {
     }
 
     /// x[r] = src
-    private mutating func write(_ r: UInt8, _ src: A.Reg32) {
+    mutating func write(_ r: UInt8, _ src: A.Reg32) {
         if let h = host(r) { a.mov(h, src) } else { a.mov(JITCodeGenerator.x(r), src) }
     }
 
     /// x[r] = imm
-    private mutating func write(_ r: UInt8, _ imm: UInt32) {
+    mutating func write(_ r: UInt8, _ imm: UInt32) {
         if let h = host(r) { a.mov(h, imm) } else { a.mov(JITCodeGenerator.x(r), imm) }
     }
 
     /// dst = dst op x[r]
-    private mutating func alu(_ k: A.ALU, _ dst: A.Reg32, _ r: UInt8) {
+    mutating func alu(_ k: A.ALU, _ dst: A.Reg32, _ r: UInt8) {
         if let h = host(r) { a.alu(k, dst, h) } else { a.alu(k, dst, JITCodeGenerator.x(r)) }
     }
 
     /// x[r] = x[r] op imm
-    private mutating func alu(_ k: A.ALU, _ r: UInt8, _ imm: Int32) {
+    mutating func alu(_ k: A.ALU, _ r: UInt8, _ imm: Int32) {
         if let h = host(r) { a.alu(k, h, imm) } else { a.alu(k, JITCodeGenerator.x(r), imm) }
     }
 
     // MARK: - The block
 
-    private mutating func emitBlock(ops: UnsafePointer<MicroOp>) {
+    mutating func emitBlock(ops: UnsafePointer<MicroOp>) {
         var loop = false
         for k in 0...Int(count) {
             let op = ops[Int(block.first) + k]
@@ -340,7 +243,7 @@ struct JITCodeGenerator {
         }
     }
 
-    private mutating func emit(_ stub: Stub) {
+    mutating func emit(_ stub: Stub) {
         switch stub {
         case .slow(let charged, let uncharged):
             a.bind(charged)
@@ -401,7 +304,7 @@ struct JITCodeGenerator {
         }
     }
 
-    private mutating func emit(_ op: MicroOp, at k: Int) {
+    mutating func emit(_ op: MicroOp, at k: Int) {
         let rd = op.rd, rs1 = op.rs1, rs2 = op.rs2
         let imm = Int32(bitPattern: op.imm)
         switch op.kind {
@@ -506,266 +409,6 @@ struct JITCodeGenerator {
             giveBack(refund(k))
             writeBack()
             leave(.leaveTrap, pc: pc(k), value: op.imm, detail: TrapCause.illegal.rawValue)
-        }
-    }
-
-    // MARK: - Arithmetic
-
-    /// `slli t, x, s` then `add t, b, t` (s = 1 to 3, b not t): array
-    /// indexing, one `lea t, [b + x << s]`. The shifted value lives only in
-    /// t, which the add overwrites, and neither op can leave the block, so
-    /// nothing can see it. Returns false (emitting nothing) for other pairs.
-    private mutating func scaledIndex(_ first: MicroOp, _ second: MicroOp) -> Bool {
-        guard first.kind == .slli, (1...3).contains(first.imm), second.kind == .add, second.rd == first.rd,
-              second.rs1 == first.rd || second.rs2 == first.rd else { return false }
-        let t = first.rd, x = first.rs1
-        let b = second.rs1 == t ? second.rs2 : second.rs1
-        guard b != t else { return false }
-        let base: A.Reg32 = host(b) ?? .ecx
-        if base == .ecx { read(.ecx, b) }
-        let index: A.Reg32 = host(x) ?? .eax
-        if index == .eax { read(.eax, x) }
-        let d = host(t) ?? .eax
-        a.lea(d, A.Address(base: base.q, index: index.q, scale: UInt8(1 << first.imm)))
-        if d == .eax { write(t, .eax) }
-        return true
-    }
-
-    /// x[rd] = x[rs1] op x[rs2]: straight into a cached rd where the operands allow.
-    private mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
-        if let hd = host(rd) {
-            if rd == rs1 {
-                alu(k, hd, rs2)
-                return
-            }
-            if rd != rs2 {
-                read(hd, rs1)
-                alu(k, hd, rs2)
-                return
-            }
-            if k != .sub { // rd = rs2: commutative operations take rs1 as the second operand
-                alu(k, hd, rs1)
-                return
-            }
-        }
-        read(.eax, rs1)
-        alu(k, .eax, rs2)
-        write(rd, .eax)
-    }
-
-    private mutating func immediate(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ imm: Int32) {
-        if rd == rs1 {
-            alu(k, rd, imm)
-        } else if let hd = host(rd) {
-            read(hd, rs1)
-            a.alu(k, hd, imm)
-        } else {
-            read(.eax, rs1)
-            a.alu(k, .eax, imm)
-            write(rd, .eax)
-        }
-    }
-
-    private mutating func shift(_ k: A.Shift, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
-        read(.ecx, rs2) // x86 masks a 32-bit shift count to 5 bits, as RV32 does
-        let d = host(rd) ?? .eax // the count is in ecx, so rd may be rs2
-        read(d, rs1)
-        a.shift(k, d)
-        if d == .eax { write(rd, .eax) }
-    }
-
-    private mutating func setIf(_ c: A.Condition, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
-        read(.eax, rs1)
-        a.xor(.ecx, .ecx)
-        alu(.cmp, .eax, rs2)
-        a.set(c, .cl)
-        write(rd, .ecx)
-    }
-
-    /// RV32M's div/rem: x / 0 = -1 and x % 0 = x; INT_MIN / -1 = INT_MIN and INT_MIN % -1 = 0 (no host fault).
-    private mutating func signedDivide(_ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8, remainder: Bool) {
-        let byZero = a.newLabel(), overflow = a.newLabel(), divide = a.newLabel(), done = a.newLabel()
-        read(.eax, rs1)
-        read(.ecx, rs2)
-        a.test(.ecx, .ecx)
-        a.j(.e, byZero)
-        a.cmp(.ecx, -1)
-        a.j(.ne, divide)
-        a.cmp(.eax, Int32.min)
-        a.j(.e, overflow)
-        a.bind(divide)
-        a.cdq()
-        a.idiv(.ecx)
-        a.jmp(done)
-        a.bind(byZero)
-        if remainder { a.mov(.edx, .eax) } else { a.mov(.eax, UInt32.max) }
-        a.jmp(done)
-        a.bind(overflow)
-        if remainder { a.xor(.edx, .edx) } // the quotient, INT_MIN, is already in eax
-        a.bind(done)
-        write(rd, remainder ? .edx : .eax)
-    }
-
-    private mutating func unsignedDivide(_ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8, remainder: Bool) {
-        let byZero = a.newLabel(), done = a.newLabel()
-        read(.eax, rs1)
-        read(.ecx, rs2)
-        a.test(.ecx, .ecx)
-        a.j(.e, byZero)
-        a.xor(.edx, .edx)
-        a.div(.ecx)
-        a.jmp(done)
-        a.bind(byZero)
-        if remainder { a.mov(.edx, .eax) } else { a.mov(.eax, UInt32.max) }
-        a.bind(done)
-        write(rd, remainder ? .edx : .eax)
-    }
-
-    // MARK: - Memory
-
-    /// The register holding a = x[rs1] + imm, zero-extended to 64 bits (a
-    /// cached x[rs1] itself when imm is 0: cached registers are always
-    /// zero-extended; otherwise eax), and a check that the n bytes there are
-    /// inside the limit (a <= limit - n), trapping at op k if not.
-    private mutating func address(_ op: MicroOp, size n: Int32, at k: Int) -> A.Reg32 {
-        var r = A.Reg32.eax
-        if op.imm == 0, let h = host(op.rs1) {
-            r = h
-        } else if let h = host(op.rs1) {
-            a.lea(.eax, h.q + Int32(bitPattern: op.imm)) // wraps at 32 bits, as the guest's address does
-        } else {
-            read(.eax, op.rs1)
-            if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
-        }
-        a.cmp(r.q, .qword[HostRegister.context + JITContext.limitLess(Int(n))])
-        let trap = a.newLabel()
-        a.j(.g, trap)
-        cold.append(.memoryTrap(trap, pc: pc(k), refund: refund(k), address: r))
-        return r
-    }
-
-    private mutating func load(_ op: MicroOp, at k: Int) {
-        let n: Int32 = op.kind == .lw ? 4 : (op.kind == .lb || op.kind == .lbu ? 1 : 2)
-        let at = address(op, size: n, at: k)
-        let m = A.Mem(address: HostRegister.memory + at.q, size: Int(n))
-        let d = host(op.rd) ?? .edx
-        switch op.kind {
-        case .lb, .lh: a.movsx(d, m)
-        case .lbu, .lhu: a.movzx(d, m)
-        default: a.mov(d, m)
-        }
-        if host(op.rd) == nil { a.mov(JITCodeGenerator.x(op.rd), .edx) }
-    }
-
-    private mutating func store(_ op: MicroOp, at k: Int) {
-        let n = op.kind.storeSize!
-        let at = address(op, size: Int32(n), at: k)
-        // The value straight from its cached register where one can be named at this width.
-        var value = host(op.rs2) ?? .edx
-        if n == 1, value.b == nil { value = .edx }
-        if value == .edx { read(.edx, op.rs2) }
-        let m = A.Mem(address: HostRegister.memory + at.q, size: n)
-        switch n {
-        case 1: a.mov(m, value.b!)
-        case 2: a.mov(m, value.w)
-        default: a.mov(m, value)
-        }
-        // Self-modifying code: did the store touch a word translations were made from?
-        // A byte store touches one word; a wider one at most two adjacent: one word compare covers both.
-        let l = Int32(bitPattern: block.l)
-        if l == 0 { a.mov(.ecx, at) } else { a.lea(.ecx, at.q + l) }
-        a.shift(.shr, .ecx, 2)
-        a.mov(.rdx, .qword[HostRegister.context + JITContext.codeMap])
-        a.cmp(A.Mem(address: .rdx + .rcx, size: n == 1 ? 1 : 2), 0)
-        let hit = a.newLabel(), resume = a.newLabel()
-        a.j(.ne, hit)
-        a.bind(resume)
-        cold.append(.storeHit(hit, resume: resume, address: at, l: l, size: n, next: pc(k) &+ 4, refund: refund(k)))
-    }
-
-    // MARK: - Control transfers
-
-    /// A conditional branch: a side exit when taken (a superblock runs on when not).
-    private mutating func branch(_ c: A.Condition, _ op: MicroOp, at k: Int) {
-        if op.rs2 == 0 {
-            if let h = host(op.rs1) { a.test(h, h) } else { a.cmp(JITCodeGenerator.x(op.rs1), 0) }
-        } else if let h = host(op.rs1) {
-            alu(.cmp, h, op.rs2)
-        } else {
-            read(.eax, op.rs1)
-            alu(.cmp, .eax, op.rs2)
-        }
-        if op.imm == block.pc {
-            // A loop on this block: taken is the hot path, so it stays inline.
-            let notTaken = a.newLabel(), spent = a.newLabel()
-            a.j(A.Condition(rawValue: c.rawValue ^ 1)!, notTaken)
-            a.sub(HostRegister.budget, count - refund(k))
-            a.j(.ge, body)
-            a.jmp(spent)
-            cold.append(.loopSlow(spent))
-            a.bind(notTaken)
-            return
-        }
-        let taken = a.newLabel()
-        a.j(c, taken)
-        cold.append(.taken(taken, refund: refund(k), target: op.imm))
-    }
-
-    /// jalr: the target's block from the jump cache, or from `resolve`, which fills the entry.
-    private mutating func indirectJump(_ op: MicroOp, at k: Int) {
-        read(.eax, op.rs1)
-        if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
-        a.and(.eax, -2)
-        if Int(op.rd) != MicroOp.writeSink { write(op.rd, pc(k) &+ 4) }
-        writeBack()
-        a.mov(.ecx, .eax)
-        a.shift(.shr, .ecx, 2)
-        a.and(.ecx, Int32(JumpCache.entries - 1))
-        a.shift(.shl, .ecx, 4)
-        a.add(.rcx, .qword[HostRegister.context + JITContext.jumpCache])
-        a.cmp(.eax, .dword[.rcx])
-        let miss = a.newLabel()
-        a.j(.ne, miss)
-        a.jmp(.qword[.rcx + 8])
-        cold.append(.indirectMiss(miss))
-    }
-}
-
-extension MicroOp.Kind {
-    /// How many of rs1, rs2 the op reads (0, 1 or 2), and whether it writes rd.
-    var registerUse: (reads: Int, writes: Bool) {
-        switch self {
-        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
-             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu: return (2, true)
-        case .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai: return (1, true)
-        case .constant: return (0, true)
-        case .lb, .lh, .lw, .lbu, .lhu: return (1, true)
-        case .sb, .sh, .sw: return (2, false)
-        case .beq, .bne, .blt, .bge, .bltu, .bgeu: return (2, false)
-        case .jal: return (0, true)
-        case .jalr: return (1, true)
-        case .nop, .continueAt, .system, .ecall, .ebreak, .illegal: return (0, false)
-        }
-    }
-
-    /// True for the ops that may leave the block (a trap, a taken branch, a
-    /// store into code, a transfer, a callout) or write memory; a write before
-    /// the first of them cannot be seen from outside the block.
-    var mayLeave: Bool {
-        switch self {
-        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
-             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu,
-             .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .constant, .nop: return false
-        case .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw, .beq, .bne, .blt, .bge, .bltu, .bgeu,
-             .continueAt, .jal, .jalr, .system, .ecall, .ebreak, .illegal: return true
-        }
-    }
-
-    /// True for the ops whose imm is a static jump target.
-    var isDirectJump: Bool {
-        switch self {
-        case .beq, .bne, .blt, .bge, .bltu, .bgeu, .jal, .continueAt: return true
-        default: return false
         }
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Machine
 import TrapVMM
 
@@ -22,8 +27,12 @@ public final class JITTranslator: ExecutionEngine {
         public let description: String
     }
 
-    /// nil if the JIT runs here, or why not.
+    /// nil if the JIT runs here, or why not. `THIRDGEN_JIT=off` in the
+    /// environment turns it off on any host (what a host without it sees).
     public static var unavailableReason: String? {
+        if let setting = getenv("THIRDGEN_JIT"), String(cString: setting) == "off" {
+            return "turned off by THIRDGEN_JIT=off; use --strategy bt (the portable backend)"
+        }
         #if os(Linux) && arch(x86_64)
         return nil
         #else

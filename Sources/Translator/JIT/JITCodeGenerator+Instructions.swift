@@ -1,0 +1,264 @@
+import Machine
+
+/// The code for each kind of guest instruction.
+extension JITCodeGenerator {
+    // MARK: - Arithmetic
+
+    /// `slli t, x, s` then `add t, b, t` (s = 1 to 3, b not t): array
+    /// indexing, one `lea t, [b + x << s]`. The shifted value lives only in
+    /// t, which the add overwrites, and neither op can leave the block, so
+    /// nothing can see it. Returns false (emitting nothing) for other pairs.
+    mutating func scaledIndex(_ first: MicroOp, _ second: MicroOp) -> Bool {
+        guard first.kind == .slli, (1...3).contains(first.imm), second.kind == .add, second.rd == first.rd,
+              second.rs1 == first.rd || second.rs2 == first.rd else { return false }
+        let t = first.rd, x = first.rs1
+        let b = second.rs1 == t ? second.rs2 : second.rs1
+        guard b != t else { return false }
+        let base: A.Reg32 = host(b) ?? .ecx
+        if base == .ecx { read(.ecx, b) }
+        let index: A.Reg32 = host(x) ?? .eax
+        if index == .eax { read(.eax, x) }
+        let d = host(t) ?? .eax
+        a.lea(d, A.Address(base: base.q, index: index.q, scale: UInt8(1 << first.imm)))
+        if d == .eax { write(t, .eax) }
+        return true
+    }
+
+    /// x[rd] = x[rs1] op x[rs2]: straight into a cached rd where the operands allow.
+    mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
+        if let hd = host(rd) {
+            if rd == rs1 {
+                alu(k, hd, rs2)
+                return
+            }
+            if rd != rs2 {
+                read(hd, rs1)
+                alu(k, hd, rs2)
+                return
+            }
+            if k != .sub { // rd = rs2: commutative operations take rs1 as the second operand
+                alu(k, hd, rs1)
+                return
+            }
+        }
+        read(.eax, rs1)
+        alu(k, .eax, rs2)
+        write(rd, .eax)
+    }
+
+    mutating func immediate(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ imm: Int32) {
+        if rd == rs1 {
+            alu(k, rd, imm)
+        } else if let hd = host(rd) {
+            read(hd, rs1)
+            a.alu(k, hd, imm)
+        } else {
+            read(.eax, rs1)
+            a.alu(k, .eax, imm)
+            write(rd, .eax)
+        }
+    }
+
+    mutating func shift(_ k: A.Shift, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
+        read(.ecx, rs2) // x86 masks a 32-bit shift count to 5 bits, as RV32 does
+        let d = host(rd) ?? .eax // the count is in ecx, so rd may be rs2
+        read(d, rs1)
+        a.shift(k, d)
+        if d == .eax { write(rd, .eax) }
+    }
+
+    mutating func setIf(_ c: A.Condition, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
+        read(.eax, rs1)
+        a.xor(.ecx, .ecx)
+        alu(.cmp, .eax, rs2)
+        a.set(c, .cl)
+        write(rd, .ecx)
+    }
+
+    /// RV32M's div/rem: x / 0 = -1 and x % 0 = x; INT_MIN / -1 = INT_MIN and INT_MIN % -1 = 0 (no host fault).
+    mutating func signedDivide(_ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8, remainder: Bool) {
+        let byZero = a.newLabel(), overflow = a.newLabel(), divide = a.newLabel(), done = a.newLabel()
+        read(.eax, rs1)
+        read(.ecx, rs2)
+        a.test(.ecx, .ecx)
+        a.j(.e, byZero)
+        a.cmp(.ecx, -1)
+        a.j(.ne, divide)
+        a.cmp(.eax, Int32.min)
+        a.j(.e, overflow)
+        a.bind(divide)
+        a.cdq()
+        a.idiv(.ecx)
+        a.jmp(done)
+        a.bind(byZero)
+        if remainder { a.mov(.edx, .eax) } else { a.mov(.eax, UInt32.max) }
+        a.jmp(done)
+        a.bind(overflow)
+        if remainder { a.xor(.edx, .edx) } // the quotient, INT_MIN, is already in eax
+        a.bind(done)
+        write(rd, remainder ? .edx : .eax)
+    }
+
+    mutating func unsignedDivide(_ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8, remainder: Bool) {
+        let byZero = a.newLabel(), done = a.newLabel()
+        read(.eax, rs1)
+        read(.ecx, rs2)
+        a.test(.ecx, .ecx)
+        a.j(.e, byZero)
+        a.xor(.edx, .edx)
+        a.div(.ecx)
+        a.jmp(done)
+        a.bind(byZero)
+        if remainder { a.mov(.edx, .eax) } else { a.mov(.eax, UInt32.max) }
+        a.bind(done)
+        write(rd, remainder ? .edx : .eax)
+    }
+
+    // MARK: - Memory
+
+    /// The register holding a = x[rs1] + imm, zero-extended to 64 bits (a
+    /// cached x[rs1] itself when imm is 0: cached registers are always
+    /// zero-extended; otherwise eax), and a check that the n bytes there are
+    /// inside the limit (a <= limit - n), trapping at op k if not.
+    mutating func address(_ op: MicroOp, size n: Int32, at k: Int) -> A.Reg32 {
+        var r = A.Reg32.eax
+        if op.imm == 0, let h = host(op.rs1) {
+            r = h
+        } else if let h = host(op.rs1) {
+            a.lea(.eax, h.q + Int32(bitPattern: op.imm)) // wraps at 32 bits, as the guest's address does
+        } else {
+            read(.eax, op.rs1)
+            if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
+        }
+        a.cmp(r.q, .qword[HostRegister.context + JITContext.limitLess(Int(n))])
+        let trap = a.newLabel()
+        a.j(.g, trap)
+        cold.append(.memoryTrap(trap, pc: pc(k), refund: refund(k), address: r))
+        return r
+    }
+
+    mutating func load(_ op: MicroOp, at k: Int) {
+        let n: Int32 = op.kind == .lw ? 4 : (op.kind == .lb || op.kind == .lbu ? 1 : 2)
+        let at = address(op, size: n, at: k)
+        let m = A.Mem(address: HostRegister.memory + at.q, size: Int(n))
+        let d = host(op.rd) ?? .edx
+        switch op.kind {
+        case .lb, .lh: a.movsx(d, m)
+        case .lbu, .lhu: a.movzx(d, m)
+        default: a.mov(d, m)
+        }
+        if host(op.rd) == nil { a.mov(JITCodeGenerator.x(op.rd), .edx) }
+    }
+
+    mutating func store(_ op: MicroOp, at k: Int) {
+        let n = op.kind.storeSize!
+        let at = address(op, size: Int32(n), at: k)
+        // The value straight from its cached register where one can be named at this width.
+        var value = host(op.rs2) ?? .edx
+        if n == 1, value.b == nil { value = .edx }
+        if value == .edx { read(.edx, op.rs2) }
+        let m = A.Mem(address: HostRegister.memory + at.q, size: n)
+        switch n {
+        case 1: a.mov(m, value.b!)
+        case 2: a.mov(m, value.w)
+        default: a.mov(m, value)
+        }
+        // Self-modifying code: did the store touch a word translations were made from?
+        // A byte store touches one word; a wider one at most two adjacent: one word compare covers both.
+        let l = Int32(bitPattern: block.l)
+        if l == 0 { a.mov(.ecx, at) } else { a.lea(.ecx, at.q + l) }
+        a.shift(.shr, .ecx, 2)
+        a.mov(.rdx, .qword[HostRegister.context + JITContext.codeMap])
+        a.cmp(A.Mem(address: .rdx + .rcx, size: n == 1 ? 1 : 2), 0)
+        let hit = a.newLabel(), resume = a.newLabel()
+        a.j(.ne, hit)
+        a.bind(resume)
+        cold.append(.storeHit(hit, resume: resume, address: at, l: l, size: n, next: pc(k) &+ 4, refund: refund(k)))
+    }
+
+    // MARK: - Control transfers
+
+    /// A conditional branch: a side exit when taken (a superblock runs on when not).
+    mutating func branch(_ c: A.Condition, _ op: MicroOp, at k: Int) {
+        if op.rs2 == 0 {
+            if let h = host(op.rs1) { a.test(h, h) } else { a.cmp(JITCodeGenerator.x(op.rs1), 0) }
+        } else if let h = host(op.rs1) {
+            alu(.cmp, h, op.rs2)
+        } else {
+            read(.eax, op.rs1)
+            alu(.cmp, .eax, op.rs2)
+        }
+        if op.imm == block.pc {
+            // A loop on this block: taken is the hot path, so it stays inline.
+            let notTaken = a.newLabel(), spent = a.newLabel()
+            a.j(A.Condition(rawValue: c.rawValue ^ 1)!, notTaken)
+            a.sub(HostRegister.budget, count - refund(k))
+            a.j(.ge, body)
+            a.jmp(spent)
+            cold.append(.loopSlow(spent))
+            a.bind(notTaken)
+            return
+        }
+        let taken = a.newLabel()
+        a.j(c, taken)
+        cold.append(.taken(taken, refund: refund(k), target: op.imm))
+    }
+
+    /// jalr: the target's block from the jump cache, or from `resolve`, which fills the entry.
+    mutating func indirectJump(_ op: MicroOp, at k: Int) {
+        read(.eax, op.rs1)
+        if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
+        a.and(.eax, -2)
+        if Int(op.rd) != MicroOp.writeSink { write(op.rd, pc(k) &+ 4) }
+        writeBack()
+        a.mov(.ecx, .eax)
+        a.shift(.shr, .ecx, 2)
+        a.and(.ecx, Int32(JumpCache.entries - 1))
+        a.shift(.shl, .ecx, 4)
+        a.add(.rcx, .qword[HostRegister.context + JITContext.jumpCache])
+        a.cmp(.eax, .dword[.rcx])
+        let miss = a.newLabel()
+        a.j(.ne, miss)
+        a.jmp(.qword[.rcx + 8])
+        cold.append(.indirectMiss(miss))
+    }
+}
+
+extension MicroOp.Kind {
+    /// How many of rs1, rs2 the op reads (0, 1 or 2), and whether it writes rd.
+    var registerUse: (reads: Int, writes: Bool) {
+        switch self {
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu: return (2, true)
+        case .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai: return (1, true)
+        case .constant: return (0, true)
+        case .lb, .lh, .lw, .lbu, .lhu: return (1, true)
+        case .sb, .sh, .sw: return (2, false)
+        case .beq, .bne, .blt, .bge, .bltu, .bgeu: return (2, false)
+        case .jal: return (0, true)
+        case .jalr: return (1, true)
+        case .nop, .continueAt, .system, .ecall, .ebreak, .illegal: return (0, false)
+        }
+    }
+
+    /// True for the ops that may leave the block (a trap, a taken branch, a
+    /// store into code, a transfer, a callout) or write memory; a write before
+    /// the first of them cannot be seen from outside the block.
+    var mayLeave: Bool {
+        switch self {
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu,
+             .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .constant, .nop: return false
+        case .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw, .beq, .bne, .blt, .bge, .bltu, .bgeu,
+             .continueAt, .jal, .jalr, .system, .ecall, .ebreak, .illegal: return true
+        }
+    }
+
+    /// True for the ops whose imm is a static jump target.
+    var isDirectJump: Bool {
+        switch self {
+        case .beq, .bne, .blt, .bge, .bltu, .bgeu, .jal, .continueAt: return true
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,98 @@
+import Machine
+
+/// The fixed host register roles of generated code, declared once. rbx,
+/// r12, r13 and r15 are callee-saved in the System V ABI, so they survive
+/// every call to a helper; rax, rcx and rdx are scratch (rdi, rsi, rdx and
+/// rcx carry a helper's arguments); the rest cache guest registers
+/// (`JITCodeGenerator.cacheRegisters`). The access limit and the code map
+/// are read from the context where needed: a register each was worth less
+/// than two more cached guest registers.
+enum HostRegister {
+    typealias R = X86Assembler.Reg64
+    /// The JIT context (`JITContext`).
+    static let context = R.rbx
+    /// The guest register file (x0..x31, then the write sink).
+    static let registers = R.r12
+    /// Host address of guest virtual address 0 (storage + VM base + l).
+    static let memory = R.r13
+    /// Guest instructions left in the budget.
+    static let budget = R.r15
+}
+
+/// The context block generated code addresses through rbx: where the guest
+/// lives, the budget, how the code left, and the helper table. Offsets are
+/// fixed here and only here.
+enum JITContext {
+    static let registers: Int32 = 0
+    static let memory: Int32 = 8
+    /// The access limit min(b, w - l): an n-byte access at a is valid iff a + n <= limit.
+    static let limit: Int32 = 16
+    static let budget: Int32 = 24
+    /// The code map: a byte per guest physical word, nonzero where translations came from.
+    static let codeMap: Int32 = 32
+    /// Where the entry trampoline jumps.
+    static let target: Int32 = 40
+    /// `JITExit` raw value, then P, value and detail (u32 each).
+    static let reason: Int32 = 48
+    static let pc: Int32 = 52
+    static let value: Int32 = 56
+    static let detail: Int32 = 60
+    /// An unretained reference to the `NativeCode` that owns the context.
+    static let owner: Int32 = 64
+    /// The jump cache: `JumpCache.entries` entries of (P: u32, unused: u32, code address: u64).
+    static let jumpCache: Int32 = 72
+    /// limit - n for n = 1, 2, 4 (signed 64-bit): an n-byte access at a is valid iff a <= limit - n.
+    static func limitLess(_ n: Int) -> Int32 { n == 1 ? 80 : n == 2 ? 88 : 96 }
+    /// The helper table: one function pointer per `JITHelper`.
+    static let helpers: Int32 = 104
+    static let size = Int(helpers) + 8 * JITHelper.allCases.count
+
+    /// The operand of helper `h` in the table.
+    static func slot(_ h: JITHelper) -> X86Assembler.Mem { .qword[HostRegister.context + (helpers + 8 * Int32(h.rawValue))] }
+}
+
+/// The runtime entry points generated code calls: the one way it reaches
+/// Swift (System V: context in rdi, then esi, edx, ecx).
+enum JITHelper: Int, CaseIterable {
+    /// A system instruction at P (esi = P, edx = word, ecx = its index): leave for an interpreter routine.
+    case leaveSystem
+    /// A trap at P (esi = P, edx = value, ecx = cause): leave for the dispatcher.
+    case leaveTrap
+    /// The block at P cannot run whole (budget or bound): leave for the slow entry.
+    case leaveSlow
+    /// A store rewrote the running block: leave, resuming at P.
+    case leaveRewritten
+    /// Find (or translate) the block at P (esi) and patch the site (rdx) to
+    /// jump there, or (ecx = 1) enter it in the jump cache; returns its
+    /// entry, or 0 having recorded a `lookup` exit.
+    case resolve
+    /// A store to guest physical esi of edx bytes in block ecx may have hit
+    /// translated code: invalidate; returns nonzero if block ecx itself was hit.
+    case storeHitCode
+}
+
+/// Why generated code returned to the executor.
+enum JITExit: UInt32 {
+    case slow = 0, lookup, trap, system, rewritten
+}
+
+/// A place in generated code that is patched to chain blocks: a jump's rel32.
+struct ChainSite {
+    /// Host address of the 4-byte field.
+    var address: UInt
+    /// The field's value when unchained (the rel32 to its resolve stub).
+    var unchained: UInt32
+}
+
+/// The jump cache computed jumps (jalr) look their target up in, from
+/// generated code: direct-mapped by P, like QEMU's per-CPU jump cache. It
+/// holds blocks of the current relocation only (cleared when l changes),
+/// and an entry goes when its block is invalidated.
+enum JumpCache {
+    static let entries = 1024
+    static let entryBytes = 16
+    /// No guest P is odd: an entry holding this never hits.
+    static let empty: UInt32 = 0xFFFF_FFFF
+    /// The entry index of guest P.
+    static func index(_ pc: UInt32) -> Int { Int((pc >> 2) & UInt32(entries - 1)) }
+}
