@@ -20,7 +20,7 @@ struct NestCommand: ParsableCommand {
     @Option(name: .long, help: "Levels of guest monitor (0 to 6).")
     var depth = 3
 
-    @Option(name: .long, help: "The strategy the outermost level runs under (native, trap, hybrid, bt).")
+    @Option(name: .long, help: "The strategy the outermost level runs under (native, trap, hybrid, bt, jit, native-jit).")
     var strategy: Strategy = .trap
 
     @OptionGroup var machine: MachineOptions

@@ -27,13 +27,13 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var machine: MachineOptions
 
-    @Option(name: .long, help: "Comma list of strategies (native, trap, hybrid, bt, jit) or 'all'.")
+    @Option(name: .long, help: "Comma list of strategies (native, trap, hybrid, bt, jit, native-jit) or 'all' (every one this host runs).")
     var strategy: StrategyList = StrategyList([.native])
 
     @Option(name: .customLong("bt-user"), help: "bt: run virtual user mode 'translated' (default) or 'direct' (VMware's choice).")
     var btUser: UserModeExecution = .translated
 
-    @Option(name: .customLong("tcache-ops"), help: "bt: micro-ops each VM's translation cache holds before it is flushed (12 bytes each).")
+    @Option(name: .customLong("tcache-ops"), help: "bt and jit: micro-ops each VM's translation cache holds before it is flushed (12 bytes each; the JIT's code memory holds 48 bytes per op).")
     var translationCacheOps: Int = BinaryTranslator.defaultCacheOps
 
     @Flag(name: .long, help: "Print one JSON object (SPEC section 10) instead of a table.")

@@ -61,6 +61,9 @@ public struct StrategyList: ExpressibleByArgument, Sendable {
 
     /// Shown in --help.
     public static var allValueStrings: [String] { Strategy.allCases.map(\.rawValue) + ["all"] }
+
+    /// The default, as --help shows it.
+    public var defaultValueDescription: String { strategies.map(\.rawValue).joined(separator: ",") }
 }
 
 /// One guest run under one strategy, with its verdict against native.
