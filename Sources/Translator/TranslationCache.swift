@@ -101,9 +101,12 @@ final class TranslationCache {
     /// while a valid block was translated from that word.
     let codeBits: UnsafeMutablePointer<UInt32>
     let codeBitWords: Int
-    /// The same fact a byte per guest word (plus two bytes of slack at the
-    /// end), for generated code: one compare of a byte or of two adjacent
-    /// bytes tells a store whether it may have hit translated code.
+    /// For generated code, a byte per guest physical byte x: nonzero if a
+    /// store of up to 4 bytes starting at x may touch a word translations
+    /// were made from, that is if word x / 4 or word (x + 3) / 4 is code.
+    /// One compare at the store's own address tells it whether to look
+    /// closer; derived from `codeBits` near each change, so it is exact.
+    /// (4 bytes of slack at the end.)
     let codeMap: UnsafeMutablePointer<UInt8>
     let codeMapBytes: Int
     /// Called with each block id as it is invalidated (the JIT unchains its native code).
@@ -131,7 +134,7 @@ final class TranslationCache {
         frontBlocks = zeroed(TranslationCache.frontSize, of: Int32.self)
         codeBitWords = (storageSize / 4 + 31) / 32
         codeBits = zeroed(codeBitWords, of: UInt32.self)
-        codeMapBytes = storageSize / 4 + 2
+        codeMapBytes = storageSize + 4
         codeMap = zeroed(codeMapBytes, of: UInt8.self)
         pageBlocks = Array(repeating: [], count: pageCount)
     }
@@ -212,7 +215,17 @@ final class TranslationCache {
         let firstWord = (Int(b.l) + Int(b.pc)) >> 2
         for w in firstWord..<firstWord + Int(b.count) {
             if set { codeBits[w >> 5] |= 1 << UInt32(w & 31) } else { codeBits[w >> 5] &= ~(1 << UInt32(w & 31)) }
-            codeMap[w] = set ? 1 : 0
+        }
+        refreshCodeMap(bytes: max(0, 4 * firstWord - 3)..<4 * (firstWord + Int(b.count)))
+    }
+
+    /// Recomputes the code map's bytes `range` from the code bits.
+    private func refreshCodeMap(bytes range: Range<Int>) {
+        let words = codeBitWords * 32
+        for x in range {
+            let w0 = x >> 2, w1 = (x + 3) >> 2
+            let code = (w0 < words && isCode(word: w0)) || (w1 < words && isCode(word: w1))
+            codeMap[x] = code ? 1 : 0
         }
     }
 
@@ -256,14 +269,19 @@ final class TranslationCache {
 
     /// Drops every translation (the cache is full).
     func flush() {
-        opCount = 0
-        blockCount = 0
         table.removeAll(keepingCapacity: true)
         frontKeys.update(repeating: 0, count: TranslationCache.frontSize)
         incoming.removeAll(keepingCapacity: true)
         for p in 0..<pageCount where !pageBlocks[p].isEmpty { pageBlocks[p] = [] }
+        // Only the map bytes near translated words were ever set: clear those, not the whole map.
+        for i in 0..<blockCount {
+            let start = Int(blocks[i].l) + Int(blocks[i].pc)
+            let low = max(0, start - 3), high = min(codeMapBytes, start + 4 * Int(blocks[i].count))
+            if low < high { codeMap.advanced(by: low).update(repeating: 0, count: high - low) }
+        }
         codeBits.update(repeating: 0, count: codeBitWords)
-        codeMap.update(repeating: 0, count: codeMapBytes)
+        opCount = 0
+        blockCount = 0
         counters.flushes += 1
         flushed?()
     }

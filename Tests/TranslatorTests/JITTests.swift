@@ -141,6 +141,31 @@ final class JITTests: XCTestCase {
         XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent)
     }
 
+    /// A store of each width at each byte offset that overlaps an already
+    /// translated instruction (from 3 bytes before it to 3 into it) makes the
+    /// next execution of that instruction the new one: the code map is asked
+    /// at the store's own address, whatever its alignment.
+    func testStoresOverlappingTranslatedCodeAtEveryOffset() throws {
+        let tb: UInt32 = 0x1100
+        for (op, n) in [(Opcode.sb, 1), (.sh, 2), (.sw, 4)] {
+            for d in -3...3 where d + n > 0 {
+                var code = [Instruction(.jal, rd: 1, imm: Int32(tb) - 0x1000)]                     // run TB once: translated
+                code += JITTests.li(10, UInt32(Int(tb) + d)) + JITTests.li(11, 0x1313_1313)
+                code += [Instruction(op, rs1: 10, rs2: 11, imm: 0)]
+                code += [Instruction(.jal, rd: 1, imm: Int32(tb) - Int32(0x1000 + 4 * code.count))] // and again
+                code += [Instruction(.halt, rs1: 5)]
+                code += [Instruction](repeating: Instruction(.addi), count: (Int(tb) - 0x1000) / 4 - code.count)
+                code += [Instruction(.addi, rd: 5, rs1: 5, imm: 1), Instruction(.jalr, rs1: 1)]
+                let img = JITTests.image(code)
+                let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+                let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                let exit = try BareJIT(machine: machine).run(budget: 10_000)
+                XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent,
+                               "\(op) at TB\(d < 0 ? "" : "+")\(d)")
+            }
+        }
+    }
+
     /// Division's corner cases, which fault on x86 if passed through: x / 0 and INT_MIN / -1.
     func testDivisionCornersDoNotFaultTheHost() throws {
         var code = JITTests.li(1, 0x8000_0000) + JITTests.li(2, 0xFFFF_FFFF) + JITTests.li(3, 7)

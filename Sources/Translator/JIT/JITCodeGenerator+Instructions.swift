@@ -163,13 +163,16 @@ extension JITCodeGenerator {
         case 2: a.mov(m, value.w)
         default: a.mov(m, value)
         }
-        // Self-modifying code: did the store touch a word translations were made from?
-        // A byte store touches one word; a wider one at most two adjacent: one word compare covers both.
+        // Self-modifying code: might the store have touched a word translations were made from?
+        // One byte of the code map, at the store's physical address, answers for all widths.
         let l = Int32(bitPattern: block.l)
-        if l == 0 { a.mov(.ecx, at) } else { a.lea(.ecx, at.q + l) }
-        a.shift(.shr, .ecx, 2)
         a.mov(.rdx, .qword[HostRegister.context + JITContext.codeMap])
-        a.cmp(A.Mem(address: .rdx + .rcx, size: n == 1 ? 1 : 2), 0)
+        if block.l <= UInt32(Int32.max) {
+            a.cmp(A.Mem(address: .rdx + at.q + l, size: 1), 0)
+        } else {
+            a.lea(.ecx, at.q + l) // physical = a + l, below 2^32
+            a.cmp(A.Mem(address: .rdx + .rcx, size: 1), 0)
+        }
         let hit = a.newLabel(), resume = a.newLabel()
         a.j(.ne, hit)
         a.bind(resume)
