@@ -166,12 +166,16 @@ extension JITCodeGenerator {
         // Self-modifying code: might the store have touched a word translations were made from?
         // One byte of the code map, at the store's physical address, answers for all widths.
         let l = Int32(bitPattern: block.l)
-        a.mov(.rdx, .qword[HostRegister.context + JITContext.codeMap])
+        var map = HostRegister.codeMap
+        if !mapInRBP {
+            map = .rdx
+            a.mov(.rdx, .qword[HostRegister.context + JITContext.codeMap])
+        }
         if block.l <= UInt32(Int32.max) {
-            a.cmp(A.Mem(address: .rdx + at.q + l, size: 1), 0)
+            a.cmp(A.Mem(address: map + at.q + l, size: 1), 0)
         } else {
             a.lea(.ecx, at.q + l) // physical = a + l, below 2^32
-            a.cmp(A.Mem(address: .rdx + .rcx, size: 1), 0)
+            a.cmp(A.Mem(address: map + .rcx, size: 1), 0)
         }
         let hit = a.newLabel(), resume = a.newLabel()
         a.j(.ne, hit)

@@ -30,8 +30,12 @@ struct JITCodeGenerator {
 
     /// Host registers that may cache guest registers: the ones the code uses
     /// for nothing else. A helper call clobbers some of them, so the stubs
-    /// that call one and come back reload.
-    static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .ebp, .r14d]
+    /// that call one and come back reload. The last, ebp, only in blocks
+    /// without stores (in the others rbp holds the code map).
+    static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .r14d, .ebp]
+    /// True if rbp holds the code map (and one register fewer caches): the
+    /// block stores, inside its loop if it has one. Other stores load the map's address.
+    var mapInRBP = false
 
     var a: A
     let block: Block
@@ -157,7 +161,7 @@ struct JITCodeGenerator {
         uses[MicroOp.writeSink] = 0
         let threshold = loop ? 2 : 3
         let ranked = (1..<32).filter { uses[$0] >= threshold }.sorted { uses[$0] > uses[$1] || (uses[$0] == uses[$1] && $0 < $1) }
-        for (i, r) in ranked.prefix(JITCodeGenerator.cacheRegisters.count).enumerated() {
+        for (i, r) in ranked.prefix(JITCodeGenerator.cacheRegisters.count - (mapInRBP ? 1 : 0)).enumerated() {
             cached[r] = Int8(i)
             cachedList.append(UInt8(r))
             if written[r] { writtenList.append(UInt8(r)) }
@@ -208,12 +212,17 @@ struct JITCodeGenerator {
     // MARK: - The block
 
     mutating func emitBlock(ops: UnsafePointer<MicroOp>) {
-        var loop = false
+        var loop = false, stores = 0, storesInLoop = 0
         for k in 0...Int(count) {
             let op = ops[Int(block.first) + k]
-            if op.imm == block.pc, op.kind.isDirectJump { loop = true }
+            if op.kind.storeSize != nil { stores += 1 }
+            if op.imm == block.pc, op.kind.isDirectJump {
+                loop = true
+                storesInLoop = stores // the stores up to the last branch back are the loop's
+            }
             if op.kind.endsBlock { break }
         }
+        mapInRBP = loop ? storesInLoop > 0 : stores > 0
         allocate(ops: ops, loop: loop)
         let slow = a.newLabel(), slowCharged = a.newLabel()
         a.bind(entry)
@@ -223,6 +232,7 @@ struct JITCodeGenerator {
         a.sub(HostRegister.budget, count)
         a.j(.l, slowCharged)
         cold.append(.slow(charged: slowCharged, uncharged: slow))
+        if mapInRBP { a.mov(HostRegister.codeMap, .qword[HostRegister.context + JITContext.codeMap]) }
         reload()
         a.bind(body)
         var k = 0

@@ -4,9 +4,10 @@ import Machine
 /// r12, r13 and r15 are callee-saved in the System V ABI, so they survive
 /// every call to a helper; rax, rcx and rdx are scratch (rdi, rsi, rdx and
 /// rcx carry a helper's arguments); the rest cache guest registers
-/// (`JITCodeGenerator.cacheRegisters`). The access limit and the code map
-/// are read from the context where needed: a register each was worth less
-/// than two more cached guest registers.
+/// (`JITCodeGenerator.cacheRegisters`), except that a block with stores
+/// gives rbp to the code map, loaded at its entry (no value in a cache
+/// register outlives its block, so each block may choose). The access limit
+/// is read from the context where needed.
 enum HostRegister {
     typealias R = X86Assembler.Reg64
     /// The JIT context (`JITContext`).
@@ -17,6 +18,8 @@ enum HostRegister {
     static let memory = R.r13
     /// Guest instructions left in the budget.
     static let budget = R.r15
+    /// The code map (`TranslationCache.codeMap`), asked after every store: in blocks that store.
+    static let codeMap = R.rbp
 }
 
 /// The context block generated code addresses through rbx: where the guest
