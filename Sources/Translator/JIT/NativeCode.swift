@@ -252,9 +252,9 @@ final class NativeCode {
         context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
         context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
         context.storeBytes(of: Int64(limit), toByteOffset: Int(JITContext.limit), as: Int64.self)
-        for n in [1, 2, 4] {
-            context.storeBytes(of: Int64(limit) - Int64(n), toByteOffset: Int(JITContext.limitLess(n)), as: Int64.self)
-        }
+        context.storeBytes(of: Int64(limit) - 1, toByteOffset: Int(JITContext.limitLess(1)), as: Int64.self)
+        context.storeBytes(of: Int64(limit) - 2, toByteOffset: Int(JITContext.limitLess(2)), as: Int64.self)
+        context.storeBytes(of: Int64(limit) - 4, toByteOffset: Int(JITContext.limitLess(4)), as: Int64.self)
         var remaining = Int(clamping: budget)
         var pc = psw.pc, stepped = 0
         var event = EngineEvent.budget
