@@ -202,7 +202,7 @@ extension JITCodeGenerator {
             a.sub(HostRegister.budget, count - refund(k))
             a.j(.ge, body)
             a.jmp(spent)
-            cold.append(.loopSlow(spent))
+            cold.append(.slow(spent, writeBack: true))
             a.bind(notTaken)
             return
         }

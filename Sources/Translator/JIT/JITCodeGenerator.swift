@@ -55,10 +55,10 @@ struct JITCodeGenerator {
 
     /// A rare path, emitted after the body at its label.
     enum Stub {
-        /// The budget does not cover the block (`charged`: after charging it); nothing cached yet.
-        case slow(charged: A.Label, uncharged: A.Label)
-        /// A loop on the block found the budget spent: write back, leave for the slow entry.
-        case loopSlow(A.Label)
+        /// The budget charged for the block (at entry) or its next turn (a loop)
+        /// was not there: give it back, write back what is cached (only a loop
+        /// has anything cached), leave for the slow entry.
+        case slow(A.Label, writeBack: Bool)
         /// A chain site's first target: resolve guest P `target`, patch the site at `site`, go there.
         case resolve(A.Label, target: UInt32, site: UInt)
         /// A memory trap at P, the address a in `address`.
@@ -118,7 +118,7 @@ struct JITCodeGenerator {
             a.sub(HostRegister.budget, count - refund)
             a.j(.l, spent)
             a.jmp(body)
-            cold.append(.loopSlow(spent))
+            cold.append(.slow(spent, writeBack: true))
             return
         }
         giveBack(refund)
@@ -224,14 +224,14 @@ struct JITCodeGenerator {
         }
         mapInRBP = loop ? storesInLoop > 0 : stores > 0
         allocate(ops: ops, loop: loop)
-        let slow = a.newLabel(), slowCharged = a.newLabel()
+        let slow = a.newLabel()
         a.bind(entry)
         // The budget may not cover the block. (Its bound was checked by whoever
         // entered it: the executor, or `resolve` when it linked a jump here; a
         // bound that shrinks unlinks every jump, see `NativeCode.run`.)
         a.sub(HostRegister.budget, count)
-        a.j(.l, slowCharged)
-        cold.append(.slow(charged: slowCharged, uncharged: slow))
+        a.j(.l, slow)
+        cold.append(.slow(slow, writeBack: false))
         if mapInRBP { a.mov(HostRegister.codeMap, .qword[HostRegister.context + JITContext.codeMap]) }
         reload()
         a.bind(body)
@@ -255,15 +255,10 @@ struct JITCodeGenerator {
 
     mutating func emit(_ stub: Stub) {
         switch stub {
-        case .slow(let charged, let uncharged):
-            a.bind(charged)
-            a.add(HostRegister.budget, count)
-            a.bind(uncharged)
-            leave(.leaveSlow, pc: block.pc)
-        case .loopSlow(let label):
+        case .slow(let label, let cached):
             a.bind(label)
             a.add(HostRegister.budget, count)
-            writeBack()
+            if cached { writeBack() }
             leave(.leaveSlow, pc: block.pc)
         case .resolve(let label, let target, let site):
             a.bind(label)

@@ -28,10 +28,9 @@ enum HostRegister {
 enum JITContext {
     static let registers: Int32 = 0
     static let memory: Int32 = 8
-    /// The access limit min(b, w - l): an n-byte access at a is valid iff a + n <= limit.
-    static let limit: Int32 = 16
+    // 16: unused (blocks no longer check their bound; accesses use limitLess).
     static let budget: Int32 = 24
-    /// The code map: a byte per guest physical word, nonzero where translations came from.
+    /// The code map (`TranslationCache.codeMap`): a byte per guest physical byte.
     static let codeMap: Int32 = 32
     /// Where the entry trampoline jumps.
     static let target: Int32 = 40
@@ -44,7 +43,8 @@ enum JITContext {
     static let owner: Int32 = 64
     /// The jump cache: `JumpCache.entries` entries of (P: u32, unused: u32, code address: u64).
     static let jumpCache: Int32 = 72
-    /// limit - n for n = 1, 2, 4 (signed 64-bit): an n-byte access at a is valid iff a <= limit - n.
+    /// limit - n for n = 1, 2, 4 (signed 64-bit), where limit = min(b, w - l):
+    /// an n-byte access at a is valid iff a <= limit - n.
     static func limitLess(_ n: Int) -> Int32 { n == 1 ? 80 : n == 2 ? 88 : 96 }
     /// The helper table: one function pointer per `JITHelper`.
     static let helpers: Int32 = 104

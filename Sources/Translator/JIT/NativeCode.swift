@@ -251,7 +251,6 @@ final class NativeCode {
         // Generated code reads guest storage only below memory + l + limit, which lies inside [memory, memory + w).
         context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
         context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
-        context.storeBytes(of: Int64(limit), toByteOffset: Int(JITContext.limit), as: Int64.self)
         context.storeBytes(of: Int64(limit) - 1, toByteOffset: Int(JITContext.limitLess(1)), as: Int64.self)
         context.storeBytes(of: Int64(limit) - 2, toByteOffset: Int(JITContext.limitLess(2)), as: Int64.self)
         context.storeBytes(of: Int64(limit) - 4, toByteOffset: Int(JITContext.limitLess(4)), as: Int64.self)
