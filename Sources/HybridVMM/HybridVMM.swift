@@ -65,9 +65,7 @@ public final class SoftwareInterpreter: ExecutionEngine {
     private func processor(for vm: VirtualMachine, in monitor: ControlProgram) -> Machine {
         if vm.id < processors.count, let cpu = processors[vm.id] { return cpu }
         if vm.id >= processors.count { processors += [Machine?](repeating: nil, count: vm.id + 1 - processors.count) }
-        let view = Storage(viewing: monitor.machine.storage, range: vm.region.range)
-        let cpu = Machine(storage: view, profile: monitor.machine.profile, sharingRegistersOf: monitor.machine)
-        cpu.trapPolicy = .report
+        let cpu = Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine)
         processors[vm.id] = cpu
         return cpu
     }

@@ -86,10 +86,9 @@ extension Machine {
     @inline(never)
     func interpret(_ remaining: inout UInt64) -> LoopEvent {
         let x = registerFile
-        // Every access of n bytes at virtual a is valid iff a + n <= limit,
-        // where limit = min(b, q - l) folds both conditions of SPEC section 2.
+        // Every access of n bytes at virtual a is valid iff a + n <= limit (SPEC section 2).
         let l = Int(psw.l)
-        let limit = l > storage.size ? 0 : min(Int(psw.b), storage.size - l)
+        let limit = psw.accessLimit(storageSize: storage.size)
         // SAFETY: only dereferenced at offsets a with a + n <= limit <= q - l.
         let base = storage.base + l
         var pc = psw.pc

@@ -59,6 +59,17 @@ public final class Machine {
         }
     }
 
+    /// A reporting interpreter over `range` of `machine`'s storage: same
+    /// profile, same register file, trap policy `.report` (every trap and
+    /// system instruction comes back to the caller). What a monitor's engines
+    /// step a VM's region with, and the bare JIT steps its machine with.
+    public static func reportingInterpreter(over range: Range<Int>, of machine: Machine) -> Machine {
+        let m = Machine(storage: Storage(viewing: machine.storage, range: range), profile: machine.profile,
+                        sharingRegistersOf: machine)
+        m.trapPolicy = .report
+        return m
+    }
+
     deinit {
         if registerOwner == nil { registerFile.deallocate() }
     }

@@ -33,6 +33,13 @@ public struct PSW: Sendable, Hashable, CustomStringConvertible {
 
     /// The four words as stored in low core and read by LPSW: mode, pc, l, b.
     public var words: [UInt32] { [mode.rawValue, pc, l, b] }
+
+    /// The access limit under this R on storage of `size` bytes: an access of
+    /// n bytes at virtual a is valid iff a + n <= limit, which folds both
+    /// conditions of SPEC section 2 (a + n <= b and l + a + n <= q) into one.
+    @inlinable public func accessLimit(storageSize size: Int) -> Int {
+        Int(l) >= size ? 0 : min(Int(b), size - Int(l))
+    }
 }
 
 /// Trap causes and their codes at low core 0x20 (SPEC section 3).

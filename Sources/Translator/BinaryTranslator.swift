@@ -42,11 +42,7 @@ public final class BinaryTranslator: ExecutionEngine {
     /// Invalidates translations made from the written words (or, if unknown, makes every block re-verify).
     public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
         guard vm.id < caches.count, let c = caches[vm.id] else { return }
-        guard let range, !range.isEmpty else {
-            c.epoch &+= 1 // unknown writes: verify each block against storage before its next use
-            return
-        }
-        for page in (range.lowerBound >> 12)...((range.upperBound - 1) >> 12) { c.invalidate(page: page, overlapping: range) }
+        c.storageWritten(range: range)
     }
 
     /// See `ExecutionEngine`.
@@ -68,9 +64,7 @@ public final class BinaryTranslator: ExecutionEngine {
 
     private func stepper(for vm: VirtualMachine, in monitor: ControlProgram) -> Machine {
         if let s = steppers[vm.id] { return s }
-        let view = Storage(viewing: monitor.machine.storage, range: vm.region.range)
-        let s = Machine(storage: view, profile: monitor.machine.profile, sharingRegistersOf: monitor.machine)
-        s.trapPolicy = .report
+        let s = Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine)
         steppers[vm.id] = s
         return s
     }
@@ -94,7 +88,7 @@ public final class BinaryTranslator: ExecutionEngine {
         let x = monitor.machine.unsafeRegisterFile
         let w = vm.region.size
         let l = vm.psw.l
-        let limit = TranslationCache.limit(of: vm.psw, storageSize: w)
+        let limit = vm.psw.accessLimit(storageSize: w)
         // SAFETY: the VM's region [k, k + w) lies inside real storage; only offsets below l + limit <= w are used.
         let memory = monitor.machine.storage.base + vm.region.base
         let base = memory + Int(l)

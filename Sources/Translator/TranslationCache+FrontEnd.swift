@@ -7,12 +7,6 @@ import TrapVMM
 /// translated words invalidate; the few instructions a whole block cannot
 /// run are stepped by the reference interpreter.
 extension TranslationCache {
-    /// Every access of n bytes at virtual a is valid iff a + n <= limit
-    /// (SPEC section 2 under the VM map): limit = min(b, w - l).
-    @inline(__always) static func limit(of psw: PSW, storageSize w: Int) -> Int {
-        Int(psw.l) >= w ? 0 : min(Int(psw.b), w - Int(psw.l))
-    }
-
     /// True if a block of at most `maximumBlock` ops fits without a flush.
     var hasRoomForBlock: Bool { hasRoom(forOps: TranslationCache.maximumBlock + 1) }
 
@@ -44,6 +38,20 @@ extension TranslationCache {
         counters.instructionsTranslated += UInt64(count)
         counters.translationNanoseconds += ContinuousClock.now.nanoseconds(since: started)
         return id
+    }
+
+    /// Something other than translated code wrote guest physical bytes
+    /// `range`, or anything if nil: the translations made from them go, or,
+    /// when the range is unknown, every block verifies itself against storage
+    /// before its next use. Returns true in that last case.
+    @discardableResult
+    func storageWritten(range: Range<Int>?) -> Bool {
+        guard let range, !range.isEmpty else {
+            epoch &+= 1
+            return true
+        }
+        for page in (range.lowerBound >> 12)...((range.upperBound - 1) >> 12) { invalidate(page: page, overlapping: range) }
+        return false
     }
 
     /// True if the guest words `b` was translated from are still in storage.
@@ -85,7 +93,7 @@ extension TranslationCache {
     func slowEntry(_ bp: UnsafeMutablePointer<Block>, psw: PSW, storageSize w: Int, remaining: Int,
                    memory: UnsafeMutableRawPointer, stepper s: Machine) -> SlowEntry {
         let b = bp.pointee
-        let limit = TranslationCache.limit(of: psw, storageSize: w)
+        let limit = psw.accessLimit(storageSize: w)
         if b.epoch != epoch, Int(b.end) <= limit {
             // Storage may have changed since this block was last checked.
             guard stillCurrent(b, memory: memory) else {

@@ -23,9 +23,7 @@ public final class BareJIT {
         } catch {
             throw JITTranslator.Unavailable(description: "\(error)")
         }
-        stepper = Machine(storage: Storage(viewing: machine.storage, range: 0..<machine.storage.size),
-                          profile: machine.profile, sharingRegistersOf: machine)
-        stepper.trapPolicy = .report
+        stepper = Machine.reportingInterpreter(over: 0..<machine.storage.size, of: machine)
     }
 
     /// Prepares to run `machine` with the translations `previous` made (a
@@ -38,9 +36,7 @@ public final class BareJIT {
         self.machine = machine
         code = previous.code
         code.storageWritten(range: nil) // everything was rewritten: verify each block, relink
-        stepper = Machine(storage: Storage(viewing: machine.storage, range: 0..<machine.storage.size),
-                          profile: machine.profile, sharingRegistersOf: machine)
-        stepper.trapPolicy = .report
+        stepper = Machine.reportingInterpreter(over: 0..<machine.storage.size, of: machine)
     }
 
     /// The translation counters.
@@ -72,7 +68,7 @@ public final class BareJIT {
                 continue
             case .trap(let cause, let value):
                 // The trapping instruction was counted, unless its fetch was what failed.
-                let limit = TranslationCache.limit(of: m.psw, storageSize: m.storage.size)
+                let limit = m.psw.accessLimit(storageSize: m.storage.size)
                 let fetchFault = cause == .memory && value == r.pc && (r.pc & 3 != 0 || Int(r.pc) + 4 > limit)
                 if !fetchFault { uncount(&left) }
             case .system:

@@ -97,23 +97,17 @@ public final class JITTranslator: ExecutionEngine {
         }
         let n = try NativeCode(storageSize: vm.region.size, cacheOps: cacheOps)
         native[vm.id] = n
-        let view = Storage(viewing: monitor.machine.storage, range: vm.region.range)
-        let s = Machine(storage: view, profile: monitor.machine.profile, sharingRegistersOf: monitor.machine)
-        s.trapPolicy = .report
-        steppers[vm.id] = s
+        steppers[vm.id] = Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine)
         return n
     }
 }
 
 extension NativeCode {
     /// Something other than the code wrote guest storage `range` (or anything, if nil).
+    /// The cache drops what was made from the bytes (unchaining those blocks);
+    /// after writes it cannot place, every jump is unlinked so each block is verified.
     func storageWritten(range: Range<Int>?) {
-        guard let range, !range.isEmpty else {
-            cache.epoch &+= 1
-            unchainAll()
-            return
-        }
-        for page in (range.lowerBound >> 12)...((range.upperBound - 1) >> 12) { cache.invalidate(page: page, overlapping: range) }
+        if cache.storageWritten(range: range) { unchainAll() }
     }
 }
 

@@ -233,7 +233,7 @@ final class NativeCode {
     func run(registers: UnsafeMutablePointer<UInt32>, memory: UnsafeMutableRawPointer, storageSize w: Int,
              psw: PSW, budget: UInt64, stepper: Machine) -> RunResult {
         let l = psw.l
-        let limit = TranslationCache.limit(of: psw, storageSize: w)
+        let limit = psw.accessLimit(storageSize: w)
         self.memory = memory
         self.l = l
         self.limit = limit
