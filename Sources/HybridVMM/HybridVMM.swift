@@ -17,8 +17,8 @@ import TrapVMM
 public enum HybridVMM {
     /// A control program that runs `images` as hybrid-monitored VMs.
     public static func controlProgram(images: [ELFImage], profile: Profile, memorySize: Int,
-                                      budget: UInt64) throws -> ControlProgram {
-        try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget,
+                                      budget: UInt64, processor: any Processor = Interpreter.shared) throws -> ControlProgram {
+        try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget, processor: processor,
                            supervisorEngine: SoftwareInterpreter(), userEngine: DirectExecution())
     }
 }

@@ -167,6 +167,7 @@ extension Opcode {
             case 6: return .jrstu
             case 7: return .setm
             case 8: return .out
+            case 9: return .vmrun
             default: return nil
             }
         default:

@@ -51,6 +51,11 @@ extension Machine {
             case .running: break
             }
             if remaining == 0 { return .budget }
+            if guestMode != nil {
+                // VX guest mode (SPEC section 11): G runs until an exit, then the host goes on after its VMRUN.
+                guard continueGuestMode(budget: &remaining, on: Interpreter.shared) else { return .budget }
+                continue
+            }
             if trapEntryPending {
                 // The first fetch of a trap entry: if it cannot succeed, the second
                 // trap's sequence is not performed and the machine stops (SPEC 3).
@@ -201,6 +206,7 @@ extension Machine {
             case .jrstu: return .system(.jrstu, word: w.raw)
             case .setm: return .system(.setm, word: w.raw)
             case .out: return .system(.out, word: w.raw)
+            case .vmrun: return .system(.vmrun, word: w.raw)
             }
             x[0] = 0
             pc = next

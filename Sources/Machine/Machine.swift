@@ -28,6 +28,17 @@ public final class Machine {
     /// What the machine does on a trap: take it (bare hardware), take it and
     /// return to a monitor, or only report it to a monitor's interpreter.
     @exclusivity(unchecked) public var trapPolicy: TrapPolicy = .take
+    /// VX guest mode, while the machine is in it (SPEC section 11); the PSW
+    /// is then the host's, with P at its VMRUN.
+    @exclusivity(unchecked) public internal(set) var guestMode: GuestMode?
+    /// The last G this machine ran (kept so that a processor's translations
+    /// of G survive from one entry to the next).
+    @exclusivity(unchecked) public internal(set) var guestMachine: Machine?
+    /// Entries into guest mode on this machine, as G: bumped at each entry,
+    /// so that a processor caching G's code knows the host may have written it.
+    @exclusivity(unchecked) public internal(set) var entries: UInt64 = 0
+    /// What a processor keeps for this machine (the JIT's translations); nil for the interpreter.
+    @exclusivity(unchecked) public var processorState: AnyObject?
 
     /// x0..x31. x0 is kept 0 by the interpreter.
     let registerFile: UnsafeMutablePointer<UInt32>
@@ -147,9 +158,10 @@ extension Machine {
 extension Machine {
     /// Executes system instruction `word` (already decoded as `op`) at `psw.pc`,
     /// applying the profile in user mode. Returns the trap it raised, if any;
-    /// the trap sequence has then been performed.
+    /// the trap sequence has then been performed. VMRUN enters guest mode,
+    /// which the caller's run loop then runs.
     @discardableResult
-    func executeSystem(_ inst: SystemInstruction, word: UInt32) -> TrapCause? {
+    public func executeSystem(_ inst: SystemInstruction, word: UInt32) -> TrapCause? {
         guard case .execute(let keepMode) = profile.disposition(of: inst, in: psw.mode) else {
             trap(.privileged, value: word)
             return .privileged
@@ -160,6 +172,8 @@ extension Machine {
         case .memoryTrap(let address):
             trap(.memory, value: address)
             return .memory
+        case .vmrun(let address):
+            return vmrunInstruction(blockAt: address)
         }
     }
 }

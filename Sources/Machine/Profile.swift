@@ -1,7 +1,9 @@
-/// The nine PG32 system instructions (SPEC section 5), in funct7 order.
+/// The ten PG32 system instructions (SPEC section 5), in funct7 order.
 public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
     case halt = "HALT", lpsw = "LPSW", setr = "SETR", getm = "GETM", getl = "GETL"
     case getb = "GETB", jrstu = "JRSTU", setm = "SETM", out = "OUT"
+    /// VX's VM entry (SPEC section 11): privileged on every profile.
+    case vmrun = "VMRUN"
 
     /// The opcode of this system instruction in the instruction table.
     public var opcode: Opcode {
@@ -15,10 +17,11 @@ public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
         case .jrstu: return .jrstu
         case .setm: return .setm
         case .out: return .out
+        case .vmrun: return .vmrun
         }
     }
 
-    /// The instruction at `index` (0...8, the funct7 encoding).
+    /// The instruction at `index` (0...9, the funct7 encoding).
     @inlinable public init(index: Int) {
         switch index {
         case 0: self = .halt
@@ -30,6 +33,7 @@ public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
         case 6: self = .jrstu
         case 7: self = .setm
         case 8: self = .out
+        case 9: self = .vmrun
         default: preconditionFailure("no system instruction has index \(index)")
         }
     }
@@ -47,8 +51,16 @@ public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
         case .jrstu: return 6
         case .setm: return 7
         case .out: return 8
+        case .vmrun: return 9
         }
     }
+
+    /// False only for VMRUN, which traps PRIVILEGED in user mode on every
+    /// profile (SPEC section 6): a profile cannot make it anything else.
+    @inlinable public var profileMayChoose: Bool { self != .vmrun }
+
+    /// The instructions a profile gives a user-mode behaviour (all but VMRUN).
+    public static let profileChosen: [SystemInstruction] = allCases.filter(\.profileMayChoose)
 }
 
 /// What a system instruction does when executed in user mode.
@@ -80,11 +92,12 @@ public struct Profile: Sendable, Hashable, Codable {
     /// User-mode behaviour, indexed by `SystemInstruction.index`.
     private var actions: [UserAction]
 
-    /// Builds a profile; instructions not named in `user` trap (are privileged).
+    /// Builds a profile; instructions not named in `user` trap (are privileged),
+    /// and so does VMRUN whatever `user` says (SPEC section 6).
     public init(name: String, summary: String = "", user: [SystemInstruction: UserAction] = [:]) {
         self.name = name
         self.summary = summary
-        actions = SystemInstruction.allCases.map { user[$0] ?? .trap }
+        actions = SystemInstruction.allCases.map { $0.profileMayChoose ? user[$0] ?? .trap : .trap }
     }
 
     /// The user-mode behaviour of `instruction`.
@@ -103,7 +116,7 @@ public struct Profile: Sendable, Hashable, Codable {
         }
     }
 
-    /// All nine user-mode behaviours in `SystemInstruction` order.
+    /// All ten user-mode behaviours in `SystemInstruction` order (VMRUN's is always `trap`).
     public var userActions: [UserAction] { actions }
 
     /// pg32v: every system instruction traps in user mode. Theorem 1 holds.
@@ -147,7 +160,12 @@ public struct Profile: Sendable, Hashable, Codable {
             guard let inst = SystemInstruction(rawValue: k.uppercased()) else {
                 throw DecodingError.dataCorruptedError(
                     forKey: .user, in: c,
-                    debugDescription: "unknown system instruction '\(k)' (expected one of \(SystemInstruction.allCases.map(\.rawValue).joined(separator: ", ")))")
+                    debugDescription: "unknown system instruction '\(k)' (expected one of \(SystemInstruction.profileChosen.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard inst.profileMayChoose else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: .user, in: c,
+                    debugDescription: "\(k) cannot be given a user-mode action: it traps PRIVILEGED in user mode on every profile (SPEC section 6); remove it from \"user\"")
             }
             guard let action = UserAction(rawValue: v) else {
                 throw DecodingError.dataCorruptedError(
@@ -165,7 +183,7 @@ public struct Profile: Sendable, Hashable, Codable {
         try c.encode(name, forKey: .name)
         try c.encode(summary, forKey: .summary)
         var user: [String: String] = [:]
-        for inst in SystemInstruction.allCases { user[inst.rawValue] = action(for: inst).rawValue }
+        for inst in SystemInstruction.profileChosen { user[inst.rawValue] = action(for: inst).rawValue }
         try c.encode(user, forKey: .user)
     }
 }

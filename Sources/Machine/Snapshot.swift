@@ -43,15 +43,19 @@ public struct Snapshot: Sendable {
     public var storage: [UInt8]
     /// Guest instructions counted (not compared).
     public var instructions: UInt64
+    /// G's PSW, when the run ended by budget in guest mode (SPEC section 11); `psw` is then the host's at its VMRUN.
+    public var guestPSW: PSW?
 
     /// Makes a snapshot from its parts.
-    public init(outcome: Outcome, console: [UInt8], registers: [UInt32], psw: PSW, storage: [UInt8], instructions: UInt64) {
+    public init(outcome: Outcome, console: [UInt8], registers: [UInt32], psw: PSW, storage: [UInt8], instructions: UInt64,
+                guestPSW: PSW? = nil) {
         self.outcome = outcome
         self.console = console
         self.registers = registers
         self.psw = psw
         self.storage = storage
         self.instructions = instructions
+        self.guestPSW = guestPSW
     }
 
     /// Hex SHA-256 of the guest storage.
@@ -77,6 +81,10 @@ public struct Snapshot: Sendable {
             if psw.pc != other.psw.pc { return "PSW pc = \(hex(psw.pc)) vs \(hex(other.psw.pc))" }
             if psw.l != other.psw.l { return "PSW l = \(hex(psw.l)) vs \(hex(other.psw.l))" }
             return "PSW b = \(hex(psw.b)) vs \(hex(other.psw.b))"
+        }
+        if guestPSW != other.guestPSW {
+            func describe(_ p: PSW?) -> String { p.map(\.description) ?? "not in guest mode" }
+            return "guest PSW \(describe(guestPSW)) vs \(describe(other.guestPSW))"
         }
         if storage.count != other.storage.count {
             return "storage size differs: \(storage.count) vs \(other.storage.count) bytes"
@@ -137,7 +145,7 @@ extension Machine {
     /// storage E[0..q). `outcome` is how the run ended.
     public func snapshot(outcome: Outcome) -> Snapshot {
         Snapshot(outcome: outcome, console: console, registers: registers, psw: psw,
-                 storage: storage.bytes(0..<storage.size), instructions: instructionCount)
+                 storage: storage.bytes(0..<storage.size), instructions: instructionCount, guestPSW: guestPSW)
     }
 
     /// Runs a bare machine to its end within `budget` instructions and snapshots it.

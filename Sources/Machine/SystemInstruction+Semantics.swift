@@ -23,6 +23,10 @@ public enum SystemEffect: Sendable, Equatable {
     /// LPSW's operand was out of bounds: a memory trap with this value is due
     /// (P still at the LPSW).
     case memoryTrap(UInt32)
+    /// VMRUN with its control block at this virtual address: entering guest
+    /// mode is the owner's to do (the machine's VX, or a monitor's routine);
+    /// nothing has changed yet and P is still at the VMRUN.
+    case vmrun(UInt32)
 }
 
 extension SystemInstruction {
@@ -65,6 +69,8 @@ extension SystemInstruction {
         case .out:
             context.output(UInt8(truncatingIfNeeded: a))
             psw.pc &+= 4
+        case .vmrun:
+            return .vmrun(a)
         }
         context.psw = psw
         return .completed

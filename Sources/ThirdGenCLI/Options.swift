@@ -63,6 +63,47 @@ public struct ByteCount: ExpressibleByArgument, Sendable {
     public init(bytes: Int) { self.bytes = bytes }
 }
 
+/// `--hw-exits`: a preset or a comma list of events (SPEC section 11's exit controls).
+public struct HWExits: ExpressibleByArgument, Sendable {
+    /// The controls.
+    public let controls: ExitControls
+    /// What the user wrote (`none`, `shadow`, `all`, or the list), for reports.
+    public let name: String
+
+    /// The events a list may name, and their bits.
+    public static let events: [(String, ExitControls)] = [
+        ("svc", .on(.svc)), ("break", .on(.breakpoint)), ("privileged", .on(.privileged)),
+        ("memory", .on(.memory)), ("illegal", .on(.illegal)),
+        ("lpsw", .on(.lpsw)), ("setr", .on(.setr)), ("getm", .on(.getm)), ("getl", .on(.getl)),
+        ("getb", .on(.getb)), ("jrstu", .on(.jrstu)), ("setm", .on(.setm)),
+    ]
+    /// `shadow`: what a first-generation hardware VMM without nested paging had to intercept.
+    public static let shadow: ExitControls = [.on(.lpsw), .on(.setr), .on(.memory)]
+
+    /// Parses `none`, `shadow`, `all` or a comma list of event names.
+    public init?(argument: String) {
+        let s = argument.lowercased()
+        switch s {
+        case "none": controls = .none
+        case "shadow": controls = HWExits.shadow
+        case "all": controls = .all
+        default:
+            var c = ExitControls.none
+            for part in s.split(separator: ",", omittingEmptySubsequences: false) {
+                guard let bit = HWExits.events.first(where: { $0.0 == part.trimmingCharacters(in: .whitespaces) })?.1 else { return nil }
+                c.formUnion(bit)
+            }
+            controls = c
+        }
+        name = s
+    }
+
+    /// Shown in --help.
+    public static var allValueStrings: [String] { ["none", "shadow", "all"] + events.map(\.0) }
+    /// The default, as --help shows it.
+    public var defaultValueDescription: String { name }
+}
+
 /// Options every command that runs guests shares.
 public struct MachineOptions: ParsableArguments {
     @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.")
@@ -76,6 +117,14 @@ public struct MachineOptions: ParsableArguments {
     @Option(name: .long, help: "Stop after this many guest instructions (the run is then inconclusive).")
     /// The guest-instruction budget.
     public var budget: UInt64 = 2_000_000_000
+
+    @Option(name: .long, help: "The real processor every strategy runs on: interp (the reference interpreter) or jit (default where this host runs it: x86-64 Linux, unless THIRDGEN_JIT=off).")
+    /// The real processor.
+    public var hardware: Hardware = .default
+
+    @Option(name: .customLong("hw-exits"), help: "hw: what exits besides HALT, OUT and VMRUN: none (default; nested relocation), shadow (lpsw, setr, memory: a first-generation VMM without nested paging), all, or a comma list of svc, break, privileged, memory, illegal, lpsw, setr, getm, getl, getb, jrstu, setm.")
+    /// The exit controls of `hw`.
+    public var hwExits: HWExits = HWExits(argument: "none")!
 
     /// The defaults: pg32v, 1 MiB, two billion instructions.
     public init() {}

@@ -27,7 +27,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var machine: MachineOptions
 
-    @Option(name: .long, help: "Comma list of strategies (native, trap, hybrid, bt, jit, native-jit) or 'all' (every one this host runs).")
+    @Option(name: .long, help: "Comma list of strategies (native, trap, hybrid, bt, jit, hw, native-jit) or 'all' (every one this host runs).")
     var strategy: StrategyList = StrategyList([.native])
 
     @Option(name: .customLong("bt-user"), help: "bt: run virtual user mode 'translated' (default) or 'direct' (VMware's choice).")
@@ -61,12 +61,13 @@ struct RunCommand: ParsableCommand {
             requests.append(RunRequest(image: try guest.elf(memorySize: machine.memory.bytes),
                                        profile: machine.profile.profile,
                                        memorySize: machine.memory.bytes, budget: machine.budget,
-                                       btUserMode: btUser, translationCacheOps: translationCacheOps))
+                                       btUserMode: btUser, translationCacheOps: translationCacheOps,
+                                       hardware: machine.hardware, hwExits: machine.hwExits.controls))
         }
         if requests.count == 1 {
             let results = try RunCommand.runAll(requests[0], strategies: strategy.strategies)
             if json {
-                print(RunCommand.json(image: names[0], profile: requests[0].profile, results: results).rendered())
+                print(RunCommand.json(image: names[0], request: requests[0], results: results).rendered())
             } else {
                 print(RunCommand.table(image: names[0], request: requests[0], results: results), terminator: "")
             }
@@ -82,7 +83,8 @@ struct RunCommand: ParsableCommand {
                 }
             }
             print(JSON.object([("image", .string(names.joined(separator: " "))),
-                               ("profile", .string(requests[0].profile.name)), ("runs", .array(runs))]).rendered())
+                               ("profile", .string(requests[0].profile.name)),
+                               ("hardware", .string(requests[0].hardware.rawValue)), ("runs", .array(runs))]).rendered())
         } else {
             for (i, results) in perVM.enumerated() {
                 print("VM \(i): ", terminator: "")
@@ -133,10 +135,11 @@ struct RunCommand: ParsableCommand {
     }
 
     /// The SPEC section 10 object.
-    static func json(image: String, profile: Profile, results: [RunResult]) -> JSON {
+    static func json(image: String, request: RunRequest, results: [RunResult]) -> JSON {
         .object([
             ("image", .string(image)),
-            ("profile", .string(profile.name)),
+            ("profile", .string(request.profile.name)),
+            ("hardware", .string(request.hardware.rawValue)),
             ("runs", .array(results.map(json(run:)))),
         ])
     }
@@ -160,19 +163,25 @@ struct RunCommand: ParsableCommand {
             ("divergence", divergence),
             ("guestInstructions", .uint(s.instructions)),
             ("seconds", .double(r.seconds)),
-            ("psw", .object([
-                ("mode", .uint(UInt64(s.psw.mode.rawValue))), ("pc", .uint(UInt64(s.psw.pc))),
-                ("l", .uint(UInt64(s.psw.l))), ("b", .uint(UInt64(s.psw.b))),
-            ])),
+            ("psw", json(psw: s.psw)),
+        ] + (s.guestPSW.map { [("guestPsw", json(psw: $0))] } ?? []) + [
             ("registers", .array(s.registers.map { .uint(UInt64($0)) })),
             ("storageSha256", .string(s.storageSHA256)),
             ("stats", .object(r.stats)),
         ])
     }
 
+    /// `{"mode", "pc", "l", "b"}`.
+    static func json(psw: PSW) -> JSON {
+        .object([
+            ("mode", .uint(UInt64(psw.mode.rawValue))), ("pc", .uint(UInt64(psw.pc))),
+            ("l", .uint(UInt64(psw.l))), ("b", .uint(UInt64(psw.b))),
+        ])
+    }
+
     /// The human-readable form: one line per strategy, then the console.
     static func table(image: String, request: RunRequest, results: [RunResult]) -> String {
-        var out = "\(image) on \(request.profile.name), memory \(request.memorySize) bytes, budget \(request.budget)\n"
+        var out = "\(image) on \(request.profile.name), hardware \(request.hardware.rawValue), memory \(request.memorySize) bytes, budget \(request.budget)\n"
         let rows = results.map { r -> [String] in
             let verdict: String
             switch r.verdict {

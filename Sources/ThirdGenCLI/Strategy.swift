@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HardwareVMM
 import HybridVMM
 import Machine
 import Translator
@@ -7,7 +8,7 @@ import TrapVMM
 
 /// A way of running a guest (SPEC section 10).
 public enum Strategy: String, CaseIterable, Sendable {
-    /// The reference interpreter on the bare machine: the "hardware".
+    /// The bare machine on the chosen processor (`--hardware`): the baseline.
     case native
     /// Trap-and-emulate under the classic control program (TrapVMM).
     case trap
@@ -17,14 +18,16 @@ public enum Strategy: String, CaseIterable, Sendable {
     case bt
     /// Binary translation with the x86-64 JIT backend.
     case jit
-    /// The JIT as the hardware of a bare run: no monitor (the engine's speed
-    /// without the cost of virtualization).
+    /// The hardware-assisted monitor on VX (HardwareVMM, SPEC section 11).
+    case hw
+    /// `native --hardware jit`, kept as a name for old scripts: the bare
+    /// machine on the JIT processor whatever `--hardware` says.
     case nativeJit = "native-jit"
 
     /// Why this strategy cannot run on this host, or nil if it can.
     public var unavailableReason: String? {
         switch self {
-        case .native, .trap, .hybrid, .bt: return nil
+        case .native, .trap, .hybrid, .bt, .hw: return nil
         case .jit, .nativeJit: return JITTranslator.unavailableReason
         }
     }
@@ -98,6 +101,38 @@ public struct RunRequest: Sendable {
     public var btUserMode: UserModeExecution = .translated
     /// Binary translation (both backends): ops each VM's translation cache holds before it flushes.
     public var translationCacheOps: Int = BinaryTranslator.defaultCacheOps
+    /// The real processor every strategy runs on.
+    public var hardware: Hardware = .default
+    /// `hw`: the exit controls of every entry.
+    public var hwExits: ExitControls = .none
+
+    /// The processor this request runs on (`hardware`; the JIT for `native-jit`).
+    func processor(for strategy: Strategy) throws -> any Processor {
+        try (strategy == .nativeJit ? Hardware.jit : hardware).processor(cacheOps: translationCacheOps)
+    }
+}
+
+/// The real processor (`--hardware`, SPEC section 8): the reference
+/// interpreter, or the JIT standing in for it.
+public enum Hardware: String, CaseIterable, Sendable, ExpressibleByArgument {
+    /// The reference interpreter.
+    case interp
+    /// The x86-64 JIT (x86-64 Linux).
+    case jit
+
+    /// The fastest processor this host runs: the JIT where it runs, else the interpreter.
+    public static var `default`: Hardware { JITTranslator.unavailableReason == nil ? .jit : .interp }
+
+    /// A fresh processor of this kind; `cacheOps` sizes the JIT's translation caches.
+    public func processor(cacheOps: Int = BinaryTranslator.defaultCacheOps) throws -> any Processor {
+        switch self {
+        case .interp: return Interpreter.shared
+        case .jit:
+            do { return try JITProcessor(cacheOps: cacheOps) } catch let e as JITTranslator.Unavailable {
+                throw UsageError("--hardware jit is unavailable: \(e.description) (or use --hardware interp)")
+            }
+        }
+    }
 }
 
 extension Strategy {
@@ -108,30 +143,19 @@ extension Strategy {
     /// not built yet or a profile it cannot run.
     public func execute(_ request: RunRequest) throws -> RunResult {
         switch self {
-        case .native:
+        case .native, .nativeJit:
+            let processor = try request.processor(for: self)
             let machine = Machine(booting: request.image, memorySize: request.memorySize, profile: request.profile)
             var exit = RunExit.budget
             // Only the run is timed, as for the monitors: the snapshot copies storage.
-            let elapsed = ContinuousClock().measure { exit = machine.run(budget: request.budget) }
+            let elapsed = ContinuousClock().measure { exit = processor.run(machine, budget: request.budget) }
             let snapshot = machine.snapshot(outcome: Outcome(exit))
-            return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
-                             stats: [("instructions", .uint(snapshot.instructions))])
-        case .nativeJit:
-            let machine = Machine(booting: request.image, memorySize: request.memorySize, profile: request.profile)
-            let jit: BareJIT
-            do {
-                jit = try BareJIT(machine: machine, cacheOps: request.translationCacheOps)
-            } catch let e as JITTranslator.Unavailable {
-                throw UsageError("strategy '\(rawValue)' is unavailable: \(e.description)")
-            }
-            var exit = RunExit.budget
-            let elapsed = ContinuousClock().measure { exit = jit.run(budget: request.budget) }
-            let snapshot = machine.snapshot(outcome: Outcome(exit))
+            let translation = (processor as? JITProcessor)?.counters(for: machine)
             return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
                              stats: [("instructions", .uint(snapshot.instructions))]
-                                 + MonitorStats.json(jit.counters, reserved: 0, used: 0),
-                             translation: jit.counters)
-        case .trap, .hybrid, .bt, .jit:
+                                 + (translation.map { MonitorStats.json($0, reserved: 0, used: 0) } ?? []),
+                             translation: translation)
+        case .trap, .hybrid, .bt, .jit, .hw:
             return try executeVMs([request], quantum: .max)[0]
         }
     }
@@ -142,24 +166,28 @@ extension Strategy {
             throw UsageError("strategy '\(rawValue)' has no control program")
         }
         let images = requests.map(\.image)
+        let processor = try first.processor(for: self)
         do {
             switch self {
             case .hybrid:
                 return (try HybridVMM.controlProgram(images: images, profile: first.profile, memorySize: first.memorySize,
-                                                     budget: first.budget), nil)
+                                                     budget: first.budget, processor: processor), nil)
             case .bt:
                 let (cp, t) = try BinaryTranslation.controlProgram(
                     images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget,
-                    userMode: first.btUserMode, cacheOps: first.translationCacheOps)
+                    userMode: first.btUserMode, cacheOps: first.translationCacheOps, processor: processor)
                 return (cp, t)
             case .jit:
                 let (cp, t) = try JITTranslation.controlProgram(
                     images: images, profile: first.profile, memorySize: first.memorySize, budget: first.budget,
-                    cacheOps: first.translationCacheOps)
+                    cacheOps: first.translationCacheOps, processor: processor)
                 return (cp, t)
-            default:
+            case .hw:
+                return (try HardwareVMM.controlProgram(images: images, profile: first.profile, memorySize: first.memorySize,
+                                                       budget: first.budget, processor: processor, exits: first.hwExits), nil)
+            case .trap, .native, .nativeJit:
                 return (try ControlProgram(images: images, profile: first.profile, memorySize: first.memorySize,
-                                           budget: first.budget), nil)
+                                           budget: first.budget, processor: processor), nil)
             }
         } catch let e as AllocationError {
             throw UsageError(e.description)
@@ -195,6 +223,7 @@ enum MonitorStats {
     static func json(_ c: MonitorCounters, instructions: UInt64) -> [(String, JSON)] {
         let traps = TrapCause.allCases.map { ($0.description, JSON.uint(c.traps[Int($0.rawValue)])) }
         let emulated = SystemInstruction.allCases.map { ($0.rawValue, JSON.uint(c.emulated[$0.index])) }
+        let exits = ExitReason.allCases.map { ($0.description, JSON.uint(c.exits[Int($0.rawValue)])) }
         return [
             ("instructions", .uint(instructions)),
             ("direct", .uint(c.direct)),
@@ -206,6 +235,9 @@ enum MonitorStats {
             ("switchesIn", .uint(c.switchesIn)),
             ("realTraps", .uint(c.realTraps)),
             ("callouts", .uint(c.monitorEntries - c.realTraps)),
+            ("guestMode", .uint(c.guestMode)),
+            ("exits", .object(exits)),
+            ("exitsTotal", .uint(c.exits.reduce(0, +))),
         ]
     }
 

@@ -16,9 +16,10 @@ public enum BinaryTranslation {
     /// A control program running `images` under binary translation, and its translator.
     public static func controlProgram(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64,
                                       userMode: UserModeExecution = .translated,
-                                      cacheOps: Int = BinaryTranslator.defaultCacheOps) throws -> (ControlProgram, BinaryTranslator) {
+                                      cacheOps: Int = BinaryTranslator.defaultCacheOps,
+                                      processor: any Processor = Interpreter.shared) throws -> (ControlProgram, BinaryTranslator) {
         let translator = BinaryTranslator(cacheOps: cacheOps)
-        let cp = try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget,
+        let cp = try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget, processor: processor,
                                     supervisorEngine: translator,
                                     userEngine: userMode == .translated ? translator : DirectExecution())
         return (cp, translator)

@@ -121,7 +121,7 @@ extension MicroOp {
         case .fence, .fenceI: return MicroOp(.nop)
         case .ecall: return MicroOp(.ecall)
         case .ebreak: return MicroOp(.ebreak)
-        case .halt, .lpsw, .setr, .getm, .getl, .getb, .jrstu, .setm, .out:
+        case .halt, .lpsw, .setr, .getm, .getl, .getb, .jrstu, .setm, .out, .vmrun:
             guard case .system(let s) = inst.op.group else { preconditionFailure("\(inst.op) is a system instruction") }
             return MicroOp(.system, rd: s.index, imm: word)
         }

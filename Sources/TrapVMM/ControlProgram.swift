@@ -17,6 +17,9 @@ public struct UnconfinableProfile: Error, CustomStringConvertible {
 public final class ControlProgram {
     /// The real machine: the "hardware" the monitor runs on.
     public let machine: Machine
+    /// The real processor the machine runs on: direct execution and VX's
+    /// guest mode run there (the reference interpreter, or the JIT).
+    public let processor: any Processor
     /// A: where each VM lives.
     public let allocator: Allocator
     /// The VMs v_i, in the order given.
@@ -27,6 +30,10 @@ public final class ControlProgram {
     public let supervisorEngine: ExecutionEngine
     /// Runs the guest while it is in virtual user mode.
     public let userEngine: ExecutionEngine
+    /// Exit controls the monitor adds to those of its VMs' own guests when a
+    /// VM executes VMRUN (none: the real VX virtualizes the nested guest
+    /// whole; `hw` adds its own, to intercept at every level alike).
+    public var nestedExitControls: ExitControls = .none
     /// True when the two modes run on different engines, which must then
     /// hear of each other's writes (decided once: it is asked on every exit).
     let enginesDiffer: Bool
@@ -38,12 +45,14 @@ public final class ControlProgram {
     /// guest code on the real machine lift that restriction). By default both virtual
     /// modes run directly: classic trap-and-emulate.
     public init(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64,
+                processor: any Processor = Interpreter.shared,
                 supervisorEngine: ExecutionEngine = DirectExecution(), userEngine: ExecutionEngine? = nil) throws {
         let userEngine = userEngine ?? supervisorEngine
         // Only code that runs on the real machine can take its relocation register.
         if supervisorEngine is DirectExecution || userEngine is DirectExecution {
             try ControlProgram.checkConfinable(profile)
         }
+        self.processor = processor
         self.supervisorEngine = supervisorEngine
         self.userEngine = userEngine
         enginesDiffer = supervisorEngine !== userEngine
@@ -98,7 +107,8 @@ public final class ControlProgram {
                 return
             }
             if slice == 0 { return }
-            if vm.trapEntryPending {
+            let engine = vm.psw.mode == .user ? userEngine : supervisorEngine
+            if vm.trapEntryPending && !engine.checksTrapEntry {
                 // The first fetch of a trap the monitor reflected: unusable vector, checkstop (SPEC 9).
                 guard vm.canFetch else {
                     vm.state = .checkstop
@@ -106,7 +116,6 @@ public final class ControlProgram {
                 }
                 vm.trapEntryPending = false
             }
-            let engine = vm.psw.mode == .user ? userEngine : supervisorEngine
             let exit = engine.run(vm, budget: min(slice, vm.budgetLeft), in: self)
             if enginesDiffer {
                 // The other engine may cache translations of code this one could have written.
@@ -126,8 +135,17 @@ public final class ControlProgram {
             case .halted(let code):
                 vm.state = .halted(code)
                 return
+            case .checkstop:
+                vm.state = .checkstop
+                return
             }
         }
+    }
+
+    /// Tells both engines that the monitor or the hardware wrote `vm`'s storage `range` (VM-relative).
+    func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
+        supervisorEngine.storageWritten(vm, range: range)
+        if enginesDiffer { userEngine.storageWritten(vm, range: range) }
     }
 
     /// Real storage outside every VM that changed: must be empty (isolation).

@@ -48,6 +48,8 @@ extension ControlProgram {
             // LPSW's operand is outside the guest's R: the bare machine traps, so the guest does.
             reflect(.memory, value: address, into: vm)
             return .resume
+        case .vmrun(let address):
+            return runNestedGuest(word: word, blockAt: address, in: vm)
         }
     }
 
@@ -56,9 +58,8 @@ extension ControlProgram {
     /// and the virtual PSW becomes the guest's new PSW from k + 0x10.
     public func reflect(_ cause: TrapCause, value: UInt32, into vm: VirtualMachine) {
         let s = machine.storage, k = vm.region.base
-        // The monitor writes guest storage here and nowhere else: tell the engines.
-        supervisorEngine.storageWritten(vm, range: 0..<LowCore.end)
-        if enginesDiffer { userEngine.storageWritten(vm, range: 0..<LowCore.end) }
+        // The monitor writes guest storage here (and in a nested guest's control block): tell the engines.
+        storageWritten(vm, range: 0..<LowCore.end)
         for (i, word) in vm.psw.words.enumerated() { s.store32(k + LowCore.oldPSW + 4 * i, word) }
         s.store32(k + LowCore.cause, cause.rawValue)
         s.store32(k + LowCore.value, value)

@@ -11,6 +11,9 @@ public enum EngineEvent: Sendable, Equatable {
     case system(SystemInstruction, word: UInt32)
     /// HALT executed without a trap (a profile let user mode halt).
     case halted(UInt32)
+    /// The first fetch after a trap entry failed, seen by the hardware
+    /// itself (VX's exit 10); the virtual PSW is the unusable new PSW.
+    case checkstop
 }
 
 /// How many guest instructions an engine ran, and why it stopped.
@@ -41,16 +44,25 @@ public protocol ExecutionEngine: AnyObject {
     /// addresses `range` (relative to the VM's base), or anything if nil. An
     /// engine that caches translations of guest code must not use stale ones.
     func storageWritten(_ vm: VirtualMachine, range: Range<Int>?)
+
+    /// True if the engine applies the checkstop rule to the first fetch after
+    /// a reflected trap itself (VX does, through the entry-state bit); else
+    /// the control program checks before running it.
+    var checksTrapEntry: Bool { get }
 }
 
 extension ExecutionEngine {
     /// Engines that cache nothing ignore writes.
     public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {}
+
+    /// Software engines leave the checkstop rule to the control program.
+    public var checksTrapEntry: Bool { false }
 }
 
-/// Direct execution: the guest's instructions run on the real machine in
-/// real user mode under the standard VM map, with no monitor in the loop
-/// until a real trap. Trap-and-emulate uses it for both virtual modes.
+/// Direct execution: the guest's instructions run on the real machine (on
+/// the control program's processor) in real user mode under the standard VM
+/// map, with no monitor in the loop until a real trap. Trap-and-emulate uses
+/// it for both virtual modes.
 public final class DirectExecution: ExecutionEngine {
     /// Makes the engine (it holds no state of its own).
     public init() {}
@@ -61,7 +73,7 @@ public final class DirectExecution: ExecutionEngine {
         machine.psw = vm.realPSW
         machine.trapEntryPending = false
         let before = machine.instructionCount
-        let exit = machine.run(budget: budget)
+        let exit = monitor.processor.run(machine, budget: budget)
         let ran = machine.instructionCount - before
         switch exit {
         case .budget:

@@ -27,6 +27,12 @@ public struct MonitorCounters: Sendable {
     public var switchesIn: UInt64 = 0
     /// Real traps of the hardware while the guest ran directly (each a trip into the monitor and back).
     public var realTraps: UInt64 = 0
+    /// VX exits of the VM's guest mode under `hw`, or of its own guests', by
+    /// reason (index: `ExitReason.rawValue`).
+    public var exits = [UInt64](repeating: 0, count: ExitReason.allCases.count)
+    /// Guest instructions run in VX guest mode: the VM's own under `hw`, its
+    /// guests' (the VM executed VMRUN) under every monitor.
+    public var guestMode: UInt64 = 0
     /// Every entry into the control program for this VM: real traps, and the
     /// traps and system instructions an interpreter or translator handed over
     /// in software (callouts are `monitorEntries - realTraps`).
@@ -66,6 +72,9 @@ public final class VirtualMachine: SystemContext {
     @exclusivity(unchecked) public var trapEntryPending = false
     /// Counters for `bench`.
     @exclusivity(unchecked) public var counters = MonitorCounters()
+    /// The PSW of the VM's own guest, when the VM's budget ran out while it
+    /// was in guest mode (the VM had executed VMRUN; `psw` is at that VMRUN).
+    @exclusivity(unchecked) public var guestPSW: PSW?
 
     /// The real machine it runs on (strong: a VM may outlive its control program in a caller's hands;
     /// the machine holds no reference back, so there is no cycle).
@@ -128,6 +137,6 @@ public final class VirtualMachine: SystemContext {
         case .running, .outOfBudget: outcome = .budget
         }
         return Snapshot(outcome: outcome, console: console, registers: savedRegisters, psw: psw,
-                        storage: hardware.storage.bytes(region.range), instructions: instructions)
+                        storage: hardware.storage.bytes(region.range), instructions: instructions, guestPSW: guestPSW)
     }
 }

@@ -70,12 +70,13 @@ final class InstructionTableTests: XCTestCase {
             0x0000_1067,                 // jalr funct3 1
             0x0000_2063,                 // branch funct3 2
             0x0000_3063,                 // branch funct3 3
-            0x1200_000B,                 // PG32 funct7 9
+            0x1400_000B,                 // PG32 funct7 10 (9 is VMRUN since SPEC version 2)
             0xFE00_000B,                 // PG32 funct7 127
             0x0000_100B,                 // PG32 funct3 1
             0x0000_700B,                 // PG32 funct3 7
             0x0000_0007,                 // LOAD-FP
         ]
+        XCTAssertEqual(Opcode.decode(0x1200_000B), .vmrun, "funct7 9 is VMRUN (SPEC version 2, section 5)")
         for w in illegal {
             XCTAssertNil(Opcode.decode(w), "\(hex(w)) must trap ILLEGAL")
             XCTAssertTrue(disassemble(w).contains("illegal"))

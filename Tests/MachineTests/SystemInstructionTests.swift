@@ -136,10 +136,24 @@ final class SystemInstructionTests: XCTestCase {
     }
 
     func testIllegalComesBeforePrivileged() {
-        let word: UInt32 = 0x1200_000B // funct7 9
+        let word: UInt32 = 0x1400_000B // funct7 10: no instruction
         let m = machine([], mode: .user)
         m.storage.store32(0x1000, word)
         m.trapPolicy = .takeAndExit
         XCTAssertEqual(m.run(budget: 10), .trap(.illegal, value: word))
+    }
+
+    func testVMRUNIsPrivilegedInUserModeOnEveryProfile() {
+        let word: UInt32 = 0x1200_000B // funct7 9: VMRUN x0 (SPEC version 2)
+        for profile in Profile.builtIn + [Profile(name: "open", user: [.vmrun: .execute])] {
+            let m = Machine(memorySize: 1 << 16, profile: profile)
+            m.psw = PSW(mode: .user, pc: 0x1000, l: 0, b: 1 << 16)
+            m.storage.store32(0x1000, word)
+            m.trapPolicy = .takeAndExit
+            XCTAssertEqual(m.run(budget: 10), .trap(.privileged, value: word), profile.name)
+        }
+        XCTAssertThrowsError(try JSONDecoder().decode(Profile.self, from: Data(#"{"name":"x","user":{"VMRUN":"execute"}}"#.utf8))) { e in
+            XCTAssertTrue("\(e)".contains("every profile"), "\(e)")
+        }
     }
 }

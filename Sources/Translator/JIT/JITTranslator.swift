@@ -115,9 +115,10 @@ extension NativeCode {
 public enum JITTranslation {
     /// A control program running `images` with both virtual modes under the JIT, and its translator.
     public static func controlProgram(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64,
-                                      cacheOps: Int = BinaryTranslator.defaultCacheOps) throws -> (ControlProgram, JITTranslator) {
+                                      cacheOps: Int = BinaryTranslator.defaultCacheOps,
+                                      processor: any Processor = Interpreter.shared) throws -> (ControlProgram, JITTranslator) {
         let jit = try JITTranslator(cacheOps: cacheOps)
-        let cp = try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget,
+        let cp = try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget, processor: processor,
                                     supervisorEngine: jit, userEngine: jit)
         return (cp, jit)
     }
