@@ -1,3 +1,4 @@
+import HardwareVMM
 import HybridVMM
 import Machine
 import Translator
@@ -11,9 +12,39 @@ enum Monitor: String, CaseIterable {
     case btDirectUser
     /// Binary translation, native x86-64 backend (absent where the JIT cannot run).
     case jit
+    /// The hardware-assisted monitor with each exit-control preset.
+    case hwNone, hwShadow, hwAll
+    /// Trap-and-emulate and hw with the JIT as the real processor (absent where the JIT cannot run).
+    case trapOnJIT, hwAllOnJIT
 
     /// The monitors this host runs.
-    static var available: [Monitor] { allCases.filter { $0 != .jit || JITTranslator.unavailableReason == nil } }
+    static var available: [Monitor] {
+        allCases.filter { !$0.needsJIT || JITTranslator.unavailableReason == nil }
+    }
+
+    var needsJIT: Bool { [.jit, .trapOnJIT, .hwAllOnJIT].contains(self) }
+
+    /// The exit controls of the hw monitors; nil for software monitors, which
+    /// see every system instruction and every trap.
+    var hwExits: ExitControls? {
+        switch self {
+        case .hwNone: return ExitControls.none
+        case .hwShadow: return [.on(.lpsw), .on(.setr), .on(.memory)]
+        case .hwAll, .hwAllOnJIT: return .all
+        case .trap, .hybrid, .bt, .btDirectUser, .jit, .trapOnJIT: return nil
+        }
+    }
+
+    /// True if the monitor is entered for `instruction` executed where the
+    /// guest's machine executes it (HALT and OUT always exit under VX).
+    func intercepts(_ instruction: SystemInstruction) -> Bool {
+        guard let c = hwExits else { return true }
+        return instruction == .halt || instruction == .out || c.exits(on: instruction)
+    }
+
+    /// True if a guest trap of `cause` reaches the monitor (which reflects it)
+    /// rather than being delivered in the guest by the hardware.
+    func intercepts(_ cause: TrapCause) -> Bool { hwExits?.exits(on: cause) ?? true }
 
     func make(_ images: [ELFImage], profile: Profile, memory: Int, budget: UInt64) throws -> ControlProgram {
         switch self {
@@ -26,6 +57,20 @@ enum Monitor: String, CaseIterable {
                                                         userMode: .direct).0
         case .jit:
             return try JITTranslation.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget).0
+        case .hwNone:
+            return try HardwareVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget)
+        case .hwShadow:
+            return try HardwareVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
+                                                  exits: [.on(.lpsw), .on(.setr), .on(.memory)])
+        case .hwAll:
+            return try HardwareVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
+                                                  exits: .all)
+        case .trapOnJIT:
+            return try ControlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
+                                      processor: JITProcessor())
+        case .hwAllOnJIT:
+            return try HardwareVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
+                                                  processor: JITProcessor(), exits: .all)
         }
     }
 }

@@ -39,11 +39,11 @@ final class RunCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let runs = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
         #if os(Linux) && arch(x86_64)
-        XCTAssertEqual(runs.map { $0["strategy"] as? String }, ["native", "trap", "hybrid", "bt", "jit", "native-jit"])
-        XCTAssertEqual(runs.map { $0["equivalent"] as? Bool }, [nil, false, false, true, true, true],
-                       "pg32x: only the translators virtualize getl; the JIT as hardware is the bare machine")
+        XCTAssertEqual(runs.map { $0["strategy"] as? String }, ["native", "trap", "hybrid", "bt", "jit", "hw", "native-jit"])
+        XCTAssertEqual(runs.map { $0["equivalent"] as? Bool }, [nil, false, false, true, true, true, true],
+                       "pg32x: only the translators and VX virtualize getl; the JIT as hardware is the bare machine")
         #else
-        XCTAssertEqual(runs.map { $0["strategy"] as? String }, ["native", "trap", "hybrid", "bt"])
+        XCTAssertEqual(runs.map { $0["strategy"] as? String }, ["native", "trap", "hybrid", "bt", "hw"])
         let jit = try BenchProcess.run(["run", "getl", "--strategy", "jit"])
         XCTAssertNotEqual(jit.status, 0)
         XCTAssertTrue(jit.stderr.contains("unavailable"), jit.stderr)
@@ -57,7 +57,9 @@ final class RunCommandTests: XCTestCase {
         let all = try BenchProcess.run(["run", "getl", "--profile", "x", "--strategy", "all", "--json"], environment: off)
         XCTAssertEqual(all.status, 0, all.stderr)
         let runs = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
-        XCTAssertEqual(runs.map { $0["strategy"] as? String }, ["native", "trap", "hybrid", "bt"])
+        XCTAssertEqual(runs.map { $0["strategy"] as? String }, ["native", "trap", "hybrid", "bt", "hw"])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) as? [String: Any])?["hardware"] as? String,
+                       "interp", "without the JIT the real processor is the interpreter")
         for strategy in ["jit", "native-jit"] {
             let r = try BenchProcess.run(["run", "kernel", "--strategy", strategy], environment: off)
             XCTAssertNotEqual(r.status, 0)

@@ -7,10 +7,10 @@ final class SuiteCommandTests: XCTestCase {
     private let guests = ["kernel", "syscall", "jrstu", "getl"]
     /// Every strategy this host runs (the suite's default).
     #if os(Linux) && arch(x86_64)
-    private let strategies = ["native", "trap", "hybrid", "bt", "jit", "native-jit"]
+    private let strategies = ["native", "trap", "hybrid", "bt", "jit", "hw", "native-jit"]
     private let nestStrategies = 4 // native, trap, bt, jit
     #else
-    private let strategies = ["native", "trap", "hybrid", "bt"]
+    private let strategies = ["native", "trap", "hybrid", "bt", "hw"]
     private let nestStrategies = 3
     #endif
     private let profiles = ["pg32v", "pg32h", "pg32x"]
