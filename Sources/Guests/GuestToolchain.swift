@@ -98,6 +98,7 @@ public struct GuestToolchain: Sendable {
         try compile(runtime.appendingPathComponent("crt0.S"), [])
         try compile(runtime.appendingPathComponent("rt.c"), ["-fno-builtin"])
         try compile(runtime.appendingPathComponent("kernel.S"), [])
+        try compile(runtime.appendingPathComponent("hv-entry.S"), [])
         for s in sources { try compile(s, ["-Wall"]) }
         try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", runtime.appendingPathComponent("pg32.ld").path,
                                        "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects)

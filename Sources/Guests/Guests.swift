@@ -72,6 +72,8 @@ public enum Guests {
                      expectedExitCode: 12, expectedLine: "smc checksum ee4d380c"),
         BuiltinGuest(name: "getl", summary: "pg32x demo: GETM in supervisor mode, GETL in user mode", kind: .demo,
                      expectedExitCode: 0, expectedLine: "user-mode GETL = 00000000", profile: "pg32x"),
+        BuiltinGuest(name: "hv", summary: "hardware-assisted hypervisor on VX: two guest kernels under VMRUN, quota round-robin, emulated exits",
+                     kind: .kernel, expectedExitCode: 0x21, expectedLine: "hv: exits 0 12 0 0 0 0 2 34 2 12 0 0"),
     ]
 
     /// The guest-level monitor (`src/vmm.c`) that `bench nest` stacks: not a

@@ -18,6 +18,42 @@ typedef struct { uint32_t mode, pc, l, b; } pg_psw;
 enum { PG_SUPERVISOR = 0, PG_USER = 1 };
 enum { PG_TRAP_SVC = 1, PG_TRAP_BREAK = 2, PG_TRAP_PRIVILEGED = 3, PG_TRAP_MEMORY = 4, PG_TRAP_ILLEGAL = 5 };
 
+/* VX (SPEC section 11): the 48-byte VM control block, exit reasons, exit controls. */
+typedef struct {
+    uint32_t mode, pc, l, b;   /* guest PSW: host fills it; hardware writes it at exit */
+    uint32_t k, w;             /* the guest's storage E[k .. k+w) */
+    uint32_t controls;         /* PG_EXIT_ON_* bits */
+    uint32_t quota;            /* guest instructions this entry may run; 0 = no limit; what is left at exit */
+    uint32_t reason, value, word; /* written at exit */
+    uint32_t entry;            /* bit 0: G's next fetch is the first after a trap entry */
+} pg_vmcb;
+
+enum {
+    PG_EXIT_REFUSED = 0, PG_EXIT_SVC = 1, PG_EXIT_BREAK = 2, PG_EXIT_PRIVILEGED = 3, PG_EXIT_MEMORY = 4,
+    PG_EXIT_ILLEGAL = 5, PG_EXIT_HALT = 6, PG_EXIT_OUT = 7, PG_EXIT_SYSTEM = 8, PG_EXIT_QUOTA = 9,
+    PG_EXIT_CHECKSTOP = 10, PG_EXIT_VMRUN = 11,
+};
+/* Exit controls: bit c exits on traps of cause c; bit 8 + funct7 on LPSW .. SETM. */
+#define PG_EXIT_ON_TRAP(cause) (1u << (cause))
+#define PG_EXIT_ON_LPSW  (1u << 9)
+#define PG_EXIT_ON_SETR  (1u << 10)
+#define PG_EXIT_ON_GETM  (1u << 11)
+#define PG_EXIT_ON_GETL  (1u << 12)
+#define PG_EXIT_ON_GETB  (1u << 13)
+#define PG_EXIT_ON_JRSTU (1u << 14)
+#define PG_EXIT_ON_SETM  (1u << 15)
+
+/* A guest as a host keeps it: its control block, then its registers x0..x31
+ * (saved by pg_vm_enter at each exit; x4, tp, carries the block's address). */
+typedef struct {
+    pg_vmcb cb;
+    uint32_t x[32];
+} pg_vm;
+
+#ifndef PG_HOST
+void pg_vm_enter(pg_vm *vm); /* hv-entry.S */
+#endif
+
 /* Low core (physical, SPEC section 3); reached x0-relative while l = 0. */
 #define PG_OLD_PSW   ((volatile pg_psw *)0x00)
 #define PG_NEW_PSW   ((volatile pg_psw *)0x10)
@@ -55,6 +91,12 @@ static inline __attribute__((always_inline)) void pg_setm(uint32_t mode) {
 }
 static inline __attribute__((always_inline)) void pg_out(uint32_t c) {
     __asm__ volatile(PG_INSN(8) "x0, %0, x0" :: "r"(c) : "memory");
+}
+/* VMRUN (SPEC section 11): runs the guest of the control block at `cb` until
+ * it exits. The registers are the guest's during guest mode: pg_vm_enter
+ * (hv-entry.S) switches them; this bare form is for guests that share theirs. */
+static inline __attribute__((always_inline)) void pg_vmrun(volatile void *cb) {
+    __asm__ volatile(PG_INSN(9) "x0, %0, x0" :: "r"(cb) : "memory");
 }
 static inline __attribute__((always_inline)) void pg_svc(void) { __asm__ volatile("ecall" ::: "memory"); }
 static inline __attribute__((always_inline)) void pg_break(void) { __asm__ volatile("ebreak" ::: "memory"); }
