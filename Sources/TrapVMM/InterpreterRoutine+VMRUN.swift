@@ -15,7 +15,6 @@ extension ControlProgram {
             reflect(.memory, value: address, into: vm) // as VMRUN traps on the bare machine
             return .resume
         }
-        vm.counters.emulated[SystemInstruction.vmrun.index] += 1
         let blockRange = p - vm.region.base..<p - vm.region.base + ControlBlock.size
         var block = ControlBlock(loadingFrom: s, at: p)
         /// The one write-back: the exit fields, then the VM goes on after its VMRUN.

@@ -223,3 +223,44 @@ final class DifferentialTests: XCTestCase {
         }
     }
 }
+
+/// The VX hypervisor guest (hv) under every monitor: each runs the guest's
+/// own guests on the real VX through its VMRUN routine (SPEC section 9).
+final class NestedVXTests: XCTestCase {
+    func testTheHypervisorGuestIsEquivalentUnderEveryMonitorOnEveryProfile() throws {
+        let guest = try XCTUnwrap(Guests.named("hv"))
+        let image = try ELFImage(bytes: try Guests.image(of: guest), memorySize: 1 << 20)
+        for profile in Profile.builtIn {
+            let bare = Machine(booting: image, memorySize: 1 << 20, profile: profile).runToEnd(budget: 5_000_000)
+            XCTAssertEqual(bare.outcome, .halted(guest.expectedExitCode), profile.name)
+            for monitor in Monitor.available {
+                let cp = try monitor.make([image], profile: profile, memory: 1 << 20, budget: 5_000_000)
+                cp.run(quantum: 50_000)
+                let vm = cp.vms[0]
+                XCTAssertEqual(Verdict(run: vm.snapshot(), reference: bare), .equivalent, "\(monitor) on \(profile.name)")
+                XCTAssertEqual(cp.damagedCanaries, [], "\(monitor) on \(profile.name)")
+                XCTAssertEqual(vm.counters.emulated[SystemInstruction.vmrun.index], 62,
+                               "\(monitor): every VMRUN of the hypervisor went through the routine")
+                XCTAssertGreaterThan(vm.counters.guestMode, 9_000, "\(monitor): the nested guests ran in guest mode")
+            }
+        }
+    }
+
+    /// A run that ends by budget while the VM's own guest is in guest mode
+    /// reports both PSWs as the bare machine does.
+    func testBudgetEndingInsideTheNestedGuest() throws {
+        let guest = try XCTUnwrap(Guests.named("hv"))
+        let image = try ELFImage(bytes: try Guests.image(of: guest), memorySize: 1 << 20)
+        let budget: UInt64 = 547_000 // inside a guest's hash loop (the hypervisor's memsets come first)
+        let bare = Machine(booting: image, memorySize: 1 << 20, profile: .pg32v).runToEnd(budget: budget)
+        XCTAssertEqual(bare.outcome, .budget)
+        let guestPSW = try XCTUnwrap(bare.guestPSW, "the bare machine stopped in guest mode")
+        for monitor in Monitor.available {
+            let cp = try monitor.make([image], profile: .pg32v, memory: 1 << 20, budget: budget)
+            cp.run()
+            let run = cp.vms[0].snapshot()
+            XCTAssertEqual(run.guestPSW, guestPSW, "\(monitor)")
+            XCTAssertNil(run.firstDifference(from: bare), "\(monitor): a budget run still compares exactly")
+        }
+    }
+}
