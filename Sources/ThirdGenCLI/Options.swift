@@ -104,6 +104,28 @@ public struct HWExits: ExpressibleByArgument, Sendable {
     public var defaultValueDescription: String { name }
 }
 
+/// `--hardware`: the real processor, for every command that runs guests.
+public struct HardwareOptions: ParsableArguments {
+    @Option(name: .long, help: "The real processor every strategy runs on: interp (the reference interpreter) or jit (the default where this host runs it: x86-64 Linux, unless THIRDGEN_JIT=off).")
+    /// The real processor.
+    public var hardware: Hardware = .default
+
+    /// The default: the JIT where it runs, else the interpreter.
+    public init() {}
+
+    /// Refuses `jit` where it cannot run, before any guest does.
+    public func validate() throws {
+        if hardware == .jit, let why = JITTranslator.unavailableReason {
+            throw ValidationError("--hardware jit is unavailable: \(why)")
+        }
+    }
+}
+
+extension Hardware {
+    /// The default as --help shows it.
+    public var defaultValueDescription: String { rawValue }
+}
+
 /// Options every command that runs guests shares.
 public struct MachineOptions: ParsableArguments {
     @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.")
@@ -118,9 +140,9 @@ public struct MachineOptions: ParsableArguments {
     /// The guest-instruction budget.
     public var budget: UInt64 = 2_000_000_000
 
-    @Option(name: .long, help: "The real processor every strategy runs on: interp (the reference interpreter) or jit (default where this host runs it: x86-64 Linux, unless THIRDGEN_JIT=off).")
+    @OptionGroup var processor: HardwareOptions
     /// The real processor.
-    public var hardware: Hardware = .default
+    public var hardware: Hardware { processor.hardware }
 
     @Option(name: .customLong("hw-exits"), help: "hw: what exits besides HALT, OUT and VMRUN: none (default; nested relocation), shadow (lpsw, setr, memory: a first-generation VMM without nested paging), all, or a comma list of svc, break, privileged, memory, illegal, lpsw, setr, getm, getl, getb, jrstu, setm.")
     /// The exit controls of `hw`.

@@ -8,9 +8,9 @@ import Machine
 struct PerfCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perf",
-        abstract: "Measure the reference interpreter against native code on the compute guests.",
+        abstract: "Measure the bare PG32 machine and the monitors against host-native code on the compute guests.",
         discussion: """
-            Each compute guest runs REPEAT times in the interpreter (a fresh machine each time) and \
+            Each compute guest runs REPEAT times on the bare machine of the chosen processor (--hardware; a fresh machine each time) and \
             REPEAT times natively (the same C source, clang -O2, in-process repetitions); the fastest \
             of each is compared. Build with -c release for meaningful numbers.
             """)
@@ -21,8 +21,10 @@ struct PerfCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "Guests to measure (default: every compute guest).")
     var guests: [String] = []
 
-    @Option(name: .long, help: "Monitor strategies to time beside the bare interpreter (comma list).")
+    @Option(name: .long, help: "Monitor strategies to time beside the bare machine (comma list).")
     var strategy: StrategyList = StrategyList([.trap, .hybrid])
+
+    @OptionGroup var processor: HardwareOptions
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
@@ -55,8 +57,9 @@ struct PerfCommand: ParsableCommand {
     private func measure(_ selected: [BuiltinGuest], _ strategies: [Strategy], _ toolchain: GuestToolchain, _ work: URL) throws -> [Row] {
         var rows: [Row] = []
         for g in selected {
-            let interpreted = try Timing.fastest(g, strategy: .native, repetitions: repetitions)
-            let monitored = try strategies.map { try Timing.fastest(g, strategy: $0, repetitions: repetitions) }
+            let hw = processor.hardware
+            let interpreted = try Timing.fastest(g, strategy: .native, repetitions: repetitions, hardware: hw)
+            let monitored = try strategies.map { try Timing.fastest(g, strategy: $0, repetitions: repetitions, hardware: hw) }
             for m in monitored where Verdict(run: m.snapshot, reference: interpreted.snapshot) != .equivalent {
                 throw UsageError("\(g.name) is not equivalent under \(m.strategy): the timing would be meaningless")
             }
@@ -101,6 +104,7 @@ struct PerfCommand: ParsableCommand {
                 ("geomeanScalarSlowdown", .double(scalarGeomean)),
                 ("geomeanOverBare", .object(zip(strategies, monitorGeomeans).map { ($0.rawValue, .double($1)) })),
                 ("cpuMHz", mhz.map { .double($0) } ?? .null),
+                ("hardware", .string(processor.hardware.rawValue)),
             ]).rendered(pretty: true))
             return
         }
@@ -117,11 +121,12 @@ struct PerfCommand: ParsableCommand {
         }
         table.append(["geomean", "", "", "", "", "", "", String(format: "%.1fx", geomean), "", String(format: "%.1fx", scalarGeomean),
                      ] + monitorGeomeans.map { String(format: "%.3f", $0) } + [""])
-        print(TextTable.render(header: ["guest", "guest instr", "interp s", "MIPS", "ns/instr", "cycles/instr",
+        print(TextTable.render(header: ["guest", "guest instr", "bare \(processor.hardware.rawValue) s", "MIPS", "ns/instr", "cycles/instr",
                                         "native s", "slowdown", "scalar s", "vs scalar"] + strategies.map { "\($0.rawValue)/bare" } + ["same output"],
                                rows: table), terminator: "")
         print("fastest of \(repetitions) runs each side; native = same C source, clang -O2 for the host; " +
-              "scalar = the same with -fno-vectorize -fno-slp-vectorize; X/bare = under monitor X vs the bare interpreter" +
+              "scalar = the same with -fno-vectorize -fno-slp-vectorize; X/bare = under monitor X vs the bare machine, " +
+              "all on the \(processor.hardware == .jit ? "JIT" : "reference interpreter") as the real processor" +
               (mhz.map { String(format: "; cycles at the nominal %.0f MHz", $0) } ?? ""))
     }
 

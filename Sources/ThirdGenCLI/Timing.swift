@@ -8,9 +8,11 @@ enum Timing {
     /// The fastest of `repetitions` runs of `guest` under `strategy` (each run from a fresh boot).
     static func fastest(_ guest: BuiltinGuest, strategy: Strategy, profile: Profile = .pg32v,
                         repetitions: Int, budget: UInt64 = 20_000_000_000,
-                        btUserMode: UserModeExecution = .translated) throws -> RunResult {
+                        btUserMode: UserModeExecution = .translated, hardware: Hardware = .default,
+                        hwExits: ExitControls = .none) throws -> RunResult {
         let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: guest), memorySize: 1 << 20),
-                                 profile: profile, memorySize: 1 << 20, budget: budget, btUserMode: btUserMode)
+                                 profile: profile, memorySize: 1 << 20, budget: budget, btUserMode: btUserMode,
+                                 hardware: hardware, hwExits: hwExits)
         var best: RunResult?
         for _ in 0..<repetitions {
             let r = try strategy.execute(request)
