@@ -39,12 +39,13 @@ extension Machine {
            cached.storage.size == range.count {
             g = cached // the same G again: keep what its processor cached
         } else {
-            g = Machine.reportingInterpreter(over: range, of: self)
+            g = Machine.reportingInterpreter(over: range, of: self, retaining: false) // owned by self: no cycle
             guestMachine = g
         }
         g.psw = block.psw
         g.trapEntryPending = block.trapEntryPending
         g.entries &+= 1
+        guestEntries &+= 1
         guestMode = GuestMode(machine: g, entry: block, quotaLeft: block.quota, limited: block.quota != 0,
                               blockAddress: blockAddress)
         return true

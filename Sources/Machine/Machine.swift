@@ -32,11 +32,14 @@ public final class Machine {
     /// is then the host's, with P at its VMRUN.
     @exclusivity(unchecked) public internal(set) var guestMode: GuestMode?
     /// The last G this machine ran (kept so that a processor's translations
-    /// of G survive from one entry to the next).
+    /// of G survive from one entry to the next). It uses this machine's
+    /// registers and storage without keeping it alive: valid while it lives.
     @exclusivity(unchecked) public internal(set) var guestMachine: Machine?
     /// Entries into guest mode on this machine, as G: bumped at each entry,
     /// so that a processor caching G's code knows the host may have written it.
     @exclusivity(unchecked) public internal(set) var entries: UInt64 = 0
+    /// Successful VX entries this machine made, as host (refused ones not counted).
+    @exclusivity(unchecked) public internal(set) var guestEntries: UInt64 = 0
     /// What a processor keeps for this machine (the JIT's translations); nil for the interpreter.
     @exclusivity(unchecked) public var processorState: AnyObject?
 
@@ -44,6 +47,8 @@ public final class Machine {
     let registerFile: UnsafeMutablePointer<UInt32>
     /// The machine whose register file this one uses, kept alive; nil if it owns its own.
     private let registerOwner: Machine?
+    /// True if this machine allocated its register file (and frees it).
+    private let ownsRegisters: Bool
 
     /// A machine with `memorySize` bytes of zeroed storage, in supervisor mode at
     /// P = 0 with R = (0, memorySize). `memorySize` must pass `Storage.validate`.
@@ -54,12 +59,16 @@ public final class Machine {
     /// A machine over `storage` (which may be a view of another machine's), in
     /// supervisor mode at P = 0 with R = (0, storage.size). With
     /// `sharingRegistersOf`, both machines use one register file, so a monitor
-    /// can move a guest between them without copying registers.
-    public init(storage: Storage, profile: Profile, sharingRegistersOf other: Machine? = nil) {
+    /// can move a guest between them without copying registers; the new
+    /// machine keeps `other` alive unless `retaining` is false, which is for
+    /// machines `other` itself owns (its G, a processor's stepper): they must
+    /// not outlive it, and retaining it would make a cycle.
+    public init(storage: Storage, profile: Profile, sharingRegistersOf other: Machine? = nil, retaining: Bool = true) {
         self.profile = profile
         self.storage = storage
         psw = PSW(mode: .supervisor, pc: 0, l: 0, b: UInt32(storage.size))
-        registerOwner = other
+        registerOwner = retaining ? other : nil
+        ownsRegisters = other == nil
         if let other {
             registerFile = other.registerFile
         } else {
@@ -74,15 +83,16 @@ public final class Machine {
     /// profile, same register file, trap policy `.report` (every trap and
     /// system instruction comes back to the caller). What a monitor's engines
     /// step a VM's region with, and the bare JIT steps its machine with.
-    public static func reportingInterpreter(over range: Range<Int>, of machine: Machine) -> Machine {
+    /// With `retaining` false it is owned by `machine` and must not outlive it.
+    public static func reportingInterpreter(over range: Range<Int>, of machine: Machine, retaining: Bool = true) -> Machine {
         let m = Machine(storage: Storage(viewing: machine.storage, range: range), profile: machine.profile,
-                        sharingRegistersOf: machine)
+                        sharingRegistersOf: machine, retaining: retaining)
         m.trapPolicy = .report
         return m
     }
 
     deinit {
-        if registerOwner == nil { registerFile.deallocate() }
+        if ownsRegisters { registerFile.deallocate() }
     }
 
     /// Reads or writes general register `r` (writes to x0 are dropped).

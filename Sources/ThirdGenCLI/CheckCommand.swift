@@ -82,8 +82,9 @@ struct CheckCommand: ParsableCommand {
 extension Classification {
     /// Whether the theorems promise equivalence under `strategy`: trap iff
     /// Theorem 1 holds, hybrid iff Theorem 3 holds, bt always (it runs no
-    /// guest instruction on the real machine), and so does jit; native is the
-    /// reference itself, and native-jit is the bare machine too.
+    /// guest instruction on the real machine), and so do jit and hw (VX);
+    /// native is the reference itself, and native-jit is the same bare machine
+    /// on the other processor, which must agree with it exactly.
     func promisesEquivalence(under strategy: Strategy) -> Bool {
         switch strategy {
         case .trap: return theorem1
@@ -92,7 +93,9 @@ extension Classification {
         // VX virtualizes every sensitive instruction in guest mode (SPEC section 11): a promise
         // independent of the theorems, which speak of the machine without VX.
         case .hw: return true
-        case .native, .nativeJit: return false
+        // The same bare machine on the other processor: identical state, always (SPEC section 8).
+        case .nativeJit: return true
+        case .native: return false
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Machine
+import Translator
 
 /// `bench fuzz --count N --seed S [--profile P] [--strategy LIST] [--json]`
 struct FuzzCommand: ParsableCommand {
@@ -9,7 +10,9 @@ struct FuzzCommand: ParsableCommand {
         abstract: "Differential fuzzing: random PG32 programs under every strategy the theorems promise.",
         discussion: """
             Each program runs natively and under each strategy promised equivalence on its profile \\
-            (trap if Theorem 1 holds, hybrid if Theorem 3 holds, bt always; derived by the classifier), \\
+            (trap if Theorem 1 holds, hybrid if Theorem 3 holds, bt, jit and hw always; derived by the \
+            classifier), hw with random exit controls, the monitors on the interpreter and the JIT every \
+            other program, and native-jit (the JIT as the bare machine) against the interpreter; \\
             with a budget of 3000 instructions; canaries around the VM are checked. A divergence is \\
             shrunk and saved as an ELF with the command that replays it, and the exit status is 1. \\
             Programs go to the profiles in turn unless --profile is given.
@@ -25,7 +28,7 @@ struct FuzzCommand: ParsableCommand {
     var profile: ProfileArgument?
 
     @Option(name: .long, help: "Strategies to test where promised (comma list).")
-    var strategy: StrategyList = StrategyList([.trap, .hybrid, .bt, .jit].filter { $0.unavailableReason == nil })
+    var strategy: StrategyList = StrategyList([.trap, .hybrid, .bt, .jit, .hw, .nativeJit].filter { $0.unavailableReason == nil })
 
     @Option(name: .long, help: "Folder for shrunk reproducers.")
     var out = "fuzz-divergences"
@@ -42,13 +45,16 @@ struct FuzzCommand: ParsableCommand {
         let promised = profiles.map { Fuzzer.promised($0, among: strategy.strategies) }
         var rng = SplitMix64(seed: seed)
         var findings: [FuzzFinding] = []
-        var runs = 0
+        var runs = 0, enteringGuestMode = 0
         let progress = Progress(total: count, enabled: !json)
         let started = ContinuousClock.now
         for n in 0..<count {
             let p = n % profiles.count
-            let program = FuzzProgram.generate(using: &rng)
-            let bare = Fuzzer.bare(program, profiles[p])
+            var program = FuzzProgram.generate(using: &rng)
+            // The monitors run on both processors, every other program each (where the JIT runs).
+            if JITTranslator.unavailableReason == nil && n % 2 == 1 { program.hardware = .jit }
+            let (bare, entries) = Fuzzer.bareRun(program, profiles[p])
+            if entries > 0 { enteringGuestMode += 1 }
             for s in promised[p] {
                 runs += 1
                 if let d = try Fuzzer.difference(program, profiles[p], s, bare: bare) {
@@ -65,9 +71,7 @@ struct FuzzCommand: ParsableCommand {
             for (i, f) in findings.enumerated() {
                 let path = "\(out)/divergence-seed\(seed)-\(i)-\(f.strategy.rawValue)-\(f.profile.name).elf"
                 try Data(f.program.image.elfBytes).write(to: URL(fileURLWithPath: path))
-                let replay = "bench run \(path) --profile \(f.profile.name) --strategy native,\(f.strategy.rawValue) "
-                    + "--memory \(FuzzProgram.memory) --budget \(Fuzzer.budget)"
-                saved.append((f, path, replay))
+                saved.append((f, path, f.replay(path)))
             }
         }
         if json {
@@ -77,6 +81,7 @@ struct FuzzCommand: ParsableCommand {
                     .object([("profile", .string(p.name)), ("strategies", .array(s.map { .string($0.rawValue) }))])
                 })),
                 ("runs", .int(Int64(runs))), ("seconds", .double(seconds)),
+                ("programsEnteringGuestMode", .int(Int64(enteringGuestMode))),
                 ("divergences", .array(saved.map { f, path, replay in
                     .object([("profile", .string(f.profile.name)), ("strategy", .string(f.strategy.rawValue)),
                              ("difference", .string(f.difference)), ("reproducer", .string(path)), ("replay", .string(replay))])
@@ -86,7 +91,7 @@ struct FuzzCommand: ParsableCommand {
             for (p, s) in zip(profiles, promised) {
                 print("\(p.name): promised equivalence under \(s.map(\.rawValue).joined(separator: ", "))")
             }
-            print("\(count) programs, \(runs) runs against native in \(String(format: "%.1f", seconds)) s: \(saved.count) divergences")
+            print("\(count) programs (\(enteringGuestMode) entered VX guest mode), \(runs) runs against native in \(String(format: "%.1f", seconds)) s: \(saved.count) divergences")
             for (f, path, replay) in saved {
                 print("DIVERGENCE \(f.strategy.rawValue) on \(f.profile.name): \(f.difference)\n  saved \(path)\n  replay: \(replay)")
             }

@@ -16,6 +16,10 @@ struct FuzzProgram {
 
     var code: [UInt32]
     var data: [UInt32]
+    /// The exit controls `hw` runs this program with (random, like the rest).
+    var hwExits = ExitControls.none
+    /// The processor the monitors run this program on (programs alternate).
+    var hardware = Hardware.interp
 
     /// The handler every program shares: count the trap, halt with the count
     /// after `trapLimit` traps, otherwise skip the trapping instruction and
@@ -59,10 +63,27 @@ struct FuzzProgram {
                      pick([0, 0x100, 0x1000, w - 0x2000, w - 4, w, 0xFFFF_F000, UInt32.random(in: 0...w, using: &rng)]),
                      pick([w, 0x2000, 0x10000, 0xFFFF_FFFF, 0, UInt32.random(in: 0...w, using: &rng)])]
         }
+        // VX control blocks (SPEC section 11), valid and invalid: G's PSW, k and w (G over the
+        // host's own code at k = 0, over free storage, refused), random exit controls and quotas.
+        let blocks = dataBase + 4 * UInt32(data.count)
+        for _ in 0..<6 {
+            let k = pick([0, 0, 0x1000, 0x8000, 0xC000, w - 0x1000, 0xFFFF_F000, UInt32.random(in: 0...w, using: &rng)])
+            data += [UInt32.random(in: 0...1, using: &rng),
+                     pick([codeAddress(), codeAddress(), handler, 0, UInt32.random(in: 0...0x4000, using: &rng) & ~3]),
+                     pick([0, 0, 0x1000, UInt32.random(in: 0...0x8000, using: &rng)]),
+                     pick([0x4000, 0x8000, w, 0xFFFF_FFFF, UInt32.random(in: 0...w, using: &rng)]),
+                     k,
+                     pick([0x4000, 0x8000, 0x1000, 0x1001, 0, w, UInt32.random(in: 0...w, using: &rng)]),
+                     UInt32.random(in: 0...UInt32.max, using: &rng),
+                     pick([0, 0, 1, 5, UInt32.random(in: 1...200, using: &rng)]),
+                     0, 0, 0, UInt32.random(in: 0...1, using: &rng)]
+        }
+        func blockAddress() -> UInt32 { blocks + 48 * UInt32.random(in: 0..<6, using: &rng) }
         // Registers x1..x12: addresses (near the bound, into code, into data, low core); x13..x20: values.
         let interesting: [UInt32] = [
             w - 4, w - 2, w - 1, w, codeAddress(), codeAddress(), dataBase + 16 * UInt32.random(in: 0..<16, using: &rng),
-            dataBase + 16 * UInt32.random(in: 0..<16, using: &rng), 0x20, 0x1000, w - 0x1000, 0xFFFF_FFFC,
+            pick([dataBase + 16 * UInt32.random(in: 0..<16, using: &rng), blockAddress()]), 0x20, 0x1000, blockAddress(),
+            pick([0xFFFF_FFFC, w - 40, blockAddress()]),
             Instruction.random(pick([.addi, .add, .lw, .sw, .jal, .out, .ecall]), registers: 1...20, using: &rng).encoded,
             1, 0x8000_0000, 0xFFFF_FFFF, UInt32.random(in: 0...UInt32.max, using: &rng), 0x100, 7, 0x7FFF_FFFF,
         ]
@@ -72,10 +93,13 @@ struct FuzzProgram {
             code.append(Instruction(.lui, rd: rd, imm: Int32(bitPattern: v &- UInt32(bitPattern: lo))).encoded)
             code.append(Instruction(.addi, rd: rd, rs1: rd, imm: lo).encoded)
         }
+        // A third of the programs enter guest mode at once (G may well run the host's own code).
+        if Int.random(in: 0..<3, using: &rng) == 0 { code.append(Instruction(.vmrun, rs1: 11).encoded) }
         let alu: [Opcode] = [.add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and, .mul, .mulh, .mulhsu, .mulhu,
                              .div, .divu, .rem, .remu, .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .lui, .auipc]
         let memory: [Opcode] = [.lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw]
-        let system: [Opcode] = [.lpsw, .lpsw, .setr, .setr, .getm, .getl, .getb, .jrstu, .setm, .out, .out, .halt]
+        let system: [Opcode] = [.lpsw, .lpsw, .setr, .setr, .getm, .getl, .getb, .jrstu, .setm, .out, .out, .halt,
+                                .vmrun, .vmrun, .vmrun, .vmrun]
         while code.count < length {
             let here = codeBase + 4 * UInt32(code.count)
             switch Int.random(in: 0..<100, using: &rng) {
@@ -101,6 +125,7 @@ struct FuzzProgram {
                 if inst.op == .lpsw { inst.rs1 = pick([7, 8]) }
                 if inst.op == .setr { inst.rs1 = pick([9, 10, 11, 17, 19]); inst.rs2 = pick([1, 4, 11, 15, 17]) }
                 if inst.op == .jrstu { inst.rs1 = pick([5, 6]) }
+                if inst.op == .vmrun { inst.rs1 = pick([8, 11, 11, 12]) }
                 code.append(inst.encoded)
             case 92..<96:
                 code.append(pick([Instruction(.ecall), Instruction(.ebreak)]).encoded)
@@ -109,7 +134,10 @@ struct FuzzProgram {
             }
         }
         code.append(Instruction(.halt, rs1: 14).encoded)
-        return FuzzProgram(code: code, data: data)
+        var program = FuzzProgram(code: code, data: data)
+        program.hwExits = ExitControls(rawValue: pick([0, UInt32.random(in: 0...UInt32.max, using: &rng),
+                                                       ExitControls.all.rawValue, HWExits.shadow.rawValue]))
+        return program
     }
 }
 
@@ -119,6 +147,13 @@ struct FuzzFinding {
     var profile: Profile
     var strategy: Strategy
     var difference: String
+
+    /// The `bench run` line that replays it from `path`.
+    func replay(_ path: String) -> String {
+        "bench run \(path) --profile \(profile.name) --strategy native,\(strategy.rawValue) "
+            + "--memory \(FuzzProgram.memory) --budget \(Fuzzer.budget) --hardware \(program.hardware.rawValue)"
+            + (strategy == .hw ? " --hw-exits \(HWExits.list(program.hwExits))" : "")
+    }
 }
 
 /// Runs generated programs natively and under every strategy the theorems
@@ -135,7 +170,13 @@ struct Fuzzer {
 
     /// The bare machine's run of `program`: what every strategy is compared with.
     static func bare(_ program: FuzzProgram, _ profile: Profile) -> Snapshot {
-        Machine(booting: program.image, memorySize: FuzzProgram.memory, profile: profile).runToEnd(budget: budget)
+        bareRun(program, profile).snapshot
+    }
+
+    /// The bare run and how many VX entries it made (the fuzzer reports how many programs reach guest mode).
+    static func bareRun(_ program: FuzzProgram, _ profile: Profile) -> (snapshot: Snapshot, guestEntries: UInt64) {
+        let m = Machine(booting: program.image, memorySize: FuzzProgram.memory, profile: profile)
+        return (m.runToEnd(budget: budget), m.guestEntries)
     }
 
     /// The first difference of `strategy` from `bare` (the program's native run), or nil.
@@ -143,7 +184,13 @@ struct Fuzzer {
     /// instructions exactly, so they must stop in the same state.
     static func difference(_ program: FuzzProgram, _ profile: Profile, _ strategy: Strategy, bare: Snapshot) throws -> String? {
         let image = program.image
-        let request = RunRequest(image: image, profile: profile, memorySize: FuzzProgram.memory, budget: budget)
+        if strategy == .nativeJit {
+            // The processors against each other: the bare machine on the JIT.
+            let r = try strategy.execute(RunRequest(image: image, profile: profile, memorySize: FuzzProgram.memory, budget: budget))
+            return r.snapshot.firstDifference(from: bare)
+        }
+        let request = RunRequest(image: image, profile: profile, memorySize: FuzzProgram.memory, budget: budget,
+                                 hardware: program.hardware, hwExits: program.hwExits)
         let (cp, _) = try strategy.controlProgram([request])
         cp.run()
         let damaged = cp.damagedCanaries

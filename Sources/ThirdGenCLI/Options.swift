@@ -100,6 +100,12 @@ public struct HWExits: ExpressibleByArgument, Sendable {
 
     /// Shown in --help.
     public static var allValueStrings: [String] { ["none", "shadow", "all"] + events.map(\.0) }
+
+    /// `controls` as a list `--hw-exits` reads back (`none` if no bit that means something is set).
+    public static func list(_ controls: ExitControls) -> String {
+        let names = events.filter { controls.isSuperset(of: $0.1) }.map(\.0)
+        return names.isEmpty ? "none" : names.joined(separator: ",")
+    }
     /// The default, as --help shows it.
     public var defaultValueDescription: String { name }
 }

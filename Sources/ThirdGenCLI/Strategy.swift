@@ -152,7 +152,7 @@ extension Strategy {
             let snapshot = machine.snapshot(outcome: Outcome(exit))
             let translation = (processor as? JITProcessor)?.counters(for: machine)
             return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
-                             stats: [("instructions", .uint(snapshot.instructions))]
+                             stats: [("instructions", .uint(snapshot.instructions)), ("vmEntries", .uint(machine.guestEntries))]
                                  + (translation.map { MonitorStats.json($0, reserved: 0, used: 0) } ?? []),
                              translation: translation)
         case .trap, .hybrid, .bt, .jit, .hw:

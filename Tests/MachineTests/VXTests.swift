@@ -288,6 +288,21 @@ final class VXTests: XCTestCase {
         XCTAssertEqual(both.exit.exitReason, .quota)
     }
 
+    /// A host keeps its last G (and G shares its registers) without a
+    /// reference cycle: a machine that ran VMRUN is freed like any other.
+    func testAHostAndItsGAreFreed() {
+        weak var host: Machine?, g: Machine?
+        do {
+            let r = VXRig(Asm.li(10, 7) + [Asm.halt(10)])
+            r.run()
+            host = r.m
+            g = r.m.guestMachine
+            XCTAssertNotNil(g)
+        }
+        XCTAssertNil(host, "the host leaked")
+        XCTAssertNil(g, "its G leaked")
+    }
+
     func testVMRUNInUserModeTrapsAndExitControlsBits() {
         XCTAssertTrue(ExitControls.all.exits(on: .setm))
         XCTAssertFalse(ExitControls(rawValue: 0xFFFF_FFFF).exits(on: .halt), "HALT has no control bit")

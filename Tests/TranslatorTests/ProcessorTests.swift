@@ -21,6 +21,26 @@ final class ProcessorTests: XCTestCase {
         XCTAssertEqual(a.instructions, b.instructions, "\(message): counting", file: file, line: line)
     }
 
+    /// The JIT's state lives in the machine it runs and holds a stepper over
+    /// it: no cycle, so code memory goes with the machine (the fuzzer ran the
+    /// host out of mappings before this held).
+    func testTheJITsStateGoesWithItsMachine() throws {
+        let image = try ELFImage(bytes: try Guests.image(of: try XCTUnwrap(Guests.named("hv"))), memorySize: 1 << 20)
+        weak var machine: Machine?, g: Machine?, state: AnyObject?
+        do {
+            let m = Machine(booting: image, memorySize: 1 << 20, profile: .pg32v)
+            XCTAssertEqual(try JITProcessor().run(m, budget: 5_000_000), .halted(0x21))
+            machine = m
+            g = m.guestMachine
+            state = m.processorState
+            XCTAssertNotNil(state)
+            XCTAssertNotNil(g?.processorState, "G ran on the JIT too")
+        }
+        XCTAssertNil(machine)
+        XCTAssertNil(g)
+        XCTAssertNil(state)
+    }
+
     func testTheHypervisorGuestAtEveryKindOfBudget() throws {
         let image = try ELFImage(bytes: try Guests.image(of: try XCTUnwrap(Guests.named("hv"))), memorySize: 1 << 20)
         var inGuestMode = 0

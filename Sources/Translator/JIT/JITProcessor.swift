@@ -19,7 +19,8 @@ public final class JITProcessor: Processor {
     /// What the processor keeps for one machine.
     final class State {
         let code: NativeCode
-        /// A reference interpreter (trap policy `.report`) over the same storage and registers.
+        /// A reference interpreter (trap policy `.report`) over the same storage and registers;
+        /// it does not retain the machine, which owns this state (no cycle).
         let stepper: Machine
         /// The machine's guest-mode entries when its code was last told of them.
         var entriesSeen: UInt64
@@ -32,7 +33,7 @@ public final class JITProcessor: Processor {
 
         convenience init(for machine: Machine, cacheOps: Int) throws {
             self.init(code: try NativeCode(storageSize: machine.storage.size, cacheOps: cacheOps),
-                      stepper: Machine.reportingInterpreter(over: 0..<machine.storage.size, of: machine),
+                      stepper: Machine.reportingInterpreter(over: 0..<machine.storage.size, of: machine, retaining: false),
                       entriesSeen: machine.entries)
         }
     }
@@ -192,7 +193,8 @@ public final class BareJIT {
 extension JITProcessor.State {
     /// The state of a new machine that takes over `previous`'s translations.
     convenience init(for machine: Machine, reusing previous: JITProcessor.State) throws {
-        self.init(code: previous.code, stepper: Machine.reportingInterpreter(over: 0..<machine.storage.size, of: machine),
+        self.init(code: previous.code,
+                  stepper: Machine.reportingInterpreter(over: 0..<machine.storage.size, of: machine, retaining: false),
                   entriesSeen: machine.entries)
     }
 }
