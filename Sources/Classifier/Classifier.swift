@@ -149,7 +149,20 @@ public enum Classifier {
             }
         }
         let inst = Instruction.random(op, registers: 1...31, using: &rng)
-        let window = Probe.randomBytes(Probe.window, rng: &rng)
+        var window = Probe.randomBytes(Probe.window, rng: &rng)
+        if op == .vmrun, trial % 2 == 0, b >= 64 {
+            // Half the trials get a control block the hardware accepts (random bytes almost never are one).
+            let a = UInt32.random(in: 0...(b - 48) / 4, using: &rng) * 4
+            registers[inst.rs1] = a
+            let k = UInt32.random(in: 0...UInt32(Probe.memory / 4096 - 1), using: &rng) * 4096
+            let g = PSW(mode: Bool.random(using: &rng) ? .user : .supervisor, pc: UInt32.random(in: 0..<1024, using: &rng) * 4,
+                        l: 0, b: 4096)
+            let block = ControlBlock(psw: g, k: k, w: 4096, controls: ExitControls(rawValue: UInt32.random(in: 0...UInt32.max, using: &rng)),
+                                     quota: UInt32.random(in: 0...3, using: &rng))
+            for (i, word) in block.words.enumerated() {
+                withUnsafeBytes(of: word.littleEndian) { window.replaceSubrange(Int(a) + 4 * i..<Int(a) + 4 * i + 4, with: $0) }
+            }
+        }
         return ProbeState(word: inst.encoded, mode: .supervisor, pc: pc, l: l, b: b, registers: registers, window: window)
     }
 

@@ -86,7 +86,11 @@ final class Probe {
         case .halted(let code): halted = code
         case .budget, .checkstop, .system: break
         }
-        return ProbeOutcome(trap: trap, halted: halted, registers: machine.registers, psw: machine.psw,
+        // After a VMRUN entry the processor runs under G's PSW (SPEC section 11): that is the
+        // M and R the instruction put in force. Then back to the host, for the next probe.
+        let psw = machine.guestPSW ?? machine.psw
+        machine.leaveGuestMode()
+        return ProbeOutcome(trap: trap, halted: halted, registers: machine.registers, psw: psw,
                             window: storage.bytes(Int(s.l)..<Int(s.l) + Probe.window), console: machine.console)
     }
 }

@@ -76,3 +76,16 @@ final class ClassifierTests: XCTestCase {
         }
     }
 }
+
+/// VMRUN (SPEC section 11) as the classifier derives it by execution.
+final class VMRUNClassificationTests: XCTestCase {
+    func testVMRUNIsPrivilegedAndControlSensitiveOnEveryProfile() {
+        for profile in Profile.builtIn {
+            let c = Classifier.classify(profile, trials: 60)
+            let vmrun = c.instructions.first { $0.opcode == .vmrun }!
+            XCTAssertTrue(vmrun.privileged, "\(profile.name): \(vmrun.witnesses)")
+            XCTAssertTrue(vmrun.controlSensitive, "\(profile.name): it puts G's M and R in force")
+            XCTAssertFalse(c.theorem1Violations.contains { $0.opcode == .vmrun }, profile.name)
+        }
+    }
+}
