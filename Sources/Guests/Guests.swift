@@ -56,6 +56,8 @@ public enum Guests {
                      expectedExitCode: 59, expectedLine: "all processes done, kernel checksum 686c673b"),
         BuiltinGuest(name: "syscall", summary: "4000 null system calls from user mode to the guest kernel", kind: .nano,
                      expectedExitCode: 160, expectedLine: "syscall: 4000 null system calls", iterations: 4000),
+        BuiltinGuest(name: "divzero", summary: "4000 BREAKs from user mode delivered to the guest kernel (divzero)", kind: .nano,
+                     expectedExitCode: 4000 & 0xFF, expectedLine: "divzero: 4000 exceptions delivered", iterations: 4000),
         BuiltinGuest(name: "privreg", summary: "4000 SETR + GETL pairs in the kernel (cr8wr)", kind: .nano,
                      expectedExitCode: 48, expectedLine: "privreg: 4000 SETR+GETL pairs, checksum e5082630", iterations: 4000),
         BuiltinGuest(name: "out", summary: "4000 OUT instructions from the kernel (in)", kind: .nano,

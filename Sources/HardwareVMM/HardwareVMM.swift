@@ -49,6 +49,8 @@ public final class HardwareAssist: ExecutionEngine {
         precondition(entered, "the allocator's regions are valid VX regions")
         // The quota is the limit; the real machine has no budget of its own.
         var unlimited = UInt64.max
+        let trapsBefore = machine.guestTrapsDelivered
+        defer { vm.counters.guestTraps += machine.guestTrapsDelivered - trapsBefore }
         guard let exit = machine.runGuest(budget: &unlimited, on: monitor.processor) else {
             preconditionFailure("an unlimited budget cannot run out")
         }

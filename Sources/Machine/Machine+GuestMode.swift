@@ -84,6 +84,7 @@ extension Machine {
         func trap(_ cause: TrapCause, value: UInt32, word: UInt32) -> ControlBlock? {
             if mode.entry.controls.exits(on: cause) { return exit(ExitReason(cause), value: value, word: word) }
             g.trap(cause, value: value)
+            guestTrapsDelivered &+= 1
             processor.storageWritten(g, range: 0..<LowCore.end)
             return nil
         }

@@ -38,6 +38,10 @@ public final class Machine {
     /// Entries into guest mode on this machine, as G: bumped at each entry,
     /// so that a processor caching G's code knows the host may have written it.
     @exclusivity(unchecked) public internal(set) var entries: UInt64 = 0
+    /// Trap sequences this machine performed (SPEC section 3), not counting G's.
+    @exclusivity(unchecked) public internal(set) var trapsTaken: UInt64 = 0
+    /// Traps the hardware delivered inside G (no exit) while this machine was host.
+    @exclusivity(unchecked) public internal(set) var guestTrapsDelivered: UInt64 = 0
     /// Successful VX entries this machine made, as host (refused ones not counted).
     @exclusivity(unchecked) public internal(set) var guestEntries: UInt64 = 0
     /// What a processor keeps for this machine (the JIT's translations); nil for the interpreter.
@@ -144,6 +148,7 @@ extension Machine {
     /// (with P at the trapping instruction) and cause/value in low core, then
     /// loads the new PSW. Registers and other storage are unchanged.
     public func trap(_ cause: TrapCause, value: UInt32) {
+        trapsTaken &+= 1
         storage.store32(LowCore.oldPSW + 0, psw.mode.rawValue)
         storage.store32(LowCore.oldPSW + 4, psw.pc)
         storage.store32(LowCore.oldPSW + 8, psw.l)

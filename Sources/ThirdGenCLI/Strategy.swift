@@ -152,7 +152,8 @@ extension Strategy {
             let snapshot = machine.snapshot(outcome: Outcome(exit))
             let translation = (processor as? JITProcessor)?.counters(for: machine)
             return RunResult(strategy: rawValue, snapshot: snapshot, seconds: elapsed.seconds, verdict: nil,
-                             stats: [("instructions", .uint(snapshot.instructions)), ("vmEntries", .uint(machine.guestEntries))]
+                             stats: [("instructions", .uint(snapshot.instructions)), ("vmEntries", .uint(machine.guestEntries)),
+                                     ("trapsTaken", .uint(machine.trapsTaken)), ("guestTraps", .uint(machine.guestTrapsDelivered))]
                                  + (translation.map { MonitorStats.json($0, reserved: 0, used: 0) } ?? []),
                              translation: translation)
         case .trap, .hybrid, .bt, .jit, .hw:
@@ -236,6 +237,7 @@ enum MonitorStats {
             ("realTraps", .uint(c.realTraps)),
             ("callouts", .uint(c.monitorEntries - c.realTraps)),
             ("guestMode", .uint(c.guestMode)),
+            ("guestTraps", .uint(c.guestTraps)),
             ("exits", .object(exits)),
             ("exitsTotal", .uint(c.exits.reduce(0, +))),
         ]

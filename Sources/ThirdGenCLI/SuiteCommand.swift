@@ -145,11 +145,7 @@ struct SuiteCommand: ParsableCommand {
             case .inconclusive: cell.verdict = "inconclusive"
             }
         }
-        if let m = r.monitor {
-            cell.counters = CellCounters(direct: m.direct, interpreted: m.interpreted, translated: m.translated,
-                                         traps: m.realTraps, callouts: m.monitorEntries - m.realTraps,
-                                         instructionsTranslated: r.translation?.instructionsTranslated ?? 0)
-        }
+        if let m = r.monitor { cell.counters = CellCounters(m, translation: r.translation, entriesAreExits: s == .hw) }
         return cell
     }
 }

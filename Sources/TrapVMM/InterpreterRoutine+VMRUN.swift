@@ -41,7 +41,9 @@ extension ControlProgram {
             let entered = machine.enterGuest(&real)
             precondition(entered, "a block inside the VM's region fits the real machine")
             var left = vm.budgetLeft
+            let trapsBefore = machine.guestTrapsDelivered
             let exit = machine.runGuest(budget: &left, on: processor)
+            vm.counters.guestTraps += machine.guestTrapsDelivered - trapsBefore
             let ran = vm.budgetLeft - left
             vm.instructions += ran
             vm.counters.guestMode += ran

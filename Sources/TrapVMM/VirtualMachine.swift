@@ -33,6 +33,8 @@ public struct MonitorCounters: Sendable {
     /// Guest instructions run in VX guest mode: the VM's own under `hw`, its
     /// guests' (the VM executed VMRUN) under every monitor.
     public var guestMode: UInt64 = 0
+    /// Traps the hardware delivered inside guest mode without an exit (VX; no monitor involved).
+    public var guestTraps: UInt64 = 0
     /// Every entry into the control program for this VM: real traps, and the
     /// traps and system instructions an interpreter or translator handed over
     /// in software (callouts are `monitorEntries - realTraps`).

@@ -24,12 +24,16 @@ public struct CostModel: Codable, Sendable, Equatable {
     public var translated = 1.2
     /// Translating one guest instruction, once. Default: 500.
     public var translation = 500.0
+    /// A VX exit round trip (VM exit, the monitor's dispatch, re-entry).
+    public var exit = 2000.0
+    /// A trap the hardware delivers inside guest mode, with no exit.
+    public var guestTrap = 100.0
 
     /// The documented defaults.
     public init() {}
 
     /// The parameters by name, for `--cost` and for reports.
-    public static let parameterNames = ["direct", "trap", "interpreted", "callout", "translated", "translation"]
+    public static let parameterNames = ["direct", "trap", "interpreted", "callout", "translated", "translation", "exit", "guestTrap"]
 
     /// Sets parameters from "name=value,name=value". Throws a message for bad input.
     public mutating func apply(_ text: String) throws {
@@ -45,6 +49,8 @@ public struct CostModel: Codable, Sendable, Equatable {
             case "callout": callout = v
             case "translated": translated = v
             case "translation": translation = v
+            case "exit": exit = v
+            case "guestTrap": guestTrap = v
             default: throw UsageError("unknown cost parameter '\(kv[0])' (known: \(CostModel.parameterNames.joined(separator: ", ")))")
             }
         }
@@ -54,6 +60,7 @@ public struct CostModel: Codable, Sendable, Equatable {
     public func cycles(_ c: CellCounters) -> Double {
         direct * Double(c.direct) + interpreted * Double(c.interpreted) + translated * Double(c.translated)
             + trap * Double(c.traps) + callout * Double(c.callouts) + translation * Double(c.instructionsTranslated)
+            + exit * Double(c.exits) + guestTrap * Double(c.guestTraps)
     }
 
     /// The same with a different trap cost.

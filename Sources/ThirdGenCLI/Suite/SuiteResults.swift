@@ -1,3 +1,6 @@
+import Machine
+import Translator
+import TrapVMM
 import Foundation
 
 /// The counters a cell keeps, in the cost model's terms.
@@ -14,16 +17,62 @@ public struct CellCounters: Codable, Sendable, Equatable {
     public var callouts: UInt64 = 0
     /// Guest instructions translated (one-time work).
     public var instructionsTranslated: UInt64 = 0
+    /// VX exits (VM exit and re-entry: hw's own, and every monitor's for a guest's VMRUN).
+    public var exits: UInt64 = 0
+    /// Traps the hardware delivered inside guest mode (no monitor involved).
+    public var guestTraps: UInt64 = 0
+
+    private enum CodingKeys: String, CodingKey {
+        case direct, interpreted, translated, traps, callouts, instructionsTranslated, exits, guestTraps
+    }
+
+    /// Decodes results.json, where files written before VX have no exits or guestTraps.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        direct = try c.decode(UInt64.self, forKey: .direct)
+        interpreted = try c.decode(UInt64.self, forKey: .interpreted)
+        translated = try c.decode(UInt64.self, forKey: .translated)
+        traps = try c.decode(UInt64.self, forKey: .traps)
+        callouts = try c.decode(UInt64.self, forKey: .callouts)
+        instructionsTranslated = try c.decode(UInt64.self, forKey: .instructionsTranslated)
+        exits = try c.decodeIfPresent(UInt64.self, forKey: .exits) ?? 0
+        guestTraps = try c.decodeIfPresent(UInt64.self, forKey: .guestTraps) ?? 0
+    }
 
     /// Counters with the given values (zero by default).
     public init(direct: UInt64 = 0, interpreted: UInt64 = 0, translated: UInt64 = 0, traps: UInt64 = 0,
-                callouts: UInt64 = 0, instructionsTranslated: UInt64 = 0) {
+                callouts: UInt64 = 0, instructionsTranslated: UInt64 = 0, exits: UInt64 = 0, guestTraps: UInt64 = 0) {
+        self.exits = exits
+        self.guestTraps = guestTraps
         self.direct = direct
         self.interpreted = interpreted
         self.translated = translated
         self.traps = traps
         self.callouts = callouts
         self.instructionsTranslated = instructionsTranslated
+    }
+}
+
+extension CellCounters {
+    /// A bare run's counters: its instructions run directly, and each trap the
+    /// hardware took (its own, and in G) costs what a trap delivered by the
+    /// hardware costs, `guestTrap`: so that hw's traps in guest mode compare alike.
+    init(bare r: RunResult) {
+        func stat(_ name: String) -> UInt64 {
+            if case .uint(let v)? = r.stats.first(where: { $0.0 == name })?.1 { return v }
+            return 0
+        }
+        self.init(direct: r.snapshot.instructions, guestTraps: stat("trapsTaken") + stat("guestTraps"))
+    }
+
+    /// A monitor's counters in the cost model's terms. With `entriesAreExits`
+    /// (hw), every entry into the monitor is a VX exit, so there are no
+    /// callouts; instructions run in guest mode run directly.
+    public init(_ m: MonitorCounters, translation: TranslationCounters?, entriesAreExits: Bool) {
+        self.init(direct: m.direct + m.guestMode, interpreted: m.interpreted, translated: m.translated,
+                  traps: m.realTraps, callouts: entriesAreExits ? 0 : m.monitorEntries - m.realTraps,
+                  instructionsTranslated: translation?.instructionsTranslated ?? 0,
+                  exits: m.exits.reduce(0, +), guestTraps: m.guestTraps)
     }
 }
 
