@@ -163,6 +163,7 @@ extension Machine {
     /// it, and the host continues after its VMRUN (same R, supervisor mode).
     func finishVMRUN(_ block: ControlBlock, at address: Int) {
         block.storeExit(into: storage, at: address)
+        controlBlockWritten = address..<address + ControlBlock.size
         psw.pc &+= 4
     }
 
@@ -175,6 +176,7 @@ extension Machine {
         // G wrote its storage, and the exit wrote the block: the host's cached code must see both.
         processor.storageWritten(self, range: Int(block.k)..<Int(block.k) + Int(block.w))
         processor.storageWritten(self, range: address..<address + ControlBlock.size)
+        controlBlockWritten = nil
         return true
     }
 }

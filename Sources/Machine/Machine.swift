@@ -44,6 +44,10 @@ public final class Machine {
     @exclusivity(unchecked) public internal(set) var guestTrapsDelivered: UInt64 = 0
     /// Successful VX entries this machine made, as host (refused ones not counted).
     @exclusivity(unchecked) public internal(set) var guestEntries: UInt64 = 0
+    /// Physical storage the last VMRUN's write-back (an exit, or a refusal)
+    /// stored into: a processor that caches code reads and clears it after
+    /// stepping a VMRUN, since the block may lie over code.
+    @exclusivity(unchecked) public var controlBlockWritten: Range<Int>?
     /// What a processor keeps for this machine (the JIT's translations); nil for the interpreter.
     @exclusivity(unchecked) public var processorState: AnyObject?
 

@@ -24,6 +24,9 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .long, help: "Seed: the same seed generates the same programs.")
     var seed: UInt64 = 1
 
+    @Option(name: .long, help: "Generate but skip the programs before this index (to replay program N of a campaign: --first N --count N+1).")
+    var first = 0
+
     @Option(name: .long, help: "Only this profile (v, h, x or a profile file); default: all three in turn.")
     var profile: ProfileArgument?
 
@@ -38,6 +41,7 @@ struct FuzzCommand: ParsableCommand {
 
     func validate() throws {
         guard count >= 0 else { throw ValidationError("--count must not be negative") }
+        guard first >= 0 else { throw ValidationError("--first must not be negative") }
     }
 
     func run() throws {
@@ -53,6 +57,7 @@ struct FuzzCommand: ParsableCommand {
             var program = FuzzProgram.generate(using: &rng)
             // The monitors run on both processors, every other program each (where the JIT runs).
             if JITTranslator.unavailableReason == nil && n % 2 == 1 { program.hardware = .jit }
+            if n < first { continue }
             let (bare, entries) = Fuzzer.bareRun(program, profiles[p])
             if entries > 0 { enteringGuestMode += 1 }
             for s in promised[p] {

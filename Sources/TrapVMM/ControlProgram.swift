@@ -118,8 +118,10 @@ public final class ControlProgram {
             }
             let exit = engine.run(vm, budget: min(slice, vm.budgetLeft), in: self)
             if enginesDiffer {
-                // The other engine may cache translations of code this one could have written.
+                // The other engine, and the processor's translations for direct execution, may
+                // cache code this one could have written.
                 (engine === userEngine ? supervisorEngine : userEngine).storageWritten(vm, range: nil)
+                if !(engine is DirectExecution) { processor.storageWritten(machine, range: vm.region.range) }
             }
             vm.instructions += exit.ran
             slice -= exit.ran
@@ -142,10 +144,14 @@ public final class ControlProgram {
         }
     }
 
-    /// Tells both engines that the monitor or the hardware wrote `vm`'s storage `range` (VM-relative).
+    /// Tells both engines, and the processor (whose JIT caches the real
+    /// machine's code for direct execution), that the monitor or the hardware
+    /// wrote `vm`'s storage `range` (VM-relative; nil: anywhere in the VM).
     func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
         supervisorEngine.storageWritten(vm, range: range)
         if enginesDiffer { userEngine.storageWritten(vm, range: range) }
+        let physical = range.map { vm.region.base + $0.lowerBound..<vm.region.base + $0.upperBound } ?? vm.region.range
+        processor.storageWritten(machine, range: physical)
     }
 
     /// Real storage outside every VM that changed: must be empty (isolation).

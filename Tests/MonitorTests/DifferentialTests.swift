@@ -264,3 +264,27 @@ final class NestedVXTests: XCTestCase {
         }
     }
 }
+
+/// The fuzzer's findings of seed 2026, as programs of their own.
+final class VXWriteBackTests: XCTestCase {
+    /// A subroutine at 0x1100 runs (and is translated), then a VMRUN whose
+    /// block at 0x10E0 is refused (w = 0) writes reason, value and word over
+    /// it: the next call must fetch those zeros and trap ILLEGAL.
+    static func refusedBlockOverCode() -> ELFImage {
+        var code = Program.li(5, 0x10E0) + [Instruction(.jal, rd: 1, imm: 0)]
+        code[code.count - 1] = Instruction(.jal, rd: 1, imm: Int32(0x1100 - (0x1000 + 4 * (code.count - 1))))
+        code += [Instruction(.vmrun, rs1: 5)]
+        code += [Instruction(.jal, rd: 1, imm: Int32(0x1100 - (0x1000 + 4 * code.count)))]
+        code += [Instruction(.halt, rs1: 0)]
+        code += [Instruction](repeating: Instruction(.addi), count: (0x1100 - 0x1000) / 4 - code.count)
+        code += [Instruction(.addi, rd: 6, rs1: 6, imm: 1), Instruction(.jalr, rd: 0, rs1: 1, imm: 0)]
+        return Program.image(code)
+    }
+
+    func testARefusedBlockOverTranslatedCodeIsSeenByTheNextFetch() throws {
+        let image = VXWriteBackTests.refusedBlockOverCode()
+        let bare = Machine(booting: image, memorySize: Program.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(bare.outcome, .halted(TrapCause.illegal.rawValue), "the second call fetches the block's zeros")
+        for monitor in Monitor.available { try assertEquivalent(image, monitor: monitor, budget: 10_000) }
+    }
+}

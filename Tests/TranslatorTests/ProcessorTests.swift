@@ -105,3 +105,30 @@ final class ProcessorTests: XCTestCase {
         }
     }
 }
+
+extension ProcessorTests {
+    /// The JIT processor steps VMRUN on the reference machine; a refused
+    /// block written over code it translated must invalidate that code
+    /// (fuzz seed 2026, program 10036 on pg32h).
+    func testARefusedVMRUNOverTranslatedCode() throws {
+        var code = [Instruction(.lui, rd: 5, imm: 0x1000), Instruction(.addi, rd: 5, rs1: 5, imm: 0xE0)]
+        code.append(Instruction(.jal, rd: 1, imm: Int32(0x1100 - 0x1008)))
+        code += [Instruction(.vmrun, rs1: 5), Instruction(.jal, rd: 1, imm: Int32(0x1100 - 0x1010)), Instruction(.halt, rs1: 0)]
+        let make = { () -> Machine in
+            let m = Machine(memorySize: 0x8000, profile: .pg32h)
+            for (i, inst) in code.enumerated() { m.storage.store32(0x1000 + 4 * i, inst.encoded) }
+            m.storage.store32(0x1100, Instruction(.addi, rd: 6, rs1: 6, imm: 1).encoded)
+            m.storage.store32(0x1104, Instruction(.jalr, rd: 0, rs1: 1, imm: 0).encoded)
+            m.storage.store32(0x800, Instruction(.halt, rs1: 0).encoded)
+            for (i, word) in PSW(mode: .supervisor, pc: 0x800, l: 0, b: 0x8000).words.enumerated() {
+                m.storage.store32(LowCore.newPSW + 4 * i, word)
+            }
+            m.psw = PSW(mode: .supervisor, pc: 0x1000, l: 0, b: 0x8000)
+            return m
+        }
+        try both(make, budget: 1_000, "refused block over code")
+        let m = make()
+        _ = try JITProcessor().run(m, budget: 1_000)
+        XCTAssertEqual(m.storage.load32(LowCore.cause), TrapCause.illegal.rawValue, "the stale translation did not run")
+    }
+}

@@ -147,6 +147,11 @@ public final class JITProcessor: Processor {
         let exit = m.run(budget: 1)
         left -= min(left, m.instructionCount - before)
         s.code.storageWritten(range: 0..<LowCore.end)
+        if let block = m.controlBlockWritten {
+            // A refused VMRUN wrote its block's exit fields, which may lie over translated code.
+            s.code.storageWritten(range: block)
+            m.controlBlockWritten = nil
+        }
         switch exit {
         case .halted, .checkstop, .trap: return exit
         case .budget, .system: return nil
