@@ -10,8 +10,9 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Compare what Theorems 1 and 3 predict with the equivalence measured over the guest suite.",
         discussion: """
-            trap is promised equivalence when Theorem 1 holds, hybrid when Theorem 3 holds, bt always \\
-            (it runs no guest instruction on the real machine). A cell where a promise is broken is \\
+            trap is promised equivalence when Theorem 1 holds, hybrid when Theorem 3 holds, bt and jit always \
+            (they run no guest instruction on the real machine), hw always (VX virtualizes every sensitive \
+            instruction in guest mode: a promise independent of the theorems). A cell where a promise is broken is \
             flagged; where there is no promise, a divergence is what theory allows.
             """)
 
@@ -26,6 +27,8 @@ struct CheckCommand: ParsableCommand {
 
     @Flag(name: .long, help: "Include the compute guests (slow in debug builds).")
     var compute = false
+
+    @OptionGroup var processor: HardwareOptions
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
@@ -42,7 +45,7 @@ struct CheckCommand: ParsableCommand {
         var rows: [[String]] = [], cells: [JSON] = [], disagreements = 0
         for g in selected {
             let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20),
-                                     profile: p, memorySize: 1 << 20, budget: 2_000_000_000)
+                                     profile: p, memorySize: 1 << 20, budget: 2_000_000_000, hardware: processor.hardware)
             let native = try Strategy.native.execute(request)
             var row = [g.name]
             for (s, promise) in promised {
@@ -66,7 +69,8 @@ struct CheckCommand: ParsableCommand {
             rows.append(row)
         }
         if json {
-            print(JSON.object([("profile", .string(p.name)), ("theorem1", .bool(c.theorem1)), ("theorem3", .bool(c.theorem3)),
+            print(JSON.object([("profile", .string(p.name)), ("hardware", .string(processor.hardware.rawValue)),
+                               ("theorem1", .bool(c.theorem1)), ("theorem3", .bool(c.theorem3)),
                                ("cells", .array(cells)), ("disagreements", .int(Int64(disagreements)))]).rendered(pretty: true))
             return
         }

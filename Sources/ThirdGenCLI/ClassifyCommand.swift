@@ -9,8 +9,8 @@ struct ClassifyCommand: ParsableCommand {
         commandName: "classify",
         abstract: "Derive privileged, sensitive and innocuous instructions by execution, and check Theorems 1 and 3.",
         discussion: """
-            Every instruction of the table is executed over generated states (random and edge: both \\
-            modes, relocations r and r shifted by x, bounds up to the edge of memory) on a machine of the \\
+            Every instruction of the table is executed over generated states (random and edge: both \
+            modes, relocations r and r shifted by x, bounds up to the edge of memory) on a machine of the \
             profile. Nothing is looked up in a list: change the profile file and the verdicts follow.
             """)
 

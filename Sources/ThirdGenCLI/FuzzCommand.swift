@@ -9,12 +9,12 @@ struct FuzzCommand: ParsableCommand {
         commandName: "fuzz",
         abstract: "Differential fuzzing: random PG32 programs under every strategy the theorems promise.",
         discussion: """
-            Each program runs natively and under each strategy promised equivalence on its profile \\
+            Each program runs natively and under each strategy promised equivalence on its profile \
             (trap if Theorem 1 holds, hybrid if Theorem 3 holds, bt, jit and hw always; derived by the \
             classifier), hw with random exit controls, the monitors on the interpreter and the JIT every \
-            other program, and native-jit (the JIT as the bare machine) against the interpreter; \\
-            with a budget of 3000 instructions; canaries around the VM are checked. A divergence is \\
-            shrunk and saved as an ELF with the command that replays it, and the exit status is 1. \\
+            other program, and native-jit (the JIT as the bare machine) against the interpreter; \
+            with a budget of 3000 instructions; canaries around the VM are checked. A divergence is \
+            shrunk and saved as an ELF with the command that replays it, and the exit status is 1. \
             Programs go to the profiles in turn unless --profile is given.
             """)
 

@@ -13,10 +13,10 @@ struct NanoCommand: ParsableCommand {
         commandName: "nano",
         abstract: "The nanobenchmarks (after Adams and Agesen, 2006) under each strategy, in their table's layout.",
         discussion: """
-            Rows: syscall, out (their in), privreg (cr8wr), memtrap (pgfault), callret, divzero (a BREAK \\
-            delivered to the guest kernel), forkwait. Columns: native and each strategy; hw once per \\
-            --hw-exits preset. Each cell: ns per operation measured (fastest of --repeat runs) and \\
-            simulated cycles per operation from the cost model (--cost), with exits, traps and \\
+            Rows: syscall, out (their in), privreg (cr8wr), memtrap (pgfault), callret, divzero (a BREAK \
+            delivered to the guest kernel), forkwait. Columns: native and each strategy; hw once per \
+            --hw-exits preset. Each cell: ns per operation measured (fastest of --repeat runs) and \
+            simulated cycles per operation from the cost model (--cost), with exits, traps and \
             callouts per operation. Build with -c release.
             """)
 

@@ -8,9 +8,9 @@ struct NestCommand: ParsableCommand {
         commandName: "nest",
         abstract: "Run a guest under 0..D levels of a guest-level monitor, the lowest level under a strategy.",
         discussion: """
-            Level d is the guest monitor (Sources/Guests/src/vmm.c) carrying level d+1 as its payload; \\
-            the guest is level D. Each depth is compared with the guest's bare run: status, console and \\
-            registers of the whole run, the innermost guest's storage, and its virtual PSW as the deepest \\
+            Level d is the guest monitor (Sources/Guests/src/vmm.c) carrying level d+1 as its payload; \
+            the guest is level D. Each depth is compared with the guest's bare run: status, console and \
+            registers of the whole run, the innermost guest's storage, and its virtual PSW as the deepest \
             monitor recorded it. Theorem 2 says this works on pg32v.
             """)
 
@@ -37,11 +37,13 @@ struct NestCommand: ParsableCommand {
         let guest = try GuestImage(image)
         let w = machine.memory.bytes
         let reference = try Strategy.native.execute(
-            RunRequest(image: try guest.elf(memorySize: w), profile: machine.profile.profile, memorySize: w, budget: machine.budget))
+            RunRequest(image: try guest.elf(memorySize: w), profile: machine.profile.profile, memorySize: w, budget: machine.budget,
+                       hardware: machine.hardware, hwExits: machine.hwExits.controls))
         var rows: [[String]] = [], records: [JSON] = []
         for d in 0...depth {
             let (c, memory) = try Nesting.measure(guest, name: image, depth: d, strategy: strategy, profile: machine.profile.profile,
-                                                  guestMemory: w, budget: machine.budget, reference: reference.snapshot)
+                                                  guestMemory: w, budget: machine.budget, reference: reference.snapshot,
+                                                  hardware: machine.hardware, hwExits: machine.hwExits.controls)
             rows.append(["\(d)", "\(memory)", String(format: "%.4f", c.seconds), "\(c.guestInstructions)", "\(c.traps)",
                          c.equivalent ? "equivalent" : "DIVERGES: \(c.divergence ?? "")"])
             records.append(.object([("depth", .int(Int64(d))), ("memory", .int(Int64(memory))), ("seconds", .double(c.seconds)),
@@ -53,7 +55,7 @@ struct NestCommand: ParsableCommand {
                                ("strategy", .string(strategy.rawValue)), ("depths", .array(records))]).rendered(pretty: true))
         } else {
             print("\(image) on \(machine.profile.profile.name), outermost level under \(strategy.rawValue)")
-            print(TextTable.render(header: ["depth", "memory", "seconds", "instructions", "real traps", "verdict"], rows: rows), terminator: "")
+            print(TextTable.render(header: ["depth", "memory", "seconds", "instructions", "real traps or exits", "verdict"], rows: rows), terminator: "")
         }
     }
 }

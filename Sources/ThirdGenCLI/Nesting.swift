@@ -55,10 +55,11 @@ enum Nesting {
     /// `strategy`, and compares the innermost state with `reference`.
     /// Returns the measurement and the memory the outermost level had.
     static func measure(_ guest: GuestImage, name: String, depth: Int, strategy: Strategy, profile: Profile,
-                        guestMemory: Int, budget: UInt64, reference: Snapshot) throws -> (NestCell, memory: Int) {
+                        guestMemory: Int, budget: UInt64, reference: Snapshot, hardware: Hardware = .default,
+                        hwExits: ExitControls = .none) throws -> (NestCell, memory: Int) {
         let (bytes, memory) = try compose(guest: guest.bytes, guestMemory: guestMemory, depth: depth)
         let r = try strategy.execute(RunRequest(image: try ELFImage(bytes: bytes, memorySize: memory), profile: profile,
-                                                memorySize: memory, budget: budget))
+                                                memorySize: memory, budget: budget, hardware: hardware, hwExits: hwExits))
         let inner = innermost(r.snapshot, depth: depth, guestMemory: guestMemory)
         let (equivalent, divergence): (Bool, String?)
         switch Verdict(run: inner, reference: reference) {
@@ -67,7 +68,7 @@ enum Nesting {
         case .inconclusive: (equivalent, divergence) = (false, "inconclusive: out of budget")
         }
         let cell = NestCell(guest: name, strategy: strategy.rawValue, depth: depth, seconds: r.seconds,
-                            guestInstructions: r.snapshot.instructions, traps: r.monitor?.realTraps ?? 0,
+                            guestInstructions: r.snapshot.instructions, traps: r.monitor.map { $0.realTraps + $0.exits.reduce(0, +) } ?? 0,
                             equivalent: equivalent, divergence: divergence)
         return (cell, memory)
     }

@@ -10,8 +10,8 @@ struct SuiteCommand: ParsableCommand {
         commandName: "suite",
         abstract: "Run every guest under every profile and strategy; write results.json, results.csv and report.html.",
         discussion: """
-            Each cell runs once to warm up, then --repeat times; the median and spread are reported, with \\
-            the verdict against native and the monitor's counters. --shard I/N runs every Nth guest-profile \\
+            Each cell runs once to warm up, then --repeat times; the median and spread are reported, with \
+            the verdict against native and the monitor's counters. --shard I/N runs every Nth guest-profile \
             pair (I from 0), for batch-scheduler array jobs; `bench merge` joins the shards' folders.
             """)
 
@@ -44,6 +44,8 @@ struct SuiteCommand: ParsableCommand {
 
     @Option(name: .customLong("nest-guest"), help: "The guest the nesting runs.")
     var nestGuest = "kernel"
+
+    @OptionGroup var processor: HardwareOptions
 
     func validate() throws {
         if let r = repetitions, !(1...1000).contains(r) { throw ValidationError("--repeat must be between 1 and 1000") }
@@ -79,7 +81,7 @@ struct SuiteCommand: ParsableCommand {
         var done = 0
         for (g, p) in pairs {
             let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20),
-                                     profile: p, memorySize: 1 << 20, budget: 2_000_000_000)
+                                     profile: p, memorySize: 1 << 20, budget: 2_000_000_000, hardware: processor.hardware)
             var reference: Snapshot?
             for s in strategyList {
                 cells.append(try SuiteCommand.measure(g, p, s, request, repeats: repeats, warmUp: !quick, reference: &reference))
@@ -92,7 +94,8 @@ struct SuiteCommand: ParsableCommand {
         // Nesting runs once, in the first shard only, so a merge does not repeat it.
         if nestDepth > 0, (try shard.map(SuiteCommand.parseShard)?.0 ?? 0) == 0 {
             results.nest = try SuiteCommand.nest(nestGuest, depth: nestDepth,
-                                                 strategies: strategyList.filter { [.native, .trap, .bt, .jit].contains($0) })
+                                                 strategies: strategyList.filter { [.native, .trap, .bt, .jit, .hw].contains($0) },
+                                                 hardware: processor.hardware)
         }
         try SuiteOutput.write(results, to: out)
         print(SuiteOutput.summary(results), terminator: "")
@@ -100,16 +103,16 @@ struct SuiteCommand: ParsableCommand {
     }
 
     /// `guest` on pg32v under 0...depth guest monitors, the outermost under each strategy.
-    static func nest(_ name: String, depth: Int, strategies: [Strategy]) throws -> [NestCell] {
+    static func nest(_ name: String, depth: Int, strategies: [Strategy], hardware: Hardware = .default) throws -> [NestCell] {
         let guest = try GuestImage(name)
         let w = 1 << 20
         let reference = try Strategy.native.execute(RunRequest(image: try guest.elf(memorySize: w), profile: .pg32v,
-                                                               memorySize: w, budget: 2_000_000_000))
+                                                               memorySize: w, budget: 2_000_000_000, hardware: hardware))
         var out: [NestCell] = []
         for s in strategies {
             for d in 0...depth {
                 out.append(try Nesting.measure(guest, name: name, depth: d, strategy: s, profile: .pg32v, guestMemory: w,
-                                               budget: 2_000_000_000, reference: reference.snapshot).0)
+                                               budget: 2_000_000_000, reference: reference.snapshot, hardware: hardware).0)
             }
         }
         return out
@@ -119,7 +122,8 @@ struct SuiteCommand: ParsableCommand {
     static func measure(_ g: BuiltinGuest, _ p: Profile, _ s: Strategy, _ request: RunRequest, repeats: Int, warmUp: Bool,
                         reference: inout Snapshot?) throws -> SuiteCell {
         var cell = SuiteCell(guest: g.name, kind: g.kind.rawValue, profile: p.name, strategy: s.rawValue, seconds: [],
-                             verdict: "refused", divergence: nil, guestInstructions: 0, counters: CellCounters(), iterations: g.iterations)
+                             verdict: "refused", divergence: nil, guestInstructions: 0, counters: CellCounters(), iterations: g.iterations,
+                             hardware: request.hardware.rawValue)
         var last: RunResult?
         do {
             if warmUp { _ = try s.execute(request) }
@@ -137,7 +141,7 @@ struct SuiteCommand: ParsableCommand {
         if s == .native {
             reference = r.snapshot
             cell.verdict = "reference"
-            cell.counters.direct = r.snapshot.instructions
+            cell.counters = CellCounters(bare: r)
         } else if let ref = reference {
             switch Verdict(run: r.snapshot, reference: ref) {
             case .equivalent: cell.verdict = "equivalent"

@@ -5,8 +5,11 @@ enum SuiteReport {
     static func html(_ r: SuiteResults) -> String {
         let profiles = SuiteOutput.unique(r.cells.map(\.profile))
         let strategies = SuiteOutput.unique(r.cells.map(\.strategy)).filter { $0 != "native" }
-        var body = "<h1>ThirdGen suite</h1>"
-        body += "<p>Every guest under every profile and strategy: wall time relative to the reference interpreter (native), "
+        let processors = SuiteOutput.unique(r.cells.compactMap(\.hardware))
+        let processor = processors.isEmpty ? "the reference interpreter"
+            : processors.map { $0 == "jit" ? "the JIT" : "the reference interpreter" }.joined(separator: " and ")
+        var body = "<h1>ThirdGen suite, on \(processor) as the real processor</h1>"
+        body += "<p>Every guest under every profile and strategy: wall time relative to native (the bare machine on \(processor)), "
             + "the verdict of SPEC section 8, and the monitors' counters. \(r.repeats) measured run(s) per cell"
             + (r.quick ? " (quick: no warm-up)" : " after a warm-up") + "; medians shown, spread in the tables.</p>"
         body += table(["cpu", "cores", "memory", "swift", "commit", "date", "os"], [[
@@ -64,7 +67,7 @@ enum SuiteReport {
                            "\(c.counters.callouts)", "\(c.counters.instructionsTranslated)", String(format: "%.3g", r.costModel.cycles(c.counters))]
                       })
         return """
-            <!DOCTYPE html><html><head><meta charset="utf-8"><title>ThirdGen suite</title>
+            <!DOCTYPE html><html><head><meta charset="utf-8"><title>ThirdGen suite (\(processor))</title>
             <style>body{font-family:sans-serif;margin:24px;max-width:1400px}table{border-collapse:collapse;margin:8px 0 20px;font-size:12px}
             td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}th{background:#f2f2f2}svg{display:block;margin:10px 0 24px}</style>
             </head><body>\(body)</body></html>

@@ -98,6 +98,8 @@ public struct SuiteCell: Codable, Sendable {
     public var counters: CellCounters
     /// For a nanobenchmark: operations it repeats.
     public var iterations: Int
+    /// The real processor the cell ran on (`interp` or `jit`; absent in results from before the choice).
+    public var hardware: String? = nil
 
     /// The median of the measured times.
     public var median: Double {
