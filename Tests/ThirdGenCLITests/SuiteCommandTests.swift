@@ -8,10 +8,10 @@ final class SuiteCommandTests: XCTestCase {
     /// Every strategy this host runs (the suite's default).
     #if os(Linux) && arch(x86_64)
     private let strategies = ["native", "trap", "hybrid", "bt", "jit", "hw", "native-jit"]
-    private let nestStrategies = 4 // native, trap, bt, jit
+    private let nestStrategies = 5 // native, trap, bt, jit, hw
     #else
     private let strategies = ["native", "trap", "hybrid", "bt", "hw"]
-    private let nestStrategies = 3
+    private let nestStrategies = 4 // native, trap, bt, hw
     #endif
     private let profiles = ["pg32v", "pg32h", "pg32x"]
 
@@ -56,7 +56,7 @@ final class SuiteCommandTests: XCTestCase {
         XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 1 + 1 + 1 + 1, "overhead per profile, matrix, nano, sweep, nesting")
         let nest = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/results.json")))
             as? [String: Any])?["nest"] as? [[String: Any]])
-        XCTAssertEqual(nest.count, nestStrategies * 4, "depths 0 to 3 under native, trap, bt (and jit)")
+        XCTAssertEqual(nest.count, nestStrategies * 4, "depths 0 to 3 under native, trap, bt, hw (and jit)")
         XCTAssertTrue(nest.allSatisfy { $0["equivalent"] as? Bool == true }, "\(nest)")
         for g in guests { XCTAssertTrue(html.contains(">\(g)<"), g) }
         XCTAssertFalse(html.contains("http://") && html.contains("<script src"), "self-contained")
