@@ -35,13 +35,14 @@ extension Machine {
         }
         let range = Int(block.k)..<Int(block.k) + Int(block.w)
         let g: Machine
-        if let cached = guestMachine, cached.storage.base == storage.base + range.lowerBound,
-           cached.storage.size == range.count {
-            g = cached // the same G again: keep what its processor cached
+        if let i = recentGuests.lastIndex(where: { $0.storage.base == storage.base + range.lowerBound && $0.storage.size == range.count }) {
+            g = recentGuests.remove(at: i) // a G seen before: keep what its processor cached
         } else {
             g = Machine.reportingInterpreter(over: range, of: self, retaining: false) // owned by self: no cycle
-            guestMachine = g
+            if recentGuests.count == Machine.recentGuestLimit { recentGuests.removeFirst() }
         }
+        recentGuests.append(g)
+        guestMachine = g
         g.psw = block.psw
         g.trapEntryPending = block.trapEntryPending
         g.entries &+= 1

@@ -35,6 +35,12 @@ public final class Machine {
     /// of G survive from one entry to the next). It uses this machine's
     /// registers and storage without keeping it alive: valid while it lives.
     @exclusivity(unchecked) public internal(set) var guestMachine: Machine?
+    /// The few Gs this machine ran most recently, newest last: a hypervisor
+    /// (or a monitor of one) alternates between several, and each keeps the
+    /// translations its processor made of it.
+    @exclusivity(unchecked) var recentGuests: [Machine] = []
+    /// How many Gs `recentGuests` keeps.
+    static let recentGuestLimit = 8
     /// Entries into guest mode on this machine, as G: bumped at each entry,
     /// so that a processor caching G's code knows the host may have written it.
     @exclusivity(unchecked) public internal(set) var entries: UInt64 = 0
