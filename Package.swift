@@ -16,6 +16,12 @@ let package = Package(
     products: [
         .executable(name: "bench", targets: ["bench"]),
         .library(name: "Machine", targets: ["Machine"]),
+        .library(name: "TrapVMM", targets: ["TrapVMM"]),
+        .library(name: "HybridVMM", targets: ["HybridVMM"]),
+        .library(name: "HardwareVMM", targets: ["HardwareVMM"]),
+        .library(name: "Translator", targets: ["Translator"]),
+        .library(name: "Classifier", targets: ["Classifier"]),
+        .library(name: "Experiments", targets: ["Experiments"]),
         .library(name: "ThirdGenCLI", targets: ["ThirdGenCLI"]),
     ],
     dependencies: [
@@ -36,6 +42,10 @@ let package = Package(
         .target(name: "CodeMemorySupport"),
         // Popek and Goldberg's classification, derived by executing instructions.
         .target(name: "Classifier", dependencies: ["Machine"], swiftSettings: strict),
+        // The experiment library: strategies composed from the modules above, one run
+        // configuration, results; shared by the command line, the tests and your own programs.
+        .target(name: "Experiments", dependencies: ["Machine", "TrapVMM", "HybridVMM", "HardwareVMM", "Translator"],
+                swiftSettings: strict),
         // Built-in guest programs, their C runtime and the prebuilt images.
         .target(
             name: "Guests",
@@ -47,7 +57,7 @@ let package = Package(
         .target(
             name: "ThirdGenCLI",
             dependencies: [
-                "Machine", "TrapVMM", "HybridVMM", "HardwareVMM", "Translator", "Classifier", "Guests",
+                "Machine", "TrapVMM", "HybridVMM", "HardwareVMM", "Translator", "Classifier", "Guests", "Experiments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -58,7 +68,8 @@ let package = Package(
         .testTarget(name: "TrapVMMTests", dependencies: ["TrapVMM", "Machine"], swiftSettings: strict),
         .testTarget(name: "HybridVMMTests", dependencies: ["HybridVMM", "TrapVMM", "Machine", "Guests"], swiftSettings: strict),
         // Differential tests of every monitor against the bare machine.
-        .testTarget(name: "MonitorTests", dependencies: ["TrapVMM", "HybridVMM", "HardwareVMM", "Translator", "Machine", "Guests"], swiftSettings: strict),
+        .testTarget(name: "MonitorTests", dependencies: ["TrapVMM", "HybridVMM", "HardwareVMM", "Translator", "Machine", "Guests", "Experiments"],
+                    swiftSettings: strict),
         .testTarget(name: "ClassifierTests", dependencies: ["Classifier", "Machine"], swiftSettings: strict),
         .testTarget(name: "TranslatorTests", dependencies: ["Translator", "TrapVMM", "Machine", "Guests"], swiftSettings: strict),
         .testTarget(name: "GuestsTests", dependencies: ["Machine", "Guests", "ThirdGenCLI"], swiftSettings: strict),

@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Classifier
 import Foundation
@@ -9,6 +10,7 @@ struct CheckCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Compare what Theorems 1 and 3 predict with the equivalence measured over the guest suite.",
+        usage: "bench check --profile <profile> [<options>]",
         discussion: """
             trap is promised equivalence when Theorem 1 holds, hybrid when Theorem 3 holds, bt and jit always \
             (they run no guest instruction on the real machine), hw always (VX virtualizes every sensitive \
@@ -44,8 +46,7 @@ struct CheckCommand: ParsableCommand {
         let selected = guests.isEmpty ? Guests.all.filter { compute || $0.kind != .compute } : guests.compactMap(Guests.named)
         var rows: [[String]] = [], cells: [JSON] = [], disagreements = 0
         for g in selected {
-            let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20),
-                                     profile: p, memorySize: 1 << 20, budget: 2_000_000_000, hardware: processor.hardware)
+            let request = try RunRequest.builtin(g, profile: p, hardware: processor.hardware)
             let native = try Strategy.native.execute(request)
             var row = [g.name]
             for (s, promise) in promised {

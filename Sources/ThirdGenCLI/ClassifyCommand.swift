@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Classifier
 import Machine
@@ -8,6 +9,7 @@ struct ClassifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "classify",
         abstract: "Derive privileged, sensitive and innocuous instructions by execution, and check Theorems 1 and 3.",
+        usage: "bench classify --profile <profile> [<options>]",
         discussion: """
             Every instruction of the table is executed over generated states (random and edge: both \
             modes, relocations r and r shifted by x, bounds up to the edge of memory) on a machine of the \

@@ -1,10 +1,12 @@
+import Experiments
 import ArgumentParser
 import Machine
 
 /// `bench disasm IMAGE`: every loaded word of an image, disassembled.
 struct DisasmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "disasm", abstract: "Disassemble the loadable segments of a guest image.")
+        commandName: "disasm", abstract: "Disassemble the loadable segments of a guest image.",
+        usage: "bench disasm <image> [<options>]")
 
     @Argument(help: "ELF image path or built-in guest name.")
     var image: String

@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Foundation
 import Machine
@@ -8,6 +9,7 @@ struct FuzzCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fuzz",
         abstract: "Differential fuzzing: random PG32 programs under every strategy the theorems promise.",
+        usage: "bench fuzz [--count <count>] [--seed <seed>] [<options>]",
         discussion: """
             Each program runs natively and under each strategy promised equivalence on its profile \
             (trap if Theorem 1 holds, hybrid if Theorem 3 holds, bt, jit and hw always; derived by the \

@@ -1,3 +1,4 @@
+import Experiments
 import Classifier
 import Foundation
 import Machine

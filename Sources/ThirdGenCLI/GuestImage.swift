@@ -1,6 +1,8 @@
+import Experiments
 import Foundation
 import Guests
 import Machine
+import Translator
 
 /// A guest image named on the command line: an ELF path or a built-in guest.
 public struct GuestImage: Sendable {
@@ -37,5 +39,15 @@ public struct GuestImage: Sendable {
         } catch let e as ImageError {
             throw UsageError("\(name): \(e)")
         }
+    }
+}
+
+extension RunRequest {
+    /// A built-in guest's run configuration at the default memory size.
+    static func builtin(_ guest: BuiltinGuest, profile: Profile, budget: UInt64 = RunRequest.defaultBudget,
+                        btUserMode: UserModeExecution = .translated, hardware: Hardware = .default,
+                        hwExits: ExitControls = .none) throws -> RunRequest {
+        RunRequest(image: try ELFImage(bytes: try Guests.image(of: guest), memorySize: RunRequest.defaultMemorySize),
+                   profile: profile, budget: budget, btUserMode: btUserMode, hardware: hardware, hwExits: hwExits)
     }
 }

@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Foundation
 import Guests
@@ -12,6 +13,7 @@ struct NanoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nano",
         abstract: "The nanobenchmarks (after Adams and Agesen, 2006) under each strategy, in their table's layout.",
+        usage: "bench nano [--strategy <strategy>] [--hw-exits <presets>] [<options>]",
         discussion: """
             Rows: syscall, out (their in), privreg (cr8wr), memtrap (pgfault), callret, divzero (a BREAK \
             delivered to the guest kernel), forkwait. Columns: native and each strategy; hw once per \

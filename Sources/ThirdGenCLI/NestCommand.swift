@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Foundation
 import Machine
@@ -7,6 +8,7 @@ struct NestCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "nest",
         abstract: "Run a guest under 0..D levels of a guest-level monitor, the lowest level under a strategy.",
+        usage: "bench nest <image> [--depth <depth>] [<options>]",
         discussion: """
             Level d is the guest monitor (Sources/Guests/src/vmm.c) carrying level d+1 as its payload; \
             the guest is level D. Each depth is compared with the guest's bare run: status, console and \

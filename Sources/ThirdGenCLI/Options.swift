@@ -1,8 +1,41 @@
+import Experiments
 import ArgumentParser
 import Foundation
 import Guests
 import Machine
 import Translator
+
+/// `--strategy native,trap` or `all`.
+public struct StrategyList: ExpressibleByArgument, Sendable {
+    /// The strategies, in the order given, without repeats.
+    public let strategies: [Strategy]
+
+    /// Parses a comma list of strategy names, or `all` (every strategy this build has).
+    public init?(argument: String) {
+        if argument == "all" {
+            strategies = Strategy.available
+            return
+        }
+        var list: [Strategy] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let s = Strategy(rawValue: part.trimmingCharacters(in: .whitespaces)) else { return nil }
+            if !list.contains(s) { list.append(s) }
+        }
+        guard !list.isEmpty else { return nil }
+        strategies = list
+    }
+
+    /// Makes a list.
+    public init(_ strategies: [Strategy]) { self.strategies = strategies }
+
+    /// Shown in --help.
+    public static var allValueStrings: [String] { Strategy.allCases.map(\.rawValue) + ["all"] }
+
+    /// The default, as --help shows it.
+    public var defaultValueDescription: String { strategies.map(\.rawValue).joined(separator: ",") }
+}
+
+extension Hardware: ExpressibleByArgument {}
 
 /// A profile given on the command line: `v`, `h`, `x` (or `pg32v`...), or a JSON profile file.
 public struct ProfileArgument: ExpressibleByArgument, Sendable {
@@ -61,6 +94,13 @@ public struct ByteCount: ExpressibleByArgument, Sendable {
 
     /// Makes a count of `bytes`.
     public init(bytes: Int) { self.bytes = bytes }
+
+    /// As a user would type it: `1M`, `64K`, or the number of bytes.
+    public var defaultValueDescription: String {
+        if bytes > 0 && bytes % (1 << 20) == 0 { return "\(bytes >> 20)M" }
+        if bytes > 0 && bytes % (1 << 10) == 0 { return "\(bytes >> 10)K" }
+        return String(bytes)
+    }
 }
 
 /// `--hw-exits`: a preset or a comma list of events (SPEC section 11's exit controls).
@@ -140,11 +180,11 @@ public struct MachineOptions: ParsableArguments {
 
     @Option(name: .long, help: "Guest memory size w in bytes (a multiple of 4096; K/M suffixes allowed).")
     /// The guest's memory size w.
-    public var memory: ByteCount = ByteCount(bytes: 1 << 20)
+    public var memory: ByteCount = ByteCount(bytes: RunRequest.defaultMemorySize)
 
     @Option(name: .long, help: "Stop after this many guest instructions (the run is then inconclusive).")
     /// The guest-instruction budget.
-    public var budget: UInt64 = 2_000_000_000
+    public var budget: UInt64 = RunRequest.defaultBudget
 
     @OptionGroup var processor: HardwareOptions
     /// The real processor.

@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Foundation
 import Guests
@@ -12,6 +13,7 @@ struct PeerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peer",
         abstract: "Compare the JIT with native code and with QEMU's translator on the compute guests.",
+        usage: "bench peer [--repeat <repeat>] [--guests <guests> ...] [<options>]",
         discussion: """
             Every column is the fastest of REPEAT runs. Native and QEMU repeat the guest's main \
             in-process, so process and emulator start-up are not measured; QEMU's translations are \

@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Foundation
 import Guests
@@ -9,6 +10,7 @@ struct PerfCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "perf",
         abstract: "Measure the bare PG32 machine and the monitors against host-native code on the compute guests.",
+        usage: "bench perf [--strategy <strategy>] [--hardware <hardware>] [<options>]",
         discussion: """
             Each compute guest runs REPEAT times on the bare machine of the chosen processor (--hardware; a fresh machine each time) and \
             REPEAT times natively (the same C source, clang -O2, in-process repetitions); the fastest \

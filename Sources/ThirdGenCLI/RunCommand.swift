@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Foundation
 import Machine
@@ -8,6 +9,7 @@ struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a guest under one or more strategies and compare each with native.",
+        usage: "bench run <images> ... [<options>]",
         discussion: """
             IMAGE is an ELF path or the name of a built-in guest (see `bench list`). Every strategy \
             other than native also runs native and is compared with it (SPEC section 8).

@@ -1,3 +1,4 @@
+import Experiments
 import ArgumentParser
 import Foundation
 import Guests
@@ -9,6 +10,7 @@ struct SuiteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "suite",
         abstract: "Run every guest under every profile and strategy; write results.json, results.csv and report.html.",
+        usage: "bench suite [--quick] [--out <out>] [<options>]",
         discussion: """
             Each cell runs once to warm up, then --repeat times; the median and spread are reported, with \
             the verdict against native and the monitor's counters. --shard I/N runs every Nth guest-profile \
@@ -80,8 +82,7 @@ struct SuiteCommand: ParsableCommand {
         var cells: [SuiteCell] = []
         var done = 0
         for (g, p) in pairs {
-            let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: g), memorySize: 1 << 20),
-                                     profile: p, memorySize: 1 << 20, budget: 2_000_000_000, hardware: processor.hardware)
+            let request = try RunRequest.builtin(g, profile: p, hardware: processor.hardware)
             var reference: Snapshot?
             for s in strategyList {
                 cells.append(try SuiteCommand.measure(g, p, s, request, repeats: repeats, warmUp: !quick, reference: &reference))
@@ -105,14 +106,14 @@ struct SuiteCommand: ParsableCommand {
     /// `guest` on pg32v under 0...depth guest monitors, the outermost under each strategy.
     static func nest(_ name: String, depth: Int, strategies: [Strategy], hardware: Hardware = .default) throws -> [NestCell] {
         let guest = try GuestImage(name)
-        let w = 1 << 20
+        let w = RunRequest.defaultMemorySize
         let reference = try Strategy.native.execute(RunRequest(image: try guest.elf(memorySize: w), profile: .pg32v,
-                                                               memorySize: w, budget: 2_000_000_000, hardware: hardware))
+                                                               memorySize: w, hardware: hardware))
         var out: [NestCell] = []
         for s in strategies {
             for d in 0...depth {
                 out.append(try Nesting.measure(guest, name: name, depth: d, strategy: s, profile: .pg32v, guestMemory: w,
-                                               budget: 2_000_000_000, reference: reference.snapshot, hardware: hardware).0)
+                                               budget: RunRequest.defaultBudget, reference: reference.snapshot, hardware: hardware).0)
             }
         }
         return out

@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 import Guests
 import Machine
@@ -10,9 +11,8 @@ enum Timing {
                         repetitions: Int, budget: UInt64 = 20_000_000_000,
                         btUserMode: UserModeExecution = .translated, hardware: Hardware = .default,
                         hwExits: ExitControls = .none) throws -> RunResult {
-        let request = RunRequest(image: try ELFImage(bytes: try Guests.image(of: guest), memorySize: 1 << 20),
-                                 profile: profile, memorySize: 1 << 20, budget: budget, btUserMode: btUserMode,
-                                 hardware: hardware, hwExits: hwExits)
+        let request = try RunRequest.builtin(guest, profile: profile, budget: budget, btUserMode: btUserMode,
+                                             hardware: hardware, hwExits: hwExits)
         var best: RunResult?
         for _ in 0..<repetitions {
             let r = try strategy.execute(request)
@@ -27,11 +27,11 @@ enum Timing {
     /// in-process run. One cold run first, not counted. Returns its snapshot too.
     static func fastestWarmBareJIT(_ guest: BuiltinGuest, repetitions: Int,
                                    budget: UInt64 = 20_000_000_000) throws -> (seconds: Double, snapshot: Snapshot) {
-        let image = try ELFImage(bytes: try Guests.image(of: guest), memorySize: 1 << 20)
+        let image = try ELFImage(bytes: try Guests.image(of: guest), memorySize: RunRequest.defaultMemorySize)
         var previous: BareJIT?
         var best: (seconds: Double, snapshot: Snapshot)?
         for i in 0...repetitions {
-            let machine = Machine(booting: image, memorySize: 1 << 20, profile: .pg32v)
+            let machine = Machine(booting: image, memorySize: RunRequest.defaultMemorySize, profile: .pg32v)
             let jit = try previous.map { try BareJIT(machine: machine, reusingTranslationsOf: $0) } ?? BareJIT(machine: machine)
             var exit = RunExit.budget
             let seconds = ContinuousClock().measure { exit = jit.run(budget: budget) }.seconds

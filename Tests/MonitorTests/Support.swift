@@ -1,3 +1,4 @@
+import Experiments
 import HardwareVMM
 import HybridVMM
 import Machine
@@ -26,14 +27,7 @@ enum Monitor: String, CaseIterable {
 
     /// The exit controls of the hw monitors; nil for software monitors, which
     /// see every system instruction and every trap.
-    var hwExits: ExitControls? {
-        switch self {
-        case .hwNone: return ExitControls.none
-        case .hwShadow: return [.on(.lpsw), .on(.setr), .on(.memory)]
-        case .hwAll, .hwAllOnJIT: return .all
-        case .trap, .hybrid, .bt, .btDirectUser, .jit, .trapOnJIT: return nil
-        }
-    }
+    var hwExits: ExitControls? { configuration.strategy == .hw ? configuration.hwExits : nil }
 
     /// True if the monitor is entered for `instruction` executed where the
     /// guest's machine executes it (HALT and OUT always exit under VX).
@@ -46,32 +40,31 @@ enum Monitor: String, CaseIterable {
     /// rather than being delivered in the guest by the hardware.
     func intercepts(_ cause: TrapCause) -> Bool { hwExits?.exits(on: cause) ?? true }
 
-    func make(_ images: [ELFImage], profile: Profile, memory: Int, budget: UInt64) throws -> ControlProgram {
+    /// The strategy, processor and options this monitor is, in the
+    /// experiment library's terms: the tests compose monitors exactly as
+    /// `bench` and a researcher's program do.
+    var configuration: (strategy: Strategy, hardware: Hardware, btUser: UserModeExecution, hwExits: ExitControls) {
         switch self {
-        case .trap: return try ControlProgram(images: images, profile: profile, memorySize: memory, budget: budget)
-        case .hybrid: return try HybridVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget)
-        case .bt:
-            return try BinaryTranslation.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget).0
-        case .btDirectUser:
-            return try BinaryTranslation.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
-                                                        userMode: .direct).0
-        case .jit:
-            return try JITTranslation.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget).0
-        case .hwNone:
-            return try HardwareVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget)
-        case .hwShadow:
-            return try HardwareVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
-                                                  exits: [.on(.lpsw), .on(.setr), .on(.memory)])
-        case .hwAll:
-            return try HardwareVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
-                                                  exits: .all)
-        case .trapOnJIT:
-            return try ControlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
-                                      processor: JITProcessor())
-        case .hwAllOnJIT:
-            return try HardwareVMM.controlProgram(images: images, profile: profile, memorySize: memory, budget: budget,
-                                                  processor: JITProcessor(), exits: .all)
+        case .trap: return (.trap, .interp, .translated, .none)
+        case .hybrid: return (.hybrid, .interp, .translated, .none)
+        case .bt: return (.bt, .interp, .translated, .none)
+        case .btDirectUser: return (.bt, .interp, .direct, .none)
+        case .jit: return (.jit, .interp, .translated, .none)
+        case .hwNone: return (.hw, .interp, .translated, .none)
+        case .hwShadow: return (.hw, .interp, .translated, [.on(.lpsw), .on(.setr), .on(.memory)])
+        case .hwAll: return (.hw, .interp, .translated, .all)
+        case .trapOnJIT: return (.trap, .jit, .translated, .none)
+        case .hwAllOnJIT: return (.hw, .jit, .translated, .all)
         }
+    }
+
+    func make(_ images: [ELFImage], profile: Profile, memory: Int, budget: UInt64) throws -> ControlProgram {
+        let c = configuration
+        let requests = images.map {
+            RunRequest(image: $0, profile: profile, memorySize: memory, budget: budget, btUserMode: c.btUser,
+                       hardware: c.hardware, hwExits: c.hwExits)
+        }
+        return try c.strategy.controlProgram(requests).0
     }
 }
 

@@ -1,3 +1,4 @@
+import Experiments
 /// Simulated cycles from a run's counters: the price of each thing a
 /// strategy does, set by the user, so that wall time on this testbed (where
 /// a "hardware" trap is a cheap software event) can be turned into what the

@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 
 /// Hand-written SVG charts for the report (no chart package is available;

@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 
 /// Writes a suite's three files and its summary table.

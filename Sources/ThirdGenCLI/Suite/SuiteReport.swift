@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 
 /// The suite's one self-contained HTML page: tables and SVG charts, no network.

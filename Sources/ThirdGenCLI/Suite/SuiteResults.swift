@@ -1,3 +1,4 @@
+import Experiments
 import Machine
 import Translator
 import TrapVMM

@@ -78,7 +78,7 @@ public enum JSON: Sendable, Equatable {
 
 extension String {
     /// Latin-1: byte n becomes code point n (SPEC section 10's console string).
-    init(latin1 bytes: [UInt8]) {
+    public init(latin1 bytes: [UInt8]) {
         var s = String.UnicodeScalarView()
         for b in bytes { s.append(Unicode.Scalar(b)) }
         self = String(s)

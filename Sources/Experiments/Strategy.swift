@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import HardwareVMM
 import HybridVMM
@@ -39,36 +38,6 @@ public enum Strategy: String, CaseIterable, Sendable {
     public var isBare: Bool { self == .native || self == .nativeJit }
 }
 
-/// `--strategy native,trap` or `all`.
-public struct StrategyList: ExpressibleByArgument, Sendable {
-    /// The strategies, in the order given, without repeats.
-    public let strategies: [Strategy]
-
-    /// Parses a comma list of strategy names, or `all` (every strategy this build has).
-    public init?(argument: String) {
-        if argument == "all" {
-            strategies = Strategy.available
-            return
-        }
-        var list: [Strategy] = []
-        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
-            guard let s = Strategy(rawValue: part.trimmingCharacters(in: .whitespaces)) else { return nil }
-            if !list.contains(s) { list.append(s) }
-        }
-        guard !list.isEmpty else { return nil }
-        strategies = list
-    }
-
-    /// Makes a list.
-    public init(_ strategies: [Strategy]) { self.strategies = strategies }
-
-    /// Shown in --help.
-    public static var allValueStrings: [String] { Strategy.allCases.map(\.rawValue) + ["all"] }
-
-    /// The default, as --help shows it.
-    public var defaultValueDescription: String { strategies.map(\.rawValue).joined(separator: ",") }
-}
-
 /// One guest run under one strategy, with its verdict against native.
 public struct RunResult: Sendable {
     /// The strategy's name.
@@ -85,9 +54,22 @@ public struct RunResult: Sendable {
     public var monitor: MonitorCounters? = nil
     /// The translator's counters, for bt.
     public var translation: TranslationCounters? = nil
+
+    /// A result from its parts.
+    public init(strategy: String, snapshot: Snapshot, seconds: Double, verdict: Verdict?, stats: [(String, JSON)],
+                monitor: MonitorCounters? = nil, translation: TranslationCounters? = nil) {
+        self.strategy = strategy
+        self.snapshot = snapshot
+        self.seconds = seconds
+        self.verdict = verdict
+        self.stats = stats
+        self.monitor = monitor
+        self.translation = translation
+    }
 }
 
-/// What every strategy is given.
+/// What every strategy is given: one run configuration, built once from the
+/// options (or by a researcher's own program) and passed down whole.
 public struct RunRequest: Sendable {
     /// The validated image.
     public var image: ELFImage
@@ -106,15 +88,36 @@ public struct RunRequest: Sendable {
     /// `hw`: the exit controls of every entry.
     public var hwExits: ExitControls = .none
 
+    /// The guest memory size w when none is given: SPEC section 7's 1 MiB.
+    public static let defaultMemorySize = 1 << 20
+    /// The guest-instruction budget when none is given.
+    public static let defaultBudget: UInt64 = 2_000_000_000
+
+    /// A run configuration; the defaults are `bench run`'s. `image` must
+    /// have been checked against `memorySize` (`ELFImage(bytes:memorySize:)`).
+    public init(image: ELFImage, profile: Profile, memorySize: Int = RunRequest.defaultMemorySize,
+                budget: UInt64 = RunRequest.defaultBudget,
+                btUserMode: UserModeExecution = .translated, translationCacheOps: Int = BinaryTranslator.defaultCacheOps,
+                hardware: Hardware = .default, hwExits: ExitControls = .none) {
+        self.image = image
+        self.profile = profile
+        self.memorySize = memorySize
+        self.budget = budget
+        self.btUserMode = btUserMode
+        self.translationCacheOps = translationCacheOps
+        self.hardware = hardware
+        self.hwExits = hwExits
+    }
+
     /// The processor this request runs on (`hardware`; the JIT for `native-jit`).
-    func processor(for strategy: Strategy) throws -> any Processor {
+    public func processor(for strategy: Strategy) throws -> any Processor {
         try (strategy == .nativeJit ? Hardware.jit : hardware).processor(cacheOps: translationCacheOps)
     }
 }
 
 /// The real processor (`--hardware`, SPEC section 8): the reference
 /// interpreter, or the JIT standing in for it.
-public enum Hardware: String, CaseIterable, Sendable, ExpressibleByArgument {
+public enum Hardware: String, CaseIterable, Sendable {
     /// The reference interpreter.
     case interp
     /// The x86-64 JIT (x86-64 Linux).
@@ -220,8 +223,8 @@ extension Strategy {
 }
 
 /// The counters of a monitor run, as `stats` JSON.
-enum MonitorStats {
-    static func json(_ c: MonitorCounters, instructions: UInt64) -> [(String, JSON)] {
+public enum MonitorStats {
+    public static func json(_ c: MonitorCounters, instructions: UInt64) -> [(String, JSON)] {
         let traps = TrapCause.allCases.map { ($0.description, JSON.uint(c.traps[Int($0.rawValue)])) }
         let emulated = SystemInstruction.allCases.map { ($0.rawValue, JSON.uint(c.emulated[$0.index])) }
         let exits = ExitReason.allCases.map { ($0.description, JSON.uint(c.exits[Int($0.rawValue)])) }
@@ -244,13 +247,13 @@ enum MonitorStats {
     }
 
     /// A translator's counters for one VM, as `stats` JSON.
-    static func json(_ t: any TranslatingEngine, vm: VirtualMachine) -> [(String, JSON)] {
+    public static func json(_ t: any TranslatingEngine, vm: VirtualMachine) -> [(String, JSON)] {
         let m = t.memory(for: vm)
         return [("translated", .uint(vm.counters.translated))] + json(t.counters(for: vm), reserved: m.reserved, used: m.used)
     }
 
     /// Translation counters as `stats` JSON.
-    static func json(_ c: TranslationCounters, reserved: Int, used: Int) -> [(String, JSON)] {
+    public static func json(_ c: TranslationCounters, reserved: Int, used: Int) -> [(String, JSON)] {
         let lookups = c.frontHits + c.tableHits + c.misses + c.chained
         return [
             ("translation", .object([
