@@ -78,6 +78,10 @@ struct SuiteCommand: ParsableCommand {
             pairs = pairs.enumerated().filter { $0.offset % n == i }.map(\.element)
         }
         let strategyList = [.native] + strategies.strategies.filter { $0 != .native }
+        let environment = SuiteEnvironment.current()
+        let options = SuiteOptions(guests: selected.map(\.name), profiles: profiles.map(\.profile.name),
+                                   strategies: strategyList.map(\.rawValue), repeats: repeats, quick: quick, costModel: model,
+                                   nestDepth: nestDepth, nestGuest: nestGuest, hardware: processor.hardware.rawValue)
         let progress = Progress(total: pairs.count * strategyList.count, enabled: true)
         var cells: [SuiteCell] = []
         var done = 0
@@ -85,13 +89,17 @@ struct SuiteCommand: ParsableCommand {
             let request = try RunRequest.builtin(g, profile: p, hardware: processor.hardware)
             var reference: Snapshot?
             for s in strategyList {
-                cells.append(try SuiteCommand.measure(g, p, s, request, repeats: repeats, warmUp: !quick, reference: &reference))
+                var cell = try SuiteCommand.measure(g, p, s, request, repeats: repeats, warmUp: !quick, reference: &reference)
+                cell.node = environment.node
+                cell.commit = environment.commit
+                cells.append(cell)
                 done += 1
                 progress.update(done, note: "\(g.name) \(p.name) \(s.rawValue)")
             }
         }
         progress.finish()
-        var results = SuiteResults(environment: .current(), repeats: repeats, quick: quick, shard: shard, costModel: model, cells: cells)
+        var results = SuiteResults(environment: environment, repeats: repeats, quick: quick, shard: shard, costModel: model, cells: cells)
+        results.options = options
         // Nesting runs once, in the first shard only, so a merge does not repeat it.
         if nestDepth > 0, (try shard.map(SuiteCommand.parseShard)?.0 ?? 0) == 0 {
             results.nest = try SuiteCommand.nest(nestGuest, depth: nestDepth,
@@ -155,45 +163,102 @@ struct SuiteCommand: ParsableCommand {
     }
 }
 
-/// `bench merge DIR... --out DIR`: join shards' results into one set of files.
+/// `bench merge DIR... --out DIR`: join shards' results into one set of
+/// files, checking first that they are one suite's shards, each once, all
+/// there, run with the same options from the same commit.
 struct MergeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "merge", abstract: "Merge the results.json of several suite shards into one set of output files.")
+        commandName: "merge", abstract: "Merge the results.json of a suite's shards into one set of output files.",
+        discussion: """
+            Refuses, with one line, a set that misses a shard, has one twice, mixes shard counts, \
+            options or commits, or includes a merged folder or an unsharded run. --allow-partial merges \
+            what is there and records the missing shards in results.json and the report. Cells come out \
+            in the suite's own order whatever the order of the folders.
+            """)
 
-    @Argument(help: "Folders holding results.json from `bench suite --shard`.")
+    @Argument(help: "Folders holding results.json from `bench suite --shard I/N`.")
     var folders: [String]
 
     @Option(name: .long, help: "Output folder.")
     var out = "out/suite"
+
+    @Flag(name: .customLong("allow-partial"), help: "Merge an incomplete set, recording which shards are missing.")
+    var allowPartial = false
 
     func validate() throws {
         guard !folders.isEmpty else { throw ValidationError("give at least one folder with a results.json") }
     }
 
     func run() throws {
-        var merged: SuiteResults?
+        var shards: [(folder: String, results: SuiteResults, index: Int, count: Int)] = []
         for f in folders {
             let path = f + "/results.json"
             guard let data = FileManager.default.contents(atPath: path) else { throw UsageError("no results.json in \(f)") }
             let r: SuiteResults
             do { r = try JSONDecoder().decode(SuiteResults.self, from: data) } catch {
-                throw UsageError("\(path) is not a suite result: \(error)")
+                throw UsageError("\(path) is not a suite result (\(plainDecodingError(error)))")
             }
-            if merged == nil {
-                merged = r
-                merged?.shard = nil
-            } else {
-                merged?.cells += r.cells
-                if let n = r.nest {
-                    let before = merged?.nest ?? []
-                    merged?.nest = before + n
-                }
+            if r.sources != nil { throw UsageError("\(f) is a merged result, not a shard: leave it out (merge the shards themselves)") }
+            guard let shard = r.shard, let (i, n) = try? SuiteCommand.parseShard(shard) else {
+                throw UsageError("\(f) is not a shard (it ran without --shard): merge only the folders of one sharded suite")
+            }
+            shards.append((f, r, i, n))
+        }
+        let first = shards[0]
+        for s in shards.dropFirst() {
+            if s.count != first.count {
+                throw UsageError("\(s.folder) is shard \(s.index)/\(s.count) but \(first.folder) is \(first.index)/\(first.count): shards of different suites")
+            }
+            if s.results.options != first.results.options || s.results.repeats != first.results.repeats || s.results.quick != first.results.quick {
+                throw UsageError("\(s.folder) ran with other options than \(first.folder) (guests, profiles, strategies, --repeat, --quick, --cost, nesting or --hardware): shards of different suites")
+            }
+            if s.results.environment.commit != first.results.environment.commit {
+                throw UsageError("\(s.folder) ran from commit \(s.results.environment.commit), \(first.folder) from \(first.results.environment.commit): rerun the shards from one commit")
             }
         }
-        guard let results = merged else { return }
-        try SuiteOutput.write(results, to: out)
-        print(SuiteOutput.summary(results), terminator: "")
-        print("merged \(folders.count) folders into \(out)")
+        var seen: [Int: String] = [:]
+        for s in shards {
+            if let other = seen[s.index] { throw UsageError("shard \(s.index)/\(s.count) is given twice: \(other) and \(s.folder)") }
+            seen[s.index] = s.folder
+        }
+        let missing = (0..<first.count).filter { seen[$0] == nil }
+        if !missing.isEmpty && !allowPartial {
+            throw UsageError("shards \(missing.map { "\($0)/\(first.count)" }.joined(separator: ", ")) are missing: give every shard, or --allow-partial to merge what is there")
+        }
+        var merged = first.results
+        merged.shard = nil
+        merged.cells = shards.flatMap(\.results.cells)
+        merged.nest = shards.first { $0.results.nest != nil }?.results.nest // the shard that ran it, whichever
+        merged.sources = shards.sorted { $0.index < $1.index }.map {
+            ShardSource(index: $0.index, node: $0.results.environment.node ?? "unknown", commit: $0.results.environment.commit,
+                        cpu: $0.results.environment.cpu, cores: $0.results.environment.cores, date: $0.results.environment.date)
+        }
+        merged.missingShards = missing.isEmpty ? nil : missing
+        if let options = merged.options { merged.cells = MergeCommand.inSuiteOrder(merged.cells, options) }
+        try SuiteOutput.write(merged, to: out)
+        print(SuiteOutput.summary(merged), terminator: "")
+        print("merged \(shards.count) of \(first.count) shards into \(out)" + (missing.isEmpty ? "" : "; missing: \(missing)"))
+    }
+
+    /// Cells in the order an unsharded run writes them: guest, then profile, then strategy, as the options list them.
+    static func inSuiteOrder(_ cells: [SuiteCell], _ o: SuiteOptions) -> [SuiteCell] {
+        func position(_ list: [String], _ name: String) -> Int { list.firstIndex(of: name) ?? list.count }
+        return cells.sorted {
+            (position(o.guests, $0.guest), position(o.profiles, $0.profile), position(o.strategies, $0.strategy))
+                < (position(o.guests, $1.guest), position(o.profiles, $1.profile), position(o.strategies, $1.strategy))
+        }
+    }
+}
+
+/// A decoding error as a sentence (never Foundation's "Error Domain=" text).
+func plainDecodingError(_ error: Error) -> String {
+    switch error {
+    case DecodingError.keyNotFound(let key, _): return "no field '\(key.stringValue)'"
+    case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
+        return "a field of the wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+    case DecodingError.dataCorrupted(let c):
+        return c.codingPath.isEmpty ? "not valid JSON" : "bad value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
+    default: return "unreadable"
     }
 }
 
@@ -212,6 +277,7 @@ extension SuiteEnvironment {
         let formatter = ISO8601DateFormatter()
         return SuiteEnvironment(cpu: cpu, cores: ProcessInfo.processInfo.activeProcessorCount,
                                 memoryBytes: ProcessInfo.processInfo.physicalMemory, swift: swift, commit: commit,
-                                date: formatter.string(from: Date()), os: ProcessInfo.processInfo.operatingSystemVersionString)
+                                date: formatter.string(from: Date()), os: ProcessInfo.processInfo.operatingSystemVersionString,
+                                node: ProcessInfo.processInfo.hostName)
     }
 }

@@ -14,16 +14,16 @@ enum SuiteOutput {
 
     /// One row per measurement.
     static func csv(_ r: SuiteResults) -> String {
-        var out = "guest,kind,profile,strategy,repeat,seconds,verdict,guest_instructions,direct,interpreted,translated,traps,callouts,instructions_translated,simulated_cycles,exits,guest_traps,hardware\n"
+        var out = "guest,kind,profile,strategy,repeat,seconds,verdict,guest_instructions,direct,interpreted,translated,traps,callouts,instructions_translated,simulated_cycles,exits,guest_traps,hardware,node,commit\n"
         for c in r.cells {
             let n = c.counters
             for (i, s) in c.seconds.enumerated() {
                 out += "\(c.guest),\(c.kind),\(c.profile),\(c.strategy),\(i),\(s),\(c.verdict),\(c.guestInstructions),"
                 out += "\(n.direct),\(n.interpreted),\(n.translated),\(n.traps),\(n.callouts),\(n.instructionsTranslated),\(r.costModel.cycles(n)),"
-                out += "\(n.exits),\(n.guestTraps),\(c.hardware ?? "")\n"
+                out += "\(n.exits),\(n.guestTraps),\(c.hardware ?? ""),\(c.node ?? ""),\(c.commit ?? "")\n"
             }
             if c.seconds.isEmpty {
-                out += "\(c.guest),\(c.kind),\(c.profile),\(c.strategy),,,\(c.verdict),,,,,,,,,,,\(c.hardware ?? "")\n"
+                out += "\(c.guest),\(c.kind),\(c.profile),\(c.strategy),,,\(c.verdict),,,,,,,,,,,\(c.hardware ?? ""),\(c.node ?? ""),\(c.commit ?? "")\n"
             }
         }
         return out

@@ -16,6 +16,16 @@ enum SuiteReport {
         body += table(["cpu", "cores", "memory", "swift", "commit", "date", "os"], [[
             r.environment.cpu, "\(r.environment.cores)", "\(r.environment.memoryBytes >> 30) GiB", r.environment.swift,
             r.environment.commit, r.environment.date, r.environment.os]])
+        if let sources = r.sources {
+            body += "<h2>Shards merged</h2><p>The cells below come from these shards; each cell also names its node and commit.</p>"
+            body += table(["shard", "node", "commit", "cpu", "cores", "date"], sources.map {
+                ["\($0.index)", $0.node, $0.commit, $0.cpu, "\($0.cores)", $0.date]
+            })
+        }
+        if let missing = r.missingShards {
+            body += "<p><strong>Incomplete: shards \(missing.map(String.init).joined(separator: ", ")) are missing "
+                + "(merged with --allow-partial); their guest-profile pairs have no cells.</strong></p>"
+        }
 
         body += "<h2>Overhead per guest and strategy</h2>"
         for p in profiles {
@@ -60,12 +70,13 @@ enum SuiteReport {
         body += nestSection(r)
         body += "<h2>All cells</h2>"
         body += table(["guest", "profile", "strategy", "median s", "min s", "max s", "x native", "verdict", "instructions",
-                       "direct", "interpreted", "translated", "traps", "callouts", "translated once", "simulated cycles"],
+                       "direct", "interpreted", "translated", "traps", "callouts", "translated once", "simulated cycles", "node", "commit"],
                       r.cells.map { c in
                           [c.guest, c.profile, c.strategy, fmt(c.median), fmt(c.minimum), fmt(c.maximum),
                            r.overNative(c).map { String(format: "%.3f", $0) } ?? "", c.verdict, "\(c.guestInstructions)",
                            "\(c.counters.direct)", "\(c.counters.interpreted)", "\(c.counters.translated)", "\(c.counters.traps)",
-                           "\(c.counters.callouts)", "\(c.counters.instructionsTranslated)", String(format: "%.3g", r.costModel.cycles(c.counters))]
+                           "\(c.counters.callouts)", "\(c.counters.instructionsTranslated)", String(format: "%.3g", r.costModel.cycles(c.counters)),
+                           c.node ?? "", c.commit ?? ""]
                       })
         return """
             <!DOCTYPE html><html><head><meta charset="utf-8"><title>ThirdGen suite (\(processor))</title>

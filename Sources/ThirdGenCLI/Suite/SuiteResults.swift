@@ -101,6 +101,10 @@ public struct SuiteCell: Codable, Sendable {
     public var iterations: Int
     /// The real processor the cell ran on (`interp` or `jit`; absent in results from before the choice).
     public var hardware: String? = nil
+    /// The node and commit that measured the cell (absent in results from before they were recorded).
+    public var node: String? = nil
+    /// The commit.
+    public var commit: String? = nil
 
     /// The median of the measured times.
     public var median: Double {
@@ -150,6 +154,48 @@ public struct SuiteEnvironment: Codable, Sendable {
     public var date: String
     /// The operating system.
     public var os: String
+    /// The host's name (a cluster node's), absent in results from before it was recorded.
+    public var node: String? = nil
+}
+
+/// What a suite run was asked to do: two shards merge only if these agree.
+/// Guests, profiles and strategies are in the suite's own order, which
+/// merged output keeps.
+public struct SuiteOptions: Codable, Sendable, Equatable {
+    /// Guest names, in order.
+    public var guests: [String]
+    /// Profile names, in order.
+    public var profiles: [String]
+    /// Strategies, native first.
+    public var strategies: [String]
+    /// Measured runs per cell.
+    public var repeats: Int
+    /// `--quick`.
+    public var quick: Bool
+    /// The cost model.
+    public var costModel: CostModel
+    /// Nesting depth and guest (depth 0: none).
+    public var nestDepth: Int
+    /// The nesting section's guest.
+    public var nestGuest: String
+    /// The real processor.
+    public var hardware: String
+}
+
+/// Where one shard of a merged result came from.
+public struct ShardSource: Codable, Sendable, Equatable {
+    /// Its index I of `--shard I/N`.
+    public var index: Int
+    /// The node it ran on.
+    public var node: String
+    /// The commit it ran from.
+    public var commit: String
+    /// Its cpu and cores.
+    public var cpu: String
+    /// Processors available to it.
+    public var cores: Int
+    /// When it ran.
+    public var date: String
 }
 
 /// Everything `bench suite` measured: enough to rebuild every output file
@@ -163,6 +209,12 @@ public struct SuiteResults: Codable, Sendable {
     public var quick: Bool
     /// The shard (I/N) these results are, if one.
     public var shard: String?
+    /// The options the suite ran with (absent in results from before they were recorded).
+    public var options: SuiteOptions? = nil
+    /// For a merged result: the shards it joined (a merged result is never a shard itself).
+    public var sources: [ShardSource]? = nil
+    /// For a merge with `--allow-partial`: the shard indices that were missing.
+    public var missingShards: [Int]? = nil
     /// The cost model's parameters for simulated cycles.
     public var costModel: CostModel
     /// Every guest x profile x strategy measured.
