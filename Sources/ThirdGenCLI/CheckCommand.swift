@@ -18,7 +18,7 @@ struct CheckCommand: ParsableCommand {
             flagged; where there is no promise, a divergence is what theory allows.
             """)
 
-    @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.")
+    @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.", transform: ProfileArgument.parse)
     var profile: ProfileArgument
 
     @Option(name: .long, help: "Generated states per instruction for the classification.")

@@ -16,7 +16,7 @@ struct ClassifyCommand: ParsableCommand {
             profile. Nothing is looked up in a list: change the profile file and the verdicts follow.
             """)
 
-    @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.")
+    @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.", transform: ProfileArgument.parse)
     var profile: ProfileArgument
 
     @Option(name: .long, help: "Generated states per instruction.")

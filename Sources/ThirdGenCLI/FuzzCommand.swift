@@ -29,7 +29,8 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .long, help: "Generate but skip the programs before this index (to replay program N of a campaign: --first N --count N+1).")
     var first = 0
 
-    @Option(name: .long, help: "Only this profile (v, h, x or a profile file); default: all three in turn.")
+    @Option(name: .long, help: "Only this profile (v, h, x or a profile file); default: all three in turn.",
+            transform: ProfileArgument.parse)
     var profile: ProfileArgument?
 
     @Option(name: .long, help: "Strategies to test where promised (comma list).")

@@ -59,11 +59,29 @@ public struct ProfileArgument: ExpressibleByArgument, Sendable {
             throw UsageError("unknown profile '\(path)': not v, h, x, pg32v, pg32h, pg32x, nor a readable profile file")
         }
         do {
+            // The parser's own message first: it says where the syntax breaks, the decoder does not.
+            _ = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? "\(error.localizedDescription)"
+            throw UsageError("profile file \(path) is not valid JSON: \(detail)")
+        }
+        do {
             return try JSONDecoder().decode(Profile.self, from: data)
         } catch {
-            throw UsageError("profile file \(path) is not a valid profile: \(error)")
+            throw UsageError("profile file \(path): \(plainDecodingError(error)); the form is {\"name\": ..., \"user\": {\"GETL\": \"execute\", ...}} "
+                + "with actions trap, execute or ignore-mode")
         }
     }
+
+    /// Parses a built-in name or a profile file, saying what is wrong with a
+    /// file that is no profile (the JSON error's position, the unknown key).
+    public static func parse(_ argument: String) throws -> ProfileArgument {
+        if let p = Profile.named(argument) { return ProfileArgument(profile: p) }
+        return ProfileArgument(profile: try load(path: argument))
+    }
+
+    /// Wraps a profile.
+    public init(profile: Profile) { self.profile = profile }
 
     /// Shown in --help.
     public static var defaultCompletionKind: CompletionKind { .file(extensions: ["json"]) }
@@ -174,7 +192,7 @@ extension Hardware {
 
 /// Options every command that runs guests shares.
 public struct MachineOptions: ParsableArguments {
-    @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.")
+    @Option(name: .long, help: "Profile: v, h, x (pg32v, pg32h, pg32x) or a profile JSON file.", transform: ProfileArgument.parse)
     /// The (virtual) machine's profile.
     public var profile: ProfileArgument = ProfileArgument(argument: "v")!
 
@@ -209,3 +227,43 @@ extension ProfileArgument {
 }
 
 extension UserModeExecution: ExpressibleByArgument {}
+
+/// A decoding error as a sentence (never Foundation's "Error Domain=" text):
+/// where it is and what is wrong, with the JSON parser's own position for syntax errors.
+func plainDecodingError(_ error: Error) -> String {
+    func path(_ c: DecodingError.Context) -> String {
+        c.codingPath.isEmpty ? "the top level" : "\"" + c.codingPath.map(\.stringValue).joined(separator: ".") + "\""
+    }
+    switch error {
+    case DecodingError.keyNotFound(let key, let c):
+        return "no \"\(key.stringValue)\" field" + (c.codingPath.isEmpty ? "" : " in \(path(c))")
+    case DecodingError.typeMismatch(let type, let c), DecodingError.valueNotFound(let type, let c):
+        return "\(path(c)) should be a \(type == String.self ? "string" : "\(type)")"
+    case DecodingError.dataCorrupted(let c):
+        if let underlying = c.underlyingError as NSError?,
+           let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String {
+            return "not valid JSON: \(detail)"
+        }
+        if let underlying = c.underlyingError { return "not valid JSON: \(underlying)" }
+        return c.codingPath.isEmpty && c.debugDescription.isEmpty ? "not valid JSON" : c.debugDescription
+    default:
+        return "unreadable (\(type(of: error)))"
+    }
+}
+
+/// A file-system error as a sentence: the POSIX reason, not Foundation's "Error Domain=" text.
+func plainFileError(_ error: Error) -> String {
+    let e = error as NSError
+    if let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain,
+       let reason = strerror(Int32(underlying.code)) {
+        return String(cString: reason).lowercased()
+    }
+    if e.domain == NSPOSIXErrorDomain, let reason = strerror(Int32(e.code)) { return String(cString: reason).lowercased() }
+    switch e.code {
+    case NSFileNoSuchFileError, NSFileReadNoSuchFileError: return "no such file or folder"
+    case NSFileWriteNoPermissionError, NSFileReadNoPermissionError: return "permission denied"
+    case NSFileWriteOutOfSpaceError: return "no space left"
+    case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+    default: return "the system refused (\(e.code))"
+    }
+}

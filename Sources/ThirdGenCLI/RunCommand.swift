@@ -2,6 +2,7 @@ import Experiments
 import ArgumentParser
 import Foundation
 import Machine
+import TrapVMM
 import Translator
 
 /// `bench run IMAGE --profile v|h|x --strategy LIST [--memory BYTES] [--budget N] [--json]`
@@ -53,6 +54,13 @@ struct RunCommand: ParsableCommand {
             throw ValidationError("--tcache-ops must be between 256 and \(1 << 28)")
         }
         guard !images.isEmpty else { throw ValidationError("give a guest image") }
+        // Several VMs must fit the allocator's real storage: say so before any guest runs.
+        let count = vms ?? images.count
+        if count > 1 {
+            do { _ = try Allocator(vmCount: count, size: machine.memory.bytes) } catch let e as AllocationError {
+                throw ValidationError(e.description)
+            }
+        }
     }
 
     func run() throws {

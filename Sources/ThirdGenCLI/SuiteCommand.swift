@@ -26,7 +26,7 @@ struct SuiteCommand: ParsableCommand {
     @Option(name: .customLong("repeat"), help: "Measured runs per cell after the warm-up (default 5; 1 with --quick).")
     var repetitions: Int?
 
-    @Option(name: .long, parsing: .upToNextOption, help: "Profiles (v, h, x or profile files).")
+    @Option(name: .long, parsing: .upToNextOption, help: "Profiles (v, h, x or profile files).", transform: ProfileArgument.parse)
     var profiles: [ProfileArgument] = Profile.builtIn.map { ProfileArgument(argument: $0.name)! }
 
     @Option(name: .long, help: "Strategies (comma list or all; default all this host runs).")
@@ -67,6 +67,7 @@ struct SuiteCommand: ParsableCommand {
     }
 
     func run() throws {
+        try SuiteOutput.prepare(out) // before any guest runs
         let repeats = repetitions ?? (quick ? 1 : 5)
         var model = CostModel()
         if let cost { try model.apply(cost) }
@@ -250,17 +251,6 @@ struct MergeCommand: ParsableCommand {
     }
 }
 
-/// A decoding error as a sentence (never Foundation's "Error Domain=" text).
-func plainDecodingError(_ error: Error) -> String {
-    switch error {
-    case DecodingError.keyNotFound(let key, _): return "no field '\(key.stringValue)'"
-    case DecodingError.typeMismatch(_, let c), DecodingError.valueNotFound(_, let c):
-        return "a field of the wrong type at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-    case DecodingError.dataCorrupted(let c):
-        return c.codingPath.isEmpty ? "not valid JSON" : "bad value at \(c.codingPath.map(\.stringValue).joined(separator: "."))"
-    default: return "unreadable"
-    }
-}
 
 extension SuiteEnvironment {
     /// This host, this toolchain, this commit, now.

@@ -4,12 +4,37 @@ import Foundation
 /// Writes a suite's three files and its summary table.
 enum SuiteOutput {
     static func write(_ r: SuiteResults, to dir: String) throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try prepare(dir)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(r).write(to: URL(fileURLWithPath: dir + "/results.json"))
-        try csv(r).write(toFile: dir + "/results.csv", atomically: true, encoding: .utf8)
-        try SuiteReport.html(r).write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
+        do {
+            try encoder.encode(r).write(to: URL(fileURLWithPath: dir + "/results.json"))
+            try csv(r).write(toFile: dir + "/results.csv", atomically: true, encoding: .utf8)
+            try SuiteReport.html(r).write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
+        } catch {
+            throw UsageError("cannot write the results into \(dir): \(plainFileError(error))")
+        }
+    }
+
+    /// Creates `dir` and checks that a file can be written there, before any
+    /// guest runs: a suite that fails at its end has wasted its time.
+    static func prepare(_ dir: String) throws {
+        let probe = dir + "/.bench-write-probe"
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try Data().write(to: URL(fileURLWithPath: probe))
+            try FileManager.default.removeItem(atPath: probe)
+        } catch {
+            var prefix = dir.hasPrefix("/") ? "" : "."
+            for part in dir.split(separator: "/") {
+                prefix += "/" + part
+                var isFolder: ObjCBool = false
+                if FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder), !isFolder.boolValue {
+                    throw UsageError("cannot write into the output folder \(dir): \(prefix) is a file, not a folder; choose another --out")
+                }
+            }
+            throw UsageError("cannot write into the output folder \(dir): \(plainFileError(error)); choose another --out")
+        }
     }
 
     /// One row per measurement.
