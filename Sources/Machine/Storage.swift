@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Physical storage E: q bytes, byte-addressed, little-endian (SPEC section 1).
 ///
 /// One allocation, made once; the interpreter reaches it through `base`
@@ -9,16 +15,31 @@ public final class Storage {
     public let base: UnsafeMutableRawPointer
     /// For a view: the storage whose bytes these are, kept alive. Nil if this owns its allocation.
     private let owner: Storage?
+    /// True if `base` is an anonymous mapping (unmapped in deinit), false if allocated.
+    private let mapped: Bool
 
     /// Zero-filled storage of `size` bytes. The caller has validated `size`
     /// (`Storage.validate`); an invalid size is a programming error.
+    ///
+    /// An anonymous mapping: the kernel supplies zero pages on first touch,
+    /// so storage a guest never touches costs neither time nor memory (a
+    /// 2 GB machine running a small guest is as cheap as a 1 MiB one).
     public init(size: Int) {
         precondition(Storage.validate(size: size) == nil, "invalid storage size \(size)")
         self.size = size
         owner = nil
-        // SAFETY: a fresh allocation of `size` bytes, zeroed before use, freed in deinit.
-        base = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
-        base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+        // SAFETY: a fresh private anonymous mapping of `size` bytes, zero-filled by the kernel,
+        // unmapped in deinit; MAP_NORESERVE so that untouched pages are never committed.
+        let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        if let region, region != MAP_FAILED {
+            base = region
+            self.mapped = true
+        } else {
+            // SAFETY: as above, from the allocator when the kernel refuses the mapping.
+            base = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 4096)
+            base.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+            self.mapped = false
+        }
     }
 
     /// A view of `range` of another storage: a VM's region seen as the whole
@@ -28,12 +49,15 @@ public final class Storage {
         precondition(Storage.validate(size: range.count) == nil, "invalid view size \(range.count)")
         size = range.count
         owner = storage
+        mapped = false
         // SAFETY: inside `storage`'s allocation (checked above), which `owner` keeps alive.
         base = storage.base + range.lowerBound
     }
 
     deinit {
-        if owner == nil { base.deallocate() }
+        guard owner == nil else { return }
+        // SAFETY: this object made the mapping (or allocation) in init and nothing else frees it.
+        if mapped { munmap(base, size) } else { base.deallocate() }
     }
 
     /// The largest storage a PG32 machine can have: the bound b is a 32-bit
