@@ -160,6 +160,7 @@ struct SuiteCommand: ParsableCommand {
             }
         }
         if let m = r.monitor { cell.counters = CellCounters(m, translation: r.translation, entriesAreExits: s == .hw) }
+        if s.isBare { cell.counters = CellCounters(bare: r) }
         return cell
     }
 }

@@ -66,6 +66,7 @@ enum SuiteReport {
                              series: strategies, values: values, logScale: false, unit: "ns / operation")
         }
 
+        body += softwareAndHardwareSection(r)
         body += costModelSection(r)
         body += nestSection(r)
         body += "<h2>All cells</h2>"
@@ -90,10 +91,11 @@ enum SuiteReport {
     static func costModelSection(_ r: SuiteResults) -> String {
         let m = r.costModel
         var s = "<h2>Cost model</h2><p>Simulated cycles = direct x D + interpreted x I + translated x X + traps x T + callouts x C "
-            + "+ instructions translated x L, from each run's counters. Set with <code>bench suite --cost trap=5000,...</code>; "
+            + "+ instructions translated x L + VX exits x E + traps delivered by the hardware (in guest mode, and a bare machine's own) x G, "
+            + "from each run's counters. Set with <code>bench suite --cost trap=5000,exit=4000,...</code>; "
             + "the defaults and their sources are in the README.</p>"
-        s += table(["direct D", "trap T", "interpreted I", "callout C", "translated X", "translation L"],
-                   [[m.direct, m.trap, m.interpreted, m.callout, m.translated, m.translation].map { SVG.number($0) }])
+        s += table(["direct D", "trap T", "interpreted I", "callout C", "translated X", "translation L", "exit E", "guest trap G"],
+                   [[m.direct, m.trap, m.interpreted, m.callout, m.translated, m.translation, m.exit, m.guestTrap].map { SVG.number($0) }])
         let candidates = r.cells.filter { $0.strategy == "trap" && $0.counters.traps > 0 }
         var rows: [[String]] = []
         var chart = ""
@@ -140,6 +142,40 @@ enum SuiteReport {
     }
 
     static func fmt(_ v: Double) -> String { v.isNaN ? "" : String(format: "%.5f", v) }
+
+    /// Adams and Agesen's comparison from the suite's own nanobenchmark cells
+    /// (first profile): simulated cycles per operation under the cost model,
+    /// with the exits, traps and callouts per operation that make them, and
+    /// for each row the strategy that wins, in those terms.
+    static func softwareAndHardwareSection(_ r: SuiteResults) -> String {
+        guard let p = SuiteOutput.unique(r.cells.map(\.profile)).first else { return "" }
+        let nano = r.cells.filter { $0.iterations > 0 && $0.profile == p }
+        guard !nano.isEmpty else { return "" }
+        let strategies = SuiteOutput.unique(nano.map(\.strategy))
+        var body = "<h2>Software and hardware VMMs (after Adams and Agesen, 2006)</h2>"
+        body += "<p>Per operation of each nanobenchmark on \(SVG.escape(p)): simulated cycles under the cost model "
+            + "(exit = \(Int(r.costModel.exit)), trap = \(Int(r.costModel.trap)), callout = \(Int(r.costModel.callout)) cycles), "
+            + "then exits / traps / callouts per operation. hw runs with the exit preset the suite used (none by default). "
+            + "No number here is Adams and Agesen's: theirs are cycles on a Pentium 4 and are not transcribed.</p>"
+        func perOp(_ c: SuiteCell, _ x: UInt64) -> Double { Double(x) / Double(c.iterations) }
+        var rows: [[String]] = [], findings: [String] = []
+        for g in SuiteOutput.unique(nano.map(\.guest)) {
+            let cells = strategies.compactMap { s in nano.first { $0.guest == g && $0.strategy == s } }
+            rows.append([g] + cells.map { c in
+                String(format: "%.0f (%.1f / %.1f / %.1f)", r.costModel.cycles(c.counters) / Double(c.iterations),
+                       perOp(c, c.counters.exits), perOp(c, c.counters.traps), perOp(c, c.counters.callouts))
+            })
+            let monitors = cells.filter { $0.strategy != "native" && $0.strategy != "native-jit" && $0.verdict == "equivalent" }
+            if let best = monitors.min(by: { r.costModel.cycles($0.counters) < r.costModel.cycles($1.counters) }) {
+                let c = best.counters
+                findings.append("\(g): \(best.strategy) costs least, with \(String(format: "%.1f", perOp(best, c.exits))) exits, "
+                    + "\(String(format: "%.1f", perOp(best, c.traps))) traps and \(String(format: "%.1f", perOp(best, c.callouts))) callouts per operation.")
+            }
+        }
+        body += table(["nanobenchmark"] + strategies, rows)
+        body += "<ul>" + findings.map { "<li>\(SVG.escape($0))</li>" }.joined() + "</ul>"
+        return body
+    }
 
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         "<table><tr>" + header.map { "<th>\(SVG.escape($0))</th>" }.joined() + "</tr>"
