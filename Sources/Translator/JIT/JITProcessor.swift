@@ -116,7 +116,9 @@ public final class JITProcessor: Processor {
     public func runReporting(_ machine: Machine, budget: UInt64) -> RunExit {
         let s = state(for: machine)
         if s.entriesSeen != machine.entries {
-            // A new entry into this G: its host may have written anything since the last one.
+            // A new entry into this G: its host may have written anything since the last one (a
+            // hypervisor guest's stores, or a monitor's reflection into the VM that G is under hw,
+            // which is shown to the real machine's state only): every block is verified on next use.
             s.code.storageWritten(range: nil)
             s.entriesSeen = machine.entries
         }
