@@ -88,7 +88,11 @@ static void interpret(uint32_t word) {
     if (f7 == 5) { set_reg(rd, vb); vpc += 4; return; }                          /* GETB */
     if (f7 == 6) { vmode = PG_USER; vpc = a; return; }                           /* JRSTU */
     if (f7 == 7) { vmode = a & 1; vpc += 4; return; }                            /* SETM */
-    pg_out(a); vpc += 4;                                                         /* OUT */
+    if (f7 == 8) { pg_out(a); vpc += 4; return; }                                /* OUT */
+    /* VMRUN (SPEC version 2, section 11): nesting VX is not implemented in this
+     * guest-level monitor. Say so and stop, rather than emulate something else. */
+    pg_puts("vmm: the guest executed VMRUN, which this guest-level monitor does not virtualize\n");
+    pg_halt(0xEF);
 }
 
 /* The dispatcher: every trap of the guest comes here. */
