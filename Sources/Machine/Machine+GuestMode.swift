@@ -28,9 +28,7 @@ extension Machine {
     public func enterGuest(_ block: inout ControlBlock, blockAddress: Int? = nil) -> Bool {
         precondition(guestMode == nil, "the hardware does not nest: VMRUN in G is exit 11")
         guard block.refusal(storageSize: storage.size) == nil else {
-            block.reason = ExitReason.refused.rawValue
-            block.value = 0
-            block.word = 0
+            block.markRefused()
             return false
         }
         let range = Int(block.k)..<Int(block.k) + Int(block.w)
@@ -42,7 +40,6 @@ extension Machine {
             if recentGuests.count == Machine.recentGuestLimit { recentGuests.removeFirst() }
         }
         recentGuests.append(g)
-        guestMachine = g
         g.psw = block.psw
         g.trapEntryPending = block.trapEntryPending
         g.entries &+= 1

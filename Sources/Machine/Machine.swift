@@ -31,11 +31,11 @@ public final class Machine {
     /// VX guest mode, while the machine is in it (SPEC section 11); the PSW
     /// is then the host's, with P at its VMRUN.
     @exclusivity(unchecked) public internal(set) var guestMode: GuestMode?
-    /// The last G this machine ran (kept so that a processor's translations
-    /// of G survive from one entry to the next). It uses this machine's
-    /// registers and storage without keeping it alive: valid while it lives.
-    @exclusivity(unchecked) public internal(set) var guestMachine: Machine?
-    /// The few Gs this machine ran most recently, newest last: a hypervisor
+    /// The last G this machine ran. It uses this machine's registers and
+    /// storage without keeping it alive: valid while this machine lives.
+    public var guestMachine: Machine? { recentGuests.last }
+    /// The few Gs this machine ran most recently, newest last (kept so that a
+    /// processor's translations of each survive between entries): a hypervisor
     /// (or a monitor of one) alternates between several, and each keeps the
     /// translations its processor made of it.
     @exclusivity(unchecked) var recentGuests: [Machine] = []
@@ -186,7 +186,7 @@ extension Machine {
     /// the trap sequence has then been performed. VMRUN enters guest mode,
     /// which the caller's run loop then runs.
     @discardableResult
-    public func executeSystem(_ inst: SystemInstruction, word: UInt32) -> TrapCause? {
+    func executeSystem(_ inst: SystemInstruction, word: UInt32) -> TrapCause? {
         guard case .execute(let keepMode) = profile.disposition(of: inst, in: psw.mode) else {
             trap(.privileged, value: word)
             return .privileged

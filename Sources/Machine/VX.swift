@@ -136,6 +136,13 @@ public struct ControlBlock: Sendable, Hashable {
         entryState = word(Offset.entryState) & 1
     }
 
+    /// Sets what a refused entry writes: reason 0, value 0, word 0 (the rest stays as it was).
+    public mutating func markRefused() {
+        reason = ExitReason.refused.rawValue
+        value = 0
+        word = 0
+    }
+
     /// The exit reason, if `reason` holds one.
     public var exitReason: ExitReason? { ExitReason(rawValue: reason) }
 

@@ -25,9 +25,7 @@ extension ControlProgram {
             return .resume
         }
         guard block.refusal(storageSize: vm.region.size) == nil else {
-            block.reason = ExitReason.refused.rawValue
-            block.value = 0
-            block.word = 0
+            block.markRefused()
             vm.counters.exits[Int(ExitReason.refused.rawValue)] += 1
             return deliver(block)
         }
@@ -36,7 +34,7 @@ extension ControlProgram {
         var real = block
         real.k = UInt32(vm.region.base) + block.k
         real.controls = ExitControls(rawValue: guestControls.rawValue | nestedExitControls.rawValue)
-        let nested = vm.region.base + Int(block.k)..<vm.region.base + Int(block.k) + Int(block.w)
+        let nested = Int(block.k)..<Int(block.k) + Int(block.w) // VM-relative
         while true {
             let entered = machine.enterGuest(&real)
             precondition(entered, "a block inside the VM's region fits the real machine")
@@ -48,7 +46,7 @@ extension ControlProgram {
             vm.instructions += ran
             vm.counters.guestMode += ran
             // The nested guest wrote its storage, inside the VM's region.
-            storageWritten(vm, range: nested.lowerBound - vm.region.base..<nested.upperBound - vm.region.base)
+            storageWritten(vm, range: nested)
             guard var done = exit else {
                 // The VM's budget ran out with its guest in guest mode: the bare machine reports both PSWs.
                 vm.guestPSW = machine.guestPSW
@@ -66,14 +64,12 @@ extension ControlProgram {
                     done.value = 0
                     done.word = 0
                 } else {
-                    real = handled
-                    real.controls = ExitControls(rawValue: guestControls.rawValue | nestedExitControls.rawValue)
+                    real = handled // the exit's block keeps the entry's k, w and composed controls
                     continue
                 }
             }
-            // The guest's own k and w: the exit fields are all it sees of the composition.
-            done.k = block.k
-            return deliver(done)
+            return deliver(done) // only its exit fields are written: the guest's own k and w stay
+
         }
     }
 
