@@ -84,8 +84,18 @@ public enum Guests {
         name: "vmm", summary: "a VMM that runs as a guest (Theorem 2); its guest is a payload bench nest adds",
         kind: .monitor, expectedExitCode: 0xEE, expectedLine: "vmm: no guest image at 0x20000")
 
-    /// Every image this module builds: the guests and the guest monitor.
-    public static var images: [BuiltinGuest] { all + [guestMonitor] }
+    /// The guest-level monitor on VX (`src/vxvmm.c`): the same payload as
+    /// `vmm`, run under VMRUN instead of trap-and-emulate, so its towers work
+    /// on every profile.
+    public static let guestHypervisor = BuiltinGuest(
+        name: "vxvmm", summary: "a VMM on VX that runs as a guest; its guest is a payload bench nest --monitor vxvmm adds",
+        kind: .monitor, expectedExitCode: 0xEE, expectedLine: "vxvmm: no guest image at 0x20000")
+
+    /// The monitors `bench nest` can stack.
+    public static let guestMonitors = [guestMonitor, guestHypervisor]
+
+    /// Every image this module builds: the guests and the guest monitors.
+    public static var images: [BuiltinGuest] { all + guestMonitors }
 
     /// The built-in guest called `name`, if there is one.
     public static func named(_ name: String) -> BuiltinGuest? { all.first { $0.name == name } }

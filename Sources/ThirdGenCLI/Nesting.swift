@@ -1,10 +1,21 @@
+import ArgumentParser
 import Experiments
 import Guests
 import Machine
 
-/// Towers of guest monitors (Theorem 2): `src/vmm.c` carrying a guest as its
-/// payload, which may itself be the monitor carrying a guest, and so on.
+/// Towers of guest monitors (Theorem 2): `src/vmm.c` (trap-and-emulate) or
+/// `src/vxvmm.c` (on VX) carrying a guest as its payload, which may itself be
+/// the monitor carrying a guest, and so on. Both keep the same payload header
+/// and state block.
 enum Nesting {
+    /// The guest-level monitor a tower is built of.
+    enum Monitor: String, CaseIterable, ExpressibleByArgument, Sendable {
+        case vmm, vxvmm
+        var guest: BuiltinGuest { self == .vmm ? Guests.guestMonitor : Guests.guestHypervisor }
+        /// The profiles on which this tower is promised to be equivalent.
+        var promise: String { self == .vmm ? "Theorem 2 says this works on pg32v" : "VX makes it work on every profile" }
+    }
+
     /// Where each level's monitor places its VM in its own storage.
     static let vmBase = 0x40000
     /// Where the payload (header, then the guest's ELF) sits in the monitor's storage.
@@ -14,8 +25,8 @@ enum Nesting {
     static let stateMagic: UInt32 = 0x5356_5750
 
     /// The image of `guest` under `depth` guest monitors, and the memory the outermost needs.
-    static func compose(guest: [UInt8], guestMemory: Int, depth: Int) throws -> (image: [UInt8], memory: Int) {
-        let monitor = try Guests.image(of: Guests.guestMonitor)
+    static func compose(guest: [UInt8], guestMemory: Int, depth: Int, monitor kind: Monitor = .vmm) throws -> (image: [UInt8], memory: Int) {
+        let monitor = try Guests.image(of: kind.guest)
         var bytes = guest, memory = guestMemory
         for _ in 0..<depth {
             var image = try ELFImage(bytes: monitor, memorySize: Int(payloadBase))
@@ -57,8 +68,8 @@ enum Nesting {
     /// Returns the measurement and the memory the outermost level had.
     static func measure(_ guest: GuestImage, name: String, depth: Int, strategy: Strategy, profile: Profile,
                         guestMemory: Int, budget: UInt64, reference: Snapshot, hardware: Hardware = .default,
-                        hwExits: ExitControls = .none) throws -> (NestCell, memory: Int) {
-        let (bytes, memory) = try compose(guest: guest.bytes, guestMemory: guestMemory, depth: depth)
+                        hwExits: ExitControls = .none, monitor: Monitor = .vmm) throws -> (NestCell, memory: Int) {
+        let (bytes, memory) = try compose(guest: guest.bytes, guestMemory: guestMemory, depth: depth, monitor: monitor)
         let r = try strategy.execute(RunRequest(image: try ELFImage(bytes: bytes, memorySize: memory), profile: profile,
                                                 memorySize: memory, budget: budget, hardware: hardware, hwExits: hwExits))
         let inner = innermost(r.snapshot, depth: depth, guestMemory: guestMemory)

@@ -37,4 +37,25 @@ final class NestCommandTests: XCTestCase {
         XCTAssertEqual(d.map { $0["equivalent"] as? Bool }, [false, false, false])
         for level in d { XCTAssertEqual(level["divergence"] as? String, "status differs: halted(85) vs halted(3)") }
     }
+
+    /// A tower of the VX monitor (src/vxvmm.c) works on every profile: below
+    /// the outermost level every guest runs in guest mode under nested VX, so
+    /// even trap-and-emulate on pg32x, which diverges on getl and jrstu when
+    /// it runs them itself (depth 0), is equivalent one level down. The VX
+    /// hypervisor guest (hv, itself a user of VMRUN) runs inside the tower.
+    func testVXMonitorTowerIsEquivalentOnEveryProfile() throws {
+        for (guest, profile) in [("getl", "x"), ("jrstu", "x"), ("jrstu", "h")] {
+            let d = try depths([guest, "--monitor", "vxvmm", "--profile", profile, "--depth", "2", "--strategy", "trap"])
+            XCTAssertEqual(d.map { $0["equivalent"] as? Bool }, [false, true, true], "\(guest) on pg32\(profile): \(d)")
+        }
+        for strategy in ["trap", "hw"] {
+            let d = try depths(["hv", "--monitor", "vxvmm", "--profile", "x", "--depth", "2", "--strategy", strategy])
+            XCTAssertEqual(d.map { $0["equivalent"] as? Bool }, [true, true, true], "hv under \(strategy): \(d)")
+            let exits = d.compactMap { $0["traps"] as? Int }
+            XCTAssertEqual(exits, exits.sorted(), "each level adds the monitor's exits: \(exits)")
+        }
+        let r = try BenchProcess.run(["nest", "sieve", "--monitor", "qemu"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("vmm") && r.stderr.contains("vxvmm"), r.stderr)
+    }
 }
