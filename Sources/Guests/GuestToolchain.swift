@@ -14,6 +14,8 @@ public enum ToolchainError: Error, CustomStringConvertible {
     case missingResource(String)
     /// The source's extension is neither .c nor .S/.s.
     case unknownSourceType(String)
+    /// `--libc` needs a library that is not installed.
+    case libraryMissing(what: String, looked: String, package: String)
 
     /// The message.
     public var description: String {
@@ -31,6 +33,8 @@ public enum ToolchainError: Error, CustomStringConvertible {
             return "missing file shipped with ThirdGen: \(path) (rebuild the package)"
         case .unknownSourceType(let path):
             return "cannot build \(path): guest sources end in .c, .S or .s"
+        case .libraryMissing(let what, let looked, let package):
+            return "--libc needs \(what) (not found at \(looked)): install it with `apt-get install \(package)`"
         }
     }
 }
@@ -80,13 +84,20 @@ public struct GuestToolchain: Sendable {
         try GuestToolchain.run(clang, ["--version"]).output.split(separator: "\n").first.map(String.init) ?? ""
     }
 
-    /// Compiles and links guest `sources` (C or assembly) with the runtime into the ELF at `output`.
-    public func build(sources: [URL], output: URL, optimization: String = "-O2", extraFlags: [String] = []) throws {
+    /// Compiles and links guest `sources` (C or assembly) with the runtime into
+    /// the ELF at `output`; with `libc`, against picolibc and libgcc through
+    /// the board file `runtime/libc/` (hosted C: no -ffreestanding).
+    public func build(sources: [URL], output: URL, optimization: String = "-O2", extraFlags: [String] = [],
+                      libc: GuestLibC? = nil) throws {
         let runtime = Guests.runtimeDirectory
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-build-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let common = GuestToolchain.targetFlags + [optimization, "-I", runtime.path] + extraFlags
+        var common = GuestToolchain.targetFlags + [optimization, "-I", runtime.path] + extraFlags
+        if let libc {
+            common.removeAll { $0 == "-ffreestanding" }
+            common += ["-DPG_LIBC", "-isystem", libc.includeDirectory]
+        }
         var objects: [String] = []
         func compile(_ src: URL, _ flags: [String]) throws {
             let ext = src.pathExtension
@@ -95,45 +106,71 @@ public struct GuestToolchain: Sendable {
             try GuestToolchain.check(clang, common + flags + ["-c", src.path, "-o", obj])
             objects.append(obj)
         }
-        try compile(runtime.appendingPathComponent("crt0.S"), [])
+        let libcRuntime = runtime.appendingPathComponent("libc")
+        if libc != nil {
+            try compile(libcRuntime.appendingPathComponent("start.S"), [])
+            try compile(libcRuntime.appendingPathComponent("board.c"), ["-Wall"])
+        } else {
+            try compile(runtime.appendingPathComponent("crt0.S"), [])
+        }
         try compile(runtime.appendingPathComponent("rt.c"), ["-fno-builtin"])
         try compile(runtime.appendingPathComponent("kernel.S"), [])
         try compile(runtime.appendingPathComponent("hv-entry.S"), [])
         for s in sources { try compile(s, ["-Wall"]) }
-        try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", runtime.appendingPathComponent("pg32.ld").path,
-                                       "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects)
+        let script = libc != nil ? libcRuntime.appendingPathComponent("pg32-libc.ld") : runtime.appendingPathComponent("pg32.ld")
+        let libraries = libc.map { ["--start-group"] + $0.archives + ["--end-group"] } ?? []
+        try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", script.path,
+                                       "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects + libraries)
+    }
+
+    /// Builds a built-in guest's image from its source (with the C library if it needs it).
+    public func build(guest: BuiltinGuest, output: URL) throws {
+        try build(sources: [Guests.source(of: guest)], output: output, libc: guest.libc ? try GuestLibC.locate() : nil)
     }
 
     /// Builds the same C source natively for the host with `-O2` and the host
-    /// harness, for the speed comparison.
-    public func buildNative(source: URL, output: URL, extraFlags: [String] = []) throws {
+    /// harness, for the speed comparison. A `libc` guest uses the host's C
+    /// library, its stdout captured as the console (host.c, PG_HOST_LIBC).
+    public func buildNative(source: URL, output: URL, extraFlags: [String] = [], libc: Bool = false) throws {
         let runtime = Guests.runtimeDirectory
-        try GuestToolchain.check(clang, ["-O2"] + extraFlags + [
+        let hosted = libc ? ["-DPG_HOST_LIBC", "-Dmain=pg_guest_main"] : []
+        try GuestToolchain.check(clang, ["-O2"] + extraFlags + hosted + [
             "-DPG_HOST", "-I", runtime.path, source.path,
             runtime.appendingPathComponent("rt.c").path, runtime.appendingPathComponent("host.c").path,
             "-o", output.path,
-        ])
+        ] + (libc ? ["-lm"] : []))
     }
 
-    /// Builds the same C source as a static riscv32 Linux program (no libc:
-    /// the runtime's `linux.c` harness), for QEMU's user-mode translator in
-    /// the peer comparison. Same ISA and -O2 as a PG32 guest.
-    public func buildRISCVLinux(source: URL, output: URL) throws {
+    /// Builds the same C source as a static riscv32 Linux program (the
+    /// runtime's `linux.c` harness), for QEMU's user-mode translator in the
+    /// peer comparison. Same ISA and -O2 as a PG32 guest; no libc, or with
+    /// `libc` the same picolibc and libgcc as `bench build --libc`, through
+    /// `libc/linux-board.c` and the same link script placed higher.
+    public func buildRISCVLinux(source: URL, output: URL, libc: GuestLibC? = nil) throws {
         let runtime = Guests.runtimeDirectory
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-linux-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        let flags = ["--target=riscv32-unknown-linux-gnu", "-march=rv32im", "-mabi=ilp32", "-mno-relax", "-O2",
+        var flags = ["--target=riscv32-unknown-linux-gnu", "-march=rv32im", "-mabi=ilp32", "-mno-relax", "-O2",
                      "-ffreestanding", "-nostdlib", "-DPG_HOST", "-DPG_LINUX", "-I", runtime.path]
+        var sources: [(URL, [String])] = [(source, ["-Wall"]), (runtime.appendingPathComponent("rt.c"), ["-fno-builtin"]),
+                                          (runtime.appendingPathComponent("linux.c"), ["-fno-builtin"]),
+                                          (runtime.appendingPathComponent("linux-start.S"), [])]
+        if let libc {
+            flags.removeAll { $0 == "-ffreestanding" }
+            flags += ["-DPG_LIBC", "-fno-pic", "-isystem", libc.includeDirectory]
+            sources[0].1 += ["-Dmain=pg_guest_main"]
+            sources.append((runtime.appendingPathComponent("libc/linux-board.c"), ["-Wall"]))
+        }
         var objects: [String] = []
-        for (src, extra) in [(source, ["-Wall"]), (runtime.appendingPathComponent("rt.c"), ["-fno-builtin"]),
-                             (runtime.appendingPathComponent("linux.c"), ["-fno-builtin"]),
-                             (runtime.appendingPathComponent("linux-start.S"), [])] {
+        for (src, extra) in sources {
             let obj = work.appendingPathComponent("\(objects.count).o").path
             try GuestToolchain.check(clang, flags + extra + ["-c", src.path, "-o", obj])
             objects.append(obj)
         }
-        try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-static", "--build-id=none", "-o", output.path] + objects)
+        let link = libc.map { ["-T", runtime.appendingPathComponent("libc/pg32-libc.ld").path, "--defsym=__pg_link_base=0x10000",
+                               "-z", "norelro", "--gc-sections"] + objects + ["--start-group"] + $0.archives + ["--end-group"] } ?? objects
+        try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-static", "--build-id=none", "-o", output.path] + link)
     }
 
     /// Runs a tool, returning its status and combined output.

@@ -32,6 +32,9 @@ public struct BuiltinGuest: Sendable {
     public var profile: String = "pg32v"
     /// For a nanobenchmark: how many times it repeats the operation it measures.
     public var iterations: Int = 0
+    /// Built with `bench build --libc` (picolibc and libgcc); its prebuilt
+    /// image runs without them, rebuilding it needs them.
+    public var libc: Bool = false
 }
 
 /// The built-in guests and their sources, runtime and prebuilt images, all
@@ -52,6 +55,13 @@ public enum Guests {
                      expectedExitCode: 8, expectedLine: "sha256 checksum 78131a08"),
         BuiltinGuest(name: "coremark", summary: "linked lists, matrix and state machine (CoreMark-like)", kind: .compute,
                      expectedExitCode: 235, expectedLine: "coremark checksum dd58d6eb"),
+        BuiltinGuest(name: "nbody", summary: "five bodies under gravity, 200 steps in double precision (soft float), printf (--libc)",
+                     kind: .compute, expectedExitCode: 153,
+                     expectedLine: "nbody: 200 steps, energy -0.169075164 -> -0.169026909, jupiter at (2.981780, 3.999158, -0.083360)",
+                     libc: true),
+        BuiltinGuest(name: "wordfreq", summary: "word frequencies of a generated text: malloc, strtok, qsort, sprintf (--libc)",
+                     kind: .compute, expectedExitCode: 100, expectedLine: "wordfreq: 6000 words, 1025 distinct, checksum ea510664",
+                     libc: true),
         BuiltinGuest(name: "kernel", summary: "multi-process kernel: 4 relocated processes, SVC, yield, exit, a memory fault", kind: .kernel,
                      expectedExitCode: 59, expectedLine: "all processes done, kernel checksum 686c673b"),
         BuiltinGuest(name: "syscall", summary: "4000 null system calls from user mode to the guest kernel", kind: .nano,

@@ -8,10 +8,16 @@ struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Compile C or assembly guest sources against the PG32 runtime into an ELF image.",
-        usage: "bench build <sources> ... -o <output> [<options>]",
+        usage: "bench build [--libc] <sources> ... -o <output> [<options>]",
         discussion: """
             Uses the clang and ld.lld inside the Swift toolchain (or $PG32_CLANG). Sources include \
             "pg32.h" for the system instructions; main's return value is the HALT code.
+            With --libc, the sources are ordinary hosted C against picolibc and libgcc's soft-float \
+            routines (Debian: apt-get install picolibc-riscv64-unknown-elf gcc-riscv64-unknown-elf): \
+            stdout and stderr go to the console, exit(n) and a return from main halt with n, abort() \
+            and a failed assert halt with 0x186, malloc's heap runs from the image's end to 64 KiB \
+            below the top of storage (the stack) and returns NULL past it, time() and clock() \
+            return -1 (PG32 has no clock).
             With --builtins DIR, rebuilds every built-in guest's image into DIR.
             """)
 
@@ -21,8 +27,18 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output ELF path.")
     var output: String?
 
-    @Option(name: .long, help: "Optimization flag passed to clang.")
-    var optimization = "-O2"
+    @Flag(name: .long, help: "Link against the C library (picolibc) and libgcc.")
+    var libc = false
+
+    @Option(name: .customShort("I"), help: ArgumentHelp("Add a folder to the include path (repeatable).", valueName: "dir"))
+    var includes: [String] = []
+
+    @Option(name: .customShort("D"), help: ArgumentHelp("Define a preprocessor macro (repeatable).", valueName: "name[=value]"))
+    var defines: [String] = []
+
+    @Option(name: [.customShort("O"), .customLong("optimization")],
+            help: ArgumentHelp("Optimization level: 0, 1, 2, 3, s or z (or -O2 as clang spells it).", valueName: "level"))
+    var optimization = "2"
 
     @Option(name: .long, help: "Rebuild every built-in guest into this folder (e.g. Sources/Guests/images).")
     var builtins: String?
@@ -35,7 +51,28 @@ struct BuildCommand: ParsableCommand {
         for s in sources where !FileManager.default.fileExists(atPath: s) {
             throw ValidationError("no such source file: \(s)")
         }
+        guard BuildCommand.levels.contains(level) else {
+            throw ValidationError("-O takes 0, 1, 2, 3, s or z, not '\(optimization)'")
+        }
+        for d in includes {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
+                throw ValidationError("-I \(d): no such folder")
+            }
+        }
+        for d in defines {
+            let name = d.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            guard let first = name.first, first == "_" || first.isLetter,
+                  name.allSatisfy({ $0 == "_" || $0.isLetter || $0.isNumber }) else {
+                throw ValidationError("-D \(d): a macro name is letters, digits and _, not starting with a digit")
+            }
+        }
     }
+
+    static let levels: Set<String> = ["0", "1", "2", "3", "s", "z"]
+    /// The level without the "-O" an old script may still pass (`--optimization -O2`).
+    private var level: String { optimization.hasPrefix("-O") ? String(optimization.dropFirst(2)) : optimization }
+    private var flags: [String] { includes.flatMap { ["-I", $0] } + defines.map { "-D" + $0 } }
 
     func run() throws {
         let toolchain = try GuestToolchain.locate()
@@ -43,7 +80,7 @@ struct BuildCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for g in Guests.images {
                 let out = URL(fileURLWithPath: dir).appendingPathComponent(g.name + ".elf")
-                try toolchain.build(sources: [Guests.source(of: g)], output: out)
+                try toolchain.build(guest: g, output: out)
                 print("built \(out.path)")
             }
             // Rebuilt images match byte for byte only with the same clang; the test checks this first.
@@ -51,7 +88,8 @@ struct BuildCommand: ParsableCommand {
             return
         }
         let out = URL(fileURLWithPath: output!)
-        try toolchain.build(sources: sources.map { URL(fileURLWithPath: $0) }, output: out, optimization: optimization)
+        try toolchain.build(sources: sources.map { URL(fileURLWithPath: $0) }, output: out, optimization: "-O" + level,
+                            extraFlags: flags, libc: libc ? try GuestLibC.locate() : nil)
         print("built \(out.path)")
     }
 }

@@ -75,12 +75,12 @@ struct PeerCommand: ParsableCommand {
         let warm = try Timing.fastestWarmBareJIT(g, repetitions: repetitions)
         let source = Guests.source(of: g)
         let host = work.appendingPathComponent(g.name).path
-        try toolchain.buildNative(source: source, output: URL(fileURLWithPath: host))
+        try toolchain.buildNative(source: source, output: URL(fileURLWithPath: host), libc: g.libc)
         let native = try PerfCommand.runNative(host, repetitions: repetitions)
         var emulated: (console: [UInt8], exitCode: UInt32?, seconds: Double, firstSeconds: Double?)?
         if let emulator {
             let rv = work.appendingPathComponent(g.name + "-riscv32-linux").path
-            try toolchain.buildRISCVLinux(source: source, output: URL(fileURLWithPath: rv))
+            try toolchain.buildRISCVLinux(source: source, output: URL(fileURLWithPath: rv), libc: g.libc ? try GuestLibC.locate() : nil)
             emulated = try PerfCommand.runNative(rv, repetitions: repetitions, under: emulator)
         }
         let s = jit.snapshot

@@ -68,11 +68,11 @@ struct PerfCommand: ParsableCommand {
             let best = interpreted.seconds
             let snapshot: Snapshot? = interpreted.snapshot
             let binary = work.appendingPathComponent(g.name).path
-            try toolchain.buildNative(source: Guests.source(of: g), output: URL(fileURLWithPath: binary))
+            try toolchain.buildNative(source: Guests.source(of: g), output: URL(fileURLWithPath: binary), libc: g.libc)
             let native = try PerfCommand.runNative(binary, repetitions: repetitions)
             // The same, without SIMD: separates vectorization from interpretation cost.
             try toolchain.buildNative(source: Guests.source(of: g), output: URL(fileURLWithPath: binary + "-scalar"),
-                                      extraFlags: ["-fno-vectorize", "-fno-slp-vectorize"])
+                                      extraFlags: ["-fno-vectorize", "-fno-slp-vectorize"], libc: g.libc)
             let scalar = try PerfCommand.runNative(binary + "-scalar", repetitions: repetitions)
             let s = snapshot!
             let agree = [native, scalar].allSatisfy { $0.console == s.console && $0.exitCode == s.outcome.exitCode }

@@ -27,13 +27,21 @@ final class GuestsTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-images-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
+        var unchecked: [String] = []
         for g in Guests.images {
             let out = dir.appendingPathComponent(g.name + ".elf")
-            try toolchain.build(sources: [Guests.source(of: g)], output: out)
+            do {
+                try toolchain.build(guest: g, output: out)
+            } catch let e as ToolchainError {
+                guard case .libraryMissing = e else { throw e }
+                unchecked.append("\(g.name) (\(e))")
+                continue
+            }
             let rebuilt = try Data(contentsOf: out)
             XCTAssertEqual([UInt8](rebuilt), try Guests.image(of: g),
                            "\(g.name).elf is stale: run `swift run bench build --builtins Sources/Guests/images`")
         }
+        if !unchecked.isEmpty { throw XCTSkip("not rebuilt, the C library is missing: " + unchecked.joined(separator: "; ")) }
     }
 
     /// A user's own C guest, built with the runtime, uses every wrapper and runs.

@@ -2,6 +2,12 @@
     .text
     .globl _start
 _start:
+#ifdef PG_LIBC
+    /* picolibc (libc/linux-board.c): tp at the TLS block the link script
+     * placed, then the constructors. */
+    la tp, __tls_base
+    call __libc_init_array
+#endif
     lw a0, 0(sp)            /* argc */
     addi a1, sp, 4          /* argv */
     andi sp, sp, -16

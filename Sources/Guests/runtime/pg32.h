@@ -54,6 +54,11 @@ typedef struct {
 void pg_vm_enter(pg_vm *vm); /* hv-entry.S */
 #endif
 
+/* The HALT code of abort() and a failed assert in a guest built with
+ * `bench build --libc` (runtime/libc/board.c): outside exit()'s 0..255, its
+ * low byte 134 as a shell reports an aborted process (128 + SIGABRT). */
+#define PG_ABORT_CODE 0x186u
+
 /* Low core (physical, SPEC section 3); reached x0-relative while l = 0. */
 #define PG_OLD_PSW   ((volatile pg_psw *)0x00)
 #define PG_NEW_PSW   ((volatile pg_psw *)0x10)

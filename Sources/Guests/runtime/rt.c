@@ -19,7 +19,7 @@ void pg_putint(int32_t v) {
     else pg_putdec((uint32_t)v);
 }
 
-#if !defined(PG_HOST) || defined(PG_LINUX) /* the Linux build has no libc either */
+#if (!defined(PG_HOST) || defined(PG_LINUX)) && !defined(PG_LIBC) /* the Linux build has no libc either; a --libc build has picolibc's */
 void *memcpy(void *d, const void *s, size_t n) {
     uint8_t *dd = d; const uint8_t *ss = s;
     while (n--) *dd++ = *ss++;

@@ -1,0 +1,83 @@
+import Foundation
+import XCTest
+
+/// `bench build`: -I, -D and -O with or without --libc, and what --libc says without the C library.
+final class BuildCommandTests: XCTestCase {
+    private var work: URL!
+
+    override func setUpWithError() throws {
+        work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-build-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work.appendingPathComponent("inc"), withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: work) }
+
+    /// -I, -D and -O reach clang for a plain pg32.h guest (no C library needed).
+    func testIncludeDefineAndOptimizationWithoutLibc() throws {
+        try "#define FROM_HEADER 30\n".write(to: work.appendingPathComponent("inc/mine.h"), atomically: true, encoding: .utf8)
+        let src = work.appendingPathComponent("g.c"), elf = work.appendingPathComponent("g.elf")
+        try """
+            #include "pg32.h"
+            #include "mine.h"
+            int main(void) { pg_putdec(__OPTIMIZE__ + 0); pg_out('\\n'); return FROM_HEADER + EXTRA; }
+            """.write(to: src, atomically: true, encoding: .utf8)
+        let built = try BenchProcess.run(["build", src.path, "-o", elf.path, "-I", work.appendingPathComponent("inc").path,
+                                          "-D", "EXTRA=12", "-O", "1"])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let r = try BenchProcess.run(["run", elf.path, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let run = try XCTUnwrap((o["runs"] as? [[String: Any]])?.first)
+        XCTAssertEqual(run["exitCode"] as? Int, 42, r.stdout)
+        XCTAssertEqual(run["console"] as? String, "1\n", "__OPTIMIZE__ is 1 at -O1: \(r.stdout)")
+        // -O0 does not define __OPTIMIZE__, so the same source no longer compiles: the flag really reached clang.
+        let unoptimized = try BenchProcess.run(["build", src.path, "-o", elf.path, "-I", work.appendingPathComponent("inc").path,
+                                                "-D", "EXTRA=12", "-O", "0"])
+        XCTAssertNotEqual(unoptimized.status, 0)
+        XCTAssertTrue(unoptimized.stderr.contains("__OPTIMIZE__"), unoptimized.stderr)
+    }
+
+    /// Bad -O, -I and -D values are refused before anything is compiled.
+    func testBadOptionsAreRefused() throws {
+        let src = work.appendingPathComponent("g.c")
+        try "int main(void) { return 0; }\n".write(to: src, atomically: true, encoding: .utf8)
+        for (args, says) in [(["-O", "9"], "-O takes"), (["-I", "/no/such/dir"], "no such folder"), (["-D", "1X=2"], "macro name")] {
+            let r = try BenchProcess.run(["build", src.path, "-o", work.appendingPathComponent("g.elf").path] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.contains(says), "\(args): \(r.stderr)")
+        }
+    }
+
+    /// Without picolibc or libgcc, --libc names the Debian package in one line and fails.
+    func testLibcWithoutTheLibraryNamesThePackage() throws {
+        let src = work.appendingPathComponent("hello.c")
+        try "#include <stdio.h>\nint main(void) { printf(\"hi\\n\"); return 0; }\n".write(to: src, atomically: true, encoding: .utf8)
+        let cases = [("PG32_PICOLIBC", "picolibc-riscv64-unknown-elf"), ("PG32_LIBGCC", "gcc-riscv64-unknown-elf")]
+        for (variable, package) in cases {
+            let r = try BenchProcess.run(["build", "--libc", src.path, "-o", work.appendingPathComponent("hello.elf").path],
+                                         environment: [variable: "/no/such/place"])
+            if variable == "PG32_LIBGCC", r.stderr.contains("picolibc-riscv64-unknown-elf") {
+                continue   // picolibc itself is missing here, so libgcc is never looked for
+            }
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.stderr.contains("apt-get install \(package)"), r.stderr)
+            XCTAssertEqual(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, r.stderr)
+        }
+    }
+
+    /// The README's hello world: one build line, one run line (needs the C library; skipped without it).
+    func testLibcHelloWorld() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/lib/picolibc/riscv64-unknown-elf/include/stdio.h") else {
+            throw XCTSkip("picolibc is not installed (apt-get install picolibc-riscv64-unknown-elf), so --libc hello world did not run")
+        }
+        let src = work.appendingPathComponent("hello.c"), elf = work.appendingPathComponent("hello.elf")
+        try "#include <stdio.h>\nint main(void) { printf(\"hello, %s %d\\n\", \"world\", 6 * 7); return 0; }\n"
+            .write(to: src, atomically: true, encoding: .utf8)
+        let built = try BenchProcess.run(["build", "--libc", src.path, "-o", elf.path])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let r = try BenchProcess.run(["run", elf.path, "--strategy", "native,trap,hw"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("hello, world 42"), r.stdout)
+        XCTAssertEqual(r.stdout.components(separatedBy: "equivalent").count - 1, 2, r.stdout)
+    }
+}
