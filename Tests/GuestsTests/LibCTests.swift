@@ -106,13 +106,16 @@ final class LibCTests: XCTestCase {
         }
     }
 
-    /// exit(n) and a return from main halt with n; abort() and a failed assert halt with 0x186, the assert after its message.
+    /// exit(n) and a return from main halt with n after the atexit handlers;
+    /// abort() and a failed assert halt with 0x186 without them, the assert after its message.
     func testExitAbortAndAssertHaltWithTheirCodes() throws {
         let source = """
             #include <assert.h>
             #include <stdio.h>
             #include <stdlib.h>
+            static void bye(void) { printf("atexit\\n"); }
             int main(void) {
+                atexit(bye);
                 printf("start\\n");
             #if HOW == 1
                 exit(7);
@@ -130,6 +133,7 @@ final class LibCTests: XCTestCase {
             let s = try run(source, defines: ["HOW=\(c.how)"])
             XCTAssertEqual(s.outcome, .halted(c.code), "HOW=\(c.how): \(console(s))")
             XCTAssertTrue(console(s).hasPrefix("start\n"), console(s))
+            XCTAssertEqual(console(s).hasSuffix("atexit\n"), c.how < 2, "atexit handlers run on exit only: \(console(s))")
             if c.how == 3 { XCTAssertTrue(console(s).contains("zero == 1"), "the failed assertion is named: \(console(s))") }
         }
     }
