@@ -110,6 +110,7 @@ public struct GuestToolchain: Sendable {
         if libc != nil {
             try compile(libcRuntime.appendingPathComponent("start.S"), [])
             try compile(libcRuntime.appendingPathComponent("board.c"), ["-Wall"])
+            try compile(libcRuntime.appendingPathComponent("common.c"), ["-Wall"])
         } else {
             try compile(runtime.appendingPathComponent("crt0.S"), [])
         }
@@ -160,7 +161,8 @@ public struct GuestToolchain: Sendable {
             flags.removeAll { $0 == "-ffreestanding" }
             flags += ["-DPG_LIBC", "-fno-pic", "-isystem", libc.includeDirectory]
             sources[0].1 += ["-Dmain=pg_guest_main"]
-            sources.append((runtime.appendingPathComponent("libc/linux-board.c"), ["-Wall"]))
+            sources += [(runtime.appendingPathComponent("libc/linux-board.c"), ["-Wall"]),
+                        (runtime.appendingPathComponent("libc/common.c"), ["-Wall"])]
         }
         var objects: [String] = []
         for (src, extra) in sources {

@@ -17,22 +17,11 @@
  * restored; the guest's virtual PSW at that moment is recorded in the state
  * block at 0x200 for `bench nest` to compare. */
 #include "kernel.h"
-
-#define K 0x40000u
-#define PAYLOAD 0x20000u
-#define PAYLOAD_MAGIC 0x4D565750u   /* "PWVM" */
-#define STATE_MAGIC 0x53565750u     /* "PWVS" */
-#define STATE ((volatile uint32_t *)0x200)
+#include "payload.h"
 
 static uint32_t vmode, vpc, vl, vb, W, traps;
 /* One instruction the monitor executes with the guest's registers restored. */
 static volatile uint32_t slot[2] __attribute__((aligned(4)));
-
-static uint32_t rd32(uint32_t a) {
-    const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)a;
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint32_t rd16(uint32_t a) { return rd32(a) & 0xffff; }
 
 /* x[r] of the guest (saved by the trap stub), x0 reading 0. */
 static uint32_t reg(uint32_t r) { return r ? PG_SAVE[r] : 0; }
@@ -113,19 +102,9 @@ void pg_trap(void) {
 }
 
 int main(void) {
-    if (rd32(PAYLOAD) != PAYLOAD_MAGIC) { pg_puts("vmm: no guest image at 0x20000\n"); return 0xEE; }
-    uint32_t elf = PAYLOAD + 16;
-    W = rd32(PAYLOAD + 8);
-    /* The allocator's one job here: load the guest's segments into its region. */
-    uint32_t phoff = rd32(elf + 28), phentsize = rd16(elf + 42), phnum = rd16(elf + 44);
-    for (uint32_t i = 0; i < phnum; i++) {
-        uint32_t ph = elf + phoff + i * phentsize;
-        if (rd32(ph) != 1) continue;
-        uint32_t off = rd32(ph + 4), paddr = rd32(ph + 12), filesz = rd32(ph + 16), memsz = rd32(ph + 20);
-        for (uint32_t j = 0; j < memsz; j++)
-            *(volatile uint8_t *)(uintptr_t)(K + paddr + j) = j < filesz ? *(const volatile uint8_t *)(uintptr_t)(elf + off + j) : 0;
-    }
-    vmode = PG_SUPERVISOR; vpc = rd32(elf + 24); vl = 0; vb = W;
+    uint32_t entry;
+    if (!pg_load_payload(&entry, &W)) { pg_puts("vmm: no guest image at 0x20000\n"); return 0xEE; }
+    vmode = PG_SUPERVISOR; vpc = entry; vl = 0; vb = W;
     record_state();
     pg_install_trap_handler();
     for (int r = 1; r < 32; r++) PG_SAVE[r] = 0;   /* the guest boots with every register 0 */

@@ -28,12 +28,8 @@
  * 0 (`vmrun x0`). The monitor takes no trap of its own, so nothing else
  * writes low core 0x00..0x2F. */
 #include "kernel.h"
+#include "payload.h"
 
-#define K 0x40000u
-#define PAYLOAD 0x20000u
-#define PAYLOAD_MAGIC 0x4D565750u   /* "PWVM" */
-#define STATE_MAGIC 0x53565750u     /* "PWVS" */
-#define STATE ((volatile uint32_t *)0x200)
 /* The control block every VMRUN of this monitor uses (and, at the end, the PSW its LPSW loads). */
 #define CB ((volatile pg_vmcb *)0)
 
@@ -80,12 +76,6 @@ __asm__(
     "vx_host_save:\n"
     "    .space 64\n"
     "    .text\n");
-
-static uint32_t rd32(uint32_t a) {
-    const volatile uint8_t *p = (const volatile uint8_t *)(uintptr_t)a;
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint32_t rd16(uint32_t a) { return rd32(a) & 0xffff; }
 
 static void record_state(void) {
     STATE[0] = STATE_MAGIC; STATE[1] = vm.mode & 1; STATE[2] = vm.pc; STATE[3] = vm.l; STATE[4] = vm.b;
@@ -160,19 +150,9 @@ __attribute__((noreturn, used)) void vx_main(void) {
 }
 
 __attribute__((noreturn, used)) void vx_boot(void) {
-    if (rd32(PAYLOAD) != PAYLOAD_MAGIC) { pg_puts("vxvmm: no guest image at 0x20000\n"); pg_halt(0xEE); }
-    uint32_t elf = PAYLOAD + 16;
-    W = rd32(PAYLOAD + 8);
-    /* The allocator's one job here: load the guest's segments into its region. */
-    uint32_t phoff = rd32(elf + 28), phentsize = rd16(elf + 42), phnum = rd16(elf + 44);
-    for (uint32_t i = 0; i < phnum; i++) {
-        uint32_t ph = elf + phoff + i * phentsize;
-        if (rd32(ph) != 1) continue;
-        uint32_t off = rd32(ph + 4), paddr = rd32(ph + 12), filesz = rd32(ph + 16), memsz = rd32(ph + 20);
-        for (uint32_t j = 0; j < memsz; j++)
-            *(volatile uint8_t *)(uintptr_t)(K + paddr + j) = j < filesz ? *(const volatile uint8_t *)(uintptr_t)(elf + off + j) : 0;
-    }
-    vm = (pg_vmcb){ .mode = PG_SUPERVISOR, .pc = rd32(elf + 24), .l = 0, .b = W, .k = K, .w = W };
+    uint32_t entry;
+    if (!pg_load_payload(&entry, &W)) { pg_puts("vxvmm: no guest image at 0x20000\n"); pg_halt(0xEE); }
+    vm = (pg_vmcb){ .mode = PG_SUPERVISOR, .pc = entry, .l = 0, .b = W, .k = K, .w = W };
     record_state();
     for (int r = 1; r < 32; r++) PG_SAVE[r] = 0;   /* the guest boots with every register 0 */
     vx_main();
