@@ -68,6 +68,7 @@ struct NanoCommand: ParsableCommand {
         var trapsPerOp: Double
         var calloutsPerOp: Double
         var equivalent: Bool
+        var counters: CellCounters
     }
 
     func run() throws {
@@ -94,7 +95,7 @@ struct NanoCommand: ParsableCommand {
                 cells.append(Cell(column: c, nsPerOp: r.seconds / n * 1e9, cyclesPerOp: model.cycles(counters) / n,
                                   exitsPerOp: Double(counters.exits) / n, trapsPerOp: Double(counters.traps) / n,
                                   calloutsPerOp: Double(counters.callouts) / n,
-                                  equivalent: Verdict(run: r.snapshot, reference: reference!) == .equivalent))
+                                  equivalent: Verdict(run: r.snapshot, reference: reference!) == .equivalent, counters: counters))
             }
             table.append((g, cells))
         }
@@ -115,9 +116,17 @@ struct NanoCommand: ParsableCommand {
                 ]))
             }
         }
+        let crossovers: [JSON] = table.flatMap { g, cells in
+            NanoCommand.crossovers(cells, model).map { preset, hw, bt in
+                JSON.object([("guest", .string(g.name)), ("hwExits", .string(preset)),
+                             ("exitCycles", model.crossoverExitCost(hw, bt).map { .double($0) } ?? .null),
+                             ("says", .string(model.exitCrossover(hw: hw, bt: bt)))])
+            }
+        }
         let cost = CostModel.parameterNames.map { ($0, JSON.double(model.value(of: $0))) }
         print(JSON.object([("hardware", .string(processor.hardware.rawValue)), ("cost", .object(cost)),
-                           ("cpuMHz", Timing.cpuMHz().map { .double($0) } ?? .null), ("rows", .array(rows))]).rendered(pretty: true))
+                           ("cpuMHz", Timing.cpuMHz().map { .double($0) } ?? .null), ("rows", .array(rows)),
+                           ("crossovers", .array(crossovers))]).rendered(pretty: true))
     }
 
     private func printTable(_ table: [(BuiltinGuest, [Cell])], _ columns: [Column], _ model: CostModel) {
@@ -130,9 +139,24 @@ struct NanoCommand: ParsableCommand {
         print(TextTable.render(header: ["nanobenchmark"] + columns.map(\.title), rows: table.map { g, cells in
             [g.name] + cells.map { "\(f($0.exitsPerOp)) / \(f($0.trapsPerOp)) / \(f($0.calloutsPerOp))" }
         }), terminator: "")
+        let presetsMeasured = columns.compactMap(\.preset)
+        if columns.contains(where: { $0.strategy == .bt }), !presetsMeasured.isEmpty {
+            print("\nexit cost at which hw and bt cost the same per operation (hw cheaper below it)")
+            print(TextTable.render(header: ["nanobenchmark"] + presetsMeasured.map { "hw (\($0)) vs bt" }, rows: table.map { g, cells in
+                [g.name] + NanoCommand.crossovers(cells, model).map { model.exitCrossover(hw: $0.hw, bt: $0.bt) }
+            }), terminator: "")
+        }
         print("fastest of \(repetitions) runs per cell; cycles from the cost model (" +
               CostModel.parameterNames.map { "\($0)=\(f(model.value(of: $0)))" }.joined(separator: ", ") + ")" +
               (table.contains { $0.1.contains { !$0.equivalent } } ? "; (!) marks a run not equivalent to native" : ""))
+    }
+}
+
+extension NanoCommand {
+    /// Each hw preset's counters beside bt's, from one row's cells (none without a bt cell).
+    static func crossovers(_ cells: [Cell], _ model: CostModel) -> [(preset: String, hw: CellCounters, bt: CellCounters)] {
+        guard let bt = cells.first(where: { $0.column.strategy == .bt }) else { return [] }
+        return cells.compactMap { c in c.column.preset.map { ($0, c.counters, bt.counters) } }
     }
 }
 

@@ -94,6 +94,12 @@ final class SuiteCommandTests: XCTestCase {
         XCTAssertGreaterThan(m.cycles(trap, trapCost: 151), m.cycles(bt))
         XCTAssertNil(m.crossoverTrapCost(CellCounters(direct: 10), bt), "no traps: no crossover")
         XCTAssertNil(m.crossoverTrapCost(CellCounters(direct: 100_000, traps: 1), bt), "dearer even with free traps")
+        // hw: 1000 direct and 4 exits; bt as above. 1000 + 4 E = 2500  =>  E = 375.
+        let hw = CellCounters(direct: 1000, exits: 4)
+        XCTAssertEqual(try XCTUnwrap(m.crossoverExitCost(hw, bt)), 375, accuracy: 1e-9)
+        XCTAssertEqual(m.exitCrossover(hw: hw, bt: bt), "375 cycles")
+        XCTAssertEqual(m.exitCrossover(hw: CellCounters(direct: 1000), bt: bt), "none: hw takes no exits and costs less")
+        XCTAssertEqual(m.exitCrossover(hw: CellCounters(direct: 3000, exits: 1), bt: bt), "none: bt costs less even with free exits")
         XCTAssertThrowsError(try m.apply("trap=-1"))
         XCTAssertThrowsError(try m.apply("warp=3"))
     }

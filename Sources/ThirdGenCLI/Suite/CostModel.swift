@@ -71,13 +71,28 @@ public struct CostModel: Codable, Sendable, Equatable {
         return m.cycles(c)
     }
 
-    /// The trap cost at which run `a` (which traps) and run `b` cost the same:
-    /// `a` is cheaper below it, dearer above. Nil if `a` takes no traps or
-    /// is dearer even when traps are free.
-    public func crossoverTrapCost(_ a: CellCounters, _ b: CellCounters) -> Double? {
-        guard a.traps > 0 else { return nil }
-        let fixedA = cycles(a, trapCost: 0), costB = cycles(b)
-        let t = (costB - fixedA) / Double(a.traps)
+    /// The value of `parameter` (the cost of one of `events`) at which run
+    /// `a` and run `b` cost the same: `a` is cheaper below it, dearer above.
+    /// Nil if `a` has none of those events or is dearer even when they are free.
+    public func crossover(of parameter: WritableKeyPath<CostModel, Double>, events: KeyPath<CellCounters, UInt64>,
+                          _ a: CellCounters, _ b: CellCounters) -> Double? {
+        guard a[keyPath: events] > 0 else { return nil }
+        var free = self
+        free[keyPath: parameter] = 0
+        let t = (cycles(b) - free.cycles(a)) / Double(a[keyPath: events])
         return t >= 0 ? t : nil
+    }
+
+    /// The trap cost at which run `a` (which traps) and run `b` cost the same.
+    public func crossoverTrapCost(_ a: CellCounters, _ b: CellCounters) -> Double? { crossover(of: \.trap, events: \.traps, a, b) }
+
+    /// The exit cost at which run `a` (hw, which exits) and run `b` (bt) cost the same.
+    public func crossoverExitCost(_ a: CellCounters, _ b: CellCounters) -> Double? { crossover(of: \.exit, events: \.exits, a, b) }
+
+    /// Says where hw (`a`) and bt (`b`) cost the same as the exit cost varies, in one phrase.
+    public func exitCrossover(hw a: CellCounters, bt b: CellCounters) -> String {
+        if let x = crossoverExitCost(a, b) { return String(format: "%.0f cycles", x) }
+        if a.exits == 0 { return cycles(a) <= cycles(b) ? "none: hw takes no exits and costs less" : "none: hw takes no exits and costs more" }
+        return "none: bt costs less even with free exits"
     }
 }

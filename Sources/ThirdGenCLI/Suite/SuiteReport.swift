@@ -168,8 +168,13 @@ enum SuiteReport {
             let monitors = cells.filter { $0.strategy != "native" && $0.strategy != "native-jit" && $0.verdict == "equivalent" }
             if let best = monitors.min(by: { r.costModel.cycles($0.counters) < r.costModel.cycles($1.counters) }) {
                 let c = best.counters
-                findings.append("\(g): \(best.strategy) costs least, with \(String(format: "%.1f", perOp(best, c.exits))) exits, "
-                    + "\(String(format: "%.1f", perOp(best, c.traps))) traps and \(String(format: "%.1f", perOp(best, c.callouts))) callouts per operation.")
+                var finding = "\(g): \(best.strategy) costs least, with \(String(format: "%.1f", perOp(best, c.exits))) exits, "
+                    + "\(String(format: "%.1f", perOp(best, c.traps))) traps and \(String(format: "%.1f", perOp(best, c.callouts))) callouts per operation."
+                if let hw = cells.first(where: { $0.strategy == "hw" }), let bt = cells.first(where: { $0.strategy == "bt" }) {
+                    finding += " hw and bt cost the same at an exit cost of: \(r.costModel.exitCrossover(hw: hw.counters, bt: bt.counters))"
+                        + " (hw cheaper below it)."
+                }
+                findings.append(finding)
             }
         }
         body += table(["nanobenchmark"] + strategies, rows)
