@@ -47,9 +47,19 @@ struct SuiteCommand: ParsableCommand {
     @Option(name: .customLong("nest-guest"), help: "The guest the nesting runs.")
     var nestGuest = "kernel"
 
+    @Option(name: .customLong("hw-exits"), help: "hw: the exit presets to run it with, comma separated (none, shadow, all).")
+    var hwExits = "none,shadow"
+
     @OptionGroup var processor: HardwareOptions
 
+    /// The presets `--hw-exits` names.
+    private var presets: [String] { hwExits.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+
     func validate() throws {
+        for preset in presets where HWExits(argument: preset) == nil {
+            throw ValidationError("--hw-exits takes presets none, shadow, all (or event lists), comma separated; got '\(preset)'")
+        }
+        if presets.isEmpty { throw ValidationError("--hw-exits needs at least one preset") }
         if let r = repetitions, !(1...1000).contains(r) { throw ValidationError("--repeat must be between 1 and 1000") }
         for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)' (see bench list)") }
         if let shard { _ = try SuiteCommand.parseShard(shard) }
@@ -79,23 +89,31 @@ struct SuiteCommand: ParsableCommand {
             pairs = pairs.enumerated().filter { $0.offset % n == i }.map(\.element)
         }
         let strategyList = [.native] + strategies.strategies.filter { $0 != .native }
+        // The suite's columns: each strategy, hw once per exit preset.
+        let columns: [(strategy: Strategy, preset: String?)] = strategyList.flatMap { s in
+            s == .hw ? presets.map { (s, Optional($0)) } : [(s, nil)]
+        }
         let environment = SuiteEnvironment.current()
         let options = SuiteOptions(guests: selected.map(\.name), profiles: profiles.map(\.profile.name),
-                                   strategies: strategyList.map(\.rawValue), repeats: repeats, quick: quick, costModel: model,
+                                   strategies: columns.map { c in c.preset.map { "hw (\($0))" } ?? c.strategy.rawValue },
+                                   repeats: repeats, quick: quick, costModel: model,
                                    nestDepth: nestDepth, nestGuest: nestGuest, hardware: processor.hardware.rawValue)
-        let progress = Progress(total: pairs.count * strategyList.count, enabled: true)
+        let progress = Progress(total: pairs.count * columns.count, enabled: true)
         var cells: [SuiteCell] = []
         var done = 0
         for (g, p) in pairs {
             let request = try RunRequest.builtin(g, profile: p, hardware: processor.hardware)
             var reference: Snapshot?
-            for s in strategyList {
-                var cell = try SuiteCommand.measure(g, p, s, request, repeats: repeats, warmUp: !quick, reference: &reference)
+            for (s, preset) in columns {
+                var configured = request
+                if let preset { configured.hwExits = HWExits(argument: preset)?.controls ?? .none }
+                var cell = try SuiteCommand.measure(g, p, s, configured, repeats: repeats, warmUp: !quick, reference: &reference)
+                cell.hwExits = preset
                 cell.node = environment.node
                 cell.commit = environment.commit
                 cells.append(cell)
                 done += 1
-                progress.update(done, note: "\(g.name) \(p.name) \(s.rawValue)")
+                progress.update(done, note: "\(g.name) \(p.name) \(cell.column)")
             }
         }
         progress.finish()
@@ -246,8 +264,8 @@ struct MergeCommand: ParsableCommand {
     static func inSuiteOrder(_ cells: [SuiteCell], _ o: SuiteOptions) -> [SuiteCell] {
         func position(_ list: [String], _ name: String) -> Int { list.firstIndex(of: name) ?? list.count }
         return cells.sorted {
-            (position(o.guests, $0.guest), position(o.profiles, $0.profile), position(o.strategies, $0.strategy))
-                < (position(o.guests, $1.guest), position(o.profiles, $1.profile), position(o.strategies, $1.strategy))
+            (position(o.guests, $0.guest), position(o.profiles, $0.profile), position(o.strategies, $0.column))
+                < (position(o.guests, $1.guest), position(o.profiles, $1.profile), position(o.strategies, $1.column))
         }
     }
 }

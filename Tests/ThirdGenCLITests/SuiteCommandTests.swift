@@ -32,12 +32,20 @@ final class SuiteCommandTests: XCTestCase {
         let r = try BenchProcess.run(["suite", "--quick", "--out", out, "--guests"] + guests)
         XCTAssertEqual(r.status, 0, r.stderr)
         let list = try cells(in: out)
-        XCTAssertEqual(list.count, guests.count * profiles.count * strategies.count)
+        // hw runs once per exit preset (none and shadow by default), each cell saying which.
+        XCTAssertEqual(list.count, guests.count * profiles.count * (strategies.count + 1))
         for g in guests { for p in profiles { for s in strategies {
-            let cell = list.first { $0["guest"] as? String == g && $0["profile"] as? String == p && $0["strategy"] as? String == s }
-            XCTAssertNotNil(cell, "\(g) \(p) \(s)")
-            XCTAssertEqual((cell?["seconds"] as? [Double])?.count, 1, "\(g) \(p) \(s)")
+            let matching = list.filter { $0["guest"] as? String == g && $0["profile"] as? String == p && $0["strategy"] as? String == s }
+            XCTAssertEqual(matching.compactMap { $0["hwExits"] as? String }, s == "hw" ? ["none", "shadow"] : [], "\(g) \(p) \(s)")
+            XCTAssertEqual(matching.count, s == "hw" ? 2 : 1, "\(g) \(p) \(s)")
+            for cell in matching { XCTAssertEqual((cell["seconds"] as? [Double])?.count, 1, "\(g) \(p) \(s)") }
         } } }
+        let shadowSyscall = try XCTUnwrap(list.first { $0["guest"] as? String == "syscall" && $0["profile"] as? String == "pg32v"
+            && $0["hwExits"] as? String == "shadow" })
+        let noneSyscall = try XCTUnwrap(list.first { $0["guest"] as? String == "syscall" && $0["profile"] as? String == "pg32v"
+            && $0["hwExits"] as? String == "none" })
+        func exits(_ c: [String: Any]) -> Int { (c["counters"] as? [String: Any])?["exits"] as? Int ?? -1 }
+        XCTAssertGreaterThan(exits(shadowSyscall), exits(noneSyscall) + 3000, "shadow exits on each LPSW of the 4000 system calls")
         // The verdicts the theorems predict, through the suite.
         let trapJrstuH = list.first { $0["guest"] as? String == "jrstu" && $0["profile"] as? String == "pg32h" && $0["strategy"] as? String == "trap" }
         XCTAssertEqual(trapJrstuH?["verdict"] as? String, "diverges")
@@ -53,7 +61,9 @@ final class SuiteCommandTests: XCTestCase {
         XCTAssertTrue(csv.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == header.count })
 
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
-        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 1 + 1 + 1 + 1, "overhead per profile, matrix, nano, sweep, nesting")
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 1 + 1 + 1 + 1 + 1,
+                       "overhead per profile, matrix, nano, one per nanobenchmark (syscall), sweep, nesting")
+        XCTAssertTrue(html.contains("hw (shadow)") && html.contains("hw (none)"), "the report names hw's presets")
         let nest = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/results.json")))
             as? [String: Any])?["nest"] as? [[String: Any]])
         XCTAssertEqual(nest.count, nestStrategies * 4, "depths 0 to 3 under native, trap, bt, hw (and jit)")

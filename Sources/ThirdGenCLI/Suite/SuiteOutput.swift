@@ -39,16 +39,16 @@ enum SuiteOutput {
 
     /// One row per measurement.
     static func csv(_ r: SuiteResults) -> String {
-        var out = "guest,kind,profile,strategy,repeat,seconds,verdict,guest_instructions,direct,interpreted,translated,traps,callouts,instructions_translated,simulated_cycles,exits,guest_traps,hardware,node,commit\n"
+        var out = "guest,kind,profile,strategy,repeat,seconds,verdict,guest_instructions,direct,interpreted,translated,traps,callouts,instructions_translated,simulated_cycles,exits,guest_traps,hardware,node,commit,hw_exits\n"
         for c in r.cells {
             let n = c.counters
             for (i, s) in c.seconds.enumerated() {
                 out += "\(c.guest),\(c.kind),\(c.profile),\(c.strategy),\(i),\(s),\(c.verdict),\(c.guestInstructions),"
                 out += "\(n.direct),\(n.interpreted),\(n.translated),\(n.traps),\(n.callouts),\(n.instructionsTranslated),\(r.costModel.cycles(n)),"
-                out += "\(n.exits),\(n.guestTraps),\(c.hardware ?? ""),\(c.node ?? ""),\(c.commit ?? "")\n"
+                out += "\(n.exits),\(n.guestTraps),\(c.hardware ?? ""),\(c.node ?? ""),\(c.commit ?? ""),\(c.hwExits ?? "")\n"
             }
             if c.seconds.isEmpty {
-                out += "\(c.guest),\(c.kind),\(c.profile),\(c.strategy),,,\(c.verdict),,,,,,,,,,,\(c.hardware ?? ""),\(c.node ?? ""),\(c.commit ?? "")\n"
+                out += "\(c.guest),\(c.kind),\(c.profile),\(c.strategy),,,\(c.verdict),,,,,,,,,,,\(c.hardware ?? ""),\(c.node ?? ""),\(c.commit ?? ""),\(c.hwExits ?? "")\n"
             }
         }
         return out
@@ -59,23 +59,24 @@ enum SuiteOutput {
         var out = ""
         for profile in unique(r.cells.map(\.profile)) {
             let cells = r.cells.filter { $0.profile == profile }
-            let strategies = unique(cells.map(\.strategy)).filter { $0 != "native" }
+            let strategies = unique(cells.map(\.column)).filter { $0 != "native" }
             var rows: [[String]] = []
             for g in unique(cells.map(\.guest)) {
                 var row = [g]
                 for s in strategies {
-                    guard let c = cells.first(where: { $0.guest == g && $0.strategy == s }) else { row.append("-"); continue }
+                    guard let c = cells.first(where: { $0.guest == g && $0.column == s }) else { row.append("-"); continue }
                     let rel = r.overNative(c).map { String(format: "%.2fx", $0) } ?? "-"
                     let v = c.verdict == "equivalent" ? "ok" : c.verdict.uppercased()
                     let n = c.counters
                     let detail = [n.traps > 0 ? "\(n.traps)t" : nil, n.interpreted > 0 ? "\(n.interpreted)i" : nil,
-                                  n.callouts > 0 ? "\(n.callouts)c" : nil, n.instructionsTranslated > 0 ? "\(n.instructionsTranslated)x" : nil]
+                                  n.callouts > 0 ? "\(n.callouts)c" : nil, n.instructionsTranslated > 0 ? "\(n.instructionsTranslated)x" : nil,
+                                  n.exits > 0 ? "\(n.exits)e" : nil]
                         .compactMap { $0 }.joined(separator: " ")
                     row.append("\(rel) \(v) \(detail)")
                 }
                 rows.append(row)
             }
-            out += "\(profile): time over native, verdict, then traps (t), interpreted (i), callouts (c), instructions translated (x)\n"
+            out += "\(profile): time over native, verdict, then traps (t), interpreted (i), callouts (c), instructions translated (x), exits (e)\n"
             out += TextTable.render(header: ["guest"] + strategies, rows: rows) + "\n"
         }
         return out

@@ -5,7 +5,7 @@ import Foundation
 enum SuiteReport {
     static func html(_ r: SuiteResults) -> String {
         let profiles = SuiteOutput.unique(r.cells.map(\.profile))
-        let strategies = SuiteOutput.unique(r.cells.map(\.strategy)).filter { $0 != "native" }
+        let strategies = SuiteOutput.unique(r.cells.map(\.column)).filter { $0 != "native" }
         let processors = SuiteOutput.unique(r.cells.compactMap(\.hardware))
         let processor = processors.isEmpty ? "the reference interpreter"
             : processors.map { $0 == "jit" ? "the JIT" : "the reference interpreter" }.joined(separator: " and ")
@@ -31,7 +31,7 @@ enum SuiteReport {
         for p in profiles {
             let guests = SuiteOutput.unique(r.cells.filter { $0.profile == p }.map(\.guest))
             let values: [[Double?]] = strategies.map { s in
-                guests.map { g in r.cells.first { $0.profile == p && $0.guest == g && $0.strategy == s }.flatMap { r.overNative($0) } }
+                guests.map { g in r.cells.first { $0.profile == p && $0.guest == g && $0.column == s }.flatMap { r.overNative($0) } }
             }
             body += SVG.bars(title: "\(p): time over native (log scale; dashed line = native)", categories: guests,
                              series: strategies, values: values, logScale: true, unit: "x native", reference: 1)
@@ -43,7 +43,7 @@ enum SuiteReport {
         let colors = ["equivalent": "#b7e1a1", "diverges": "#f4a6a6", "refused": "#d9d9d9", "inconclusive": "#f7e08a"]
         let matrix: [[(String, String)]] = guests.map { g in
             profiles.flatMap { p in strategies.map { s in
-                guard let c = r.cells.first(where: { $0.guest == g && $0.profile == p && $0.strategy == s }) else { return ("", "#ffffff") }
+                guard let c = r.cells.first(where: { $0.guest == g && $0.profile == p && $0.column == s }) else { return ("", "#ffffff") }
                 return (c.verdict, colors[c.verdict] ?? "#ffffff")
             } }
         }
@@ -51,7 +51,7 @@ enum SuiteReport {
         let divergent = r.cells.filter { $0.verdict == "diverges" }
         if !divergent.isEmpty {
             body += "<p>First differences:</p>" + table(["guest", "profile", "strategy", "first difference"],
-                                                         divergent.map { [$0.guest, $0.profile, $0.strategy, $0.divergence ?? ""] })
+                                                         divergent.map { [$0.guest, $0.profile, $0.column, $0.divergence ?? ""] })
         }
 
         let nano = r.cells.filter { $0.iterations > 0 && $0.strategy != "native" }
@@ -59,7 +59,7 @@ enum SuiteReport {
             body += "<h2>Nanobenchmarks: the monitor's cost per operation</h2>"
             let names = SuiteOutput.unique(nano.filter { $0.profile == p }.map(\.guest))
             let values: [[Double?]] = strategies.map { s in
-                names.map { g in nano.first { $0.profile == p && $0.guest == g && $0.strategy == s }
+                names.map { g in nano.first { $0.profile == p && $0.guest == g && $0.column == s }
                     .flatMap { r.monitorNanosecondsPerOperation($0) }.flatMap { $0 > 0 ? $0 : nil } }
             }
             body += SVG.bars(title: "\(p): monitor ns per operation (strategy minus native)", categories: names,
@@ -73,7 +73,7 @@ enum SuiteReport {
         body += table(["guest", "profile", "strategy", "median s", "min s", "max s", "x native", "verdict", "instructions",
                        "direct", "interpreted", "translated", "traps", "callouts", "translated once", "simulated cycles", "node", "commit"],
                       r.cells.map { c in
-                          [c.guest, c.profile, c.strategy, fmt(c.median), fmt(c.minimum), fmt(c.maximum),
+                          [c.guest, c.profile, c.column, fmt(c.median), fmt(c.minimum), fmt(c.maximum),
                            r.overNative(c).map { String(format: "%.3f", $0) } ?? "", c.verdict, "\(c.guestInstructions)",
                            "\(c.counters.direct)", "\(c.counters.interpreted)", "\(c.counters.translated)", "\(c.counters.traps)",
                            "\(c.counters.callouts)", "\(c.counters.instructionsTranslated)", String(format: "%.3g", r.costModel.cycles(c.counters)),
@@ -151,16 +151,16 @@ enum SuiteReport {
         guard let p = SuiteOutput.unique(r.cells.map(\.profile)).first else { return "" }
         let nano = r.cells.filter { $0.iterations > 0 && $0.profile == p }
         guard !nano.isEmpty else { return "" }
-        let strategies = SuiteOutput.unique(nano.map(\.strategy))
+        let strategies = SuiteOutput.unique(nano.map(\.column))
         var body = "<h2>Software and hardware VMMs (after Adams and Agesen, 2006)</h2>"
         body += "<p>Per operation of each nanobenchmark on \(SVG.escape(p)): simulated cycles under the cost model "
             + "(exit = \(Int(r.costModel.exit)), trap = \(Int(r.costModel.trap)), callout = \(Int(r.costModel.callout)) cycles), "
-            + "then exits / traps / callouts per operation. hw runs with the exit preset the suite used (none by default). "
+            + "then exits / traps / callouts per operation; hw once per exit preset the suite ran (none and shadow by default). "
             + "No number here is Adams and Agesen's: theirs are cycles on a Pentium 4 and are not transcribed.</p>"
         func perOp(_ c: SuiteCell, _ x: UInt64) -> Double { Double(x) / Double(c.iterations) }
         var rows: [[String]] = [], findings: [String] = []
         for g in SuiteOutput.unique(nano.map(\.guest)) {
-            let cells = strategies.compactMap { s in nano.first { $0.guest == g && $0.strategy == s } }
+            let cells = strategies.compactMap { s in nano.first { $0.guest == g && $0.column == s } }
             rows.append([g] + cells.map { c in
                 String(format: "%.0f (%.1f / %.1f / %.1f)", r.costModel.cycles(c.counters) / Double(c.iterations),
                        perOp(c, c.counters.exits), perOp(c, c.counters.traps), perOp(c, c.counters.callouts))
@@ -168,17 +168,26 @@ enum SuiteReport {
             let monitors = cells.filter { $0.strategy != "native" && $0.strategy != "native-jit" && $0.verdict == "equivalent" }
             if let best = monitors.min(by: { r.costModel.cycles($0.counters) < r.costModel.cycles($1.counters) }) {
                 let c = best.counters
-                var finding = "\(g): \(best.strategy) costs least, with \(String(format: "%.1f", perOp(best, c.exits))) exits, "
+                var finding = "\(g): \(best.column) costs least, with \(String(format: "%.1f", perOp(best, c.exits))) exits, "
                     + "\(String(format: "%.1f", perOp(best, c.traps))) traps and \(String(format: "%.1f", perOp(best, c.callouts))) callouts per operation."
-                if let hw = cells.first(where: { $0.strategy == "hw" }), let bt = cells.first(where: { $0.strategy == "bt" }) {
-                    finding += " hw and bt cost the same at an exit cost of: \(r.costModel.exitCrossover(hw: hw.counters, bt: bt.counters))"
-                        + " (hw cheaper below it)."
+                if let bt = cells.first(where: { $0.strategy == "bt" }) {
+                    for hw in cells where hw.strategy == "hw" {
+                        finding += " \(hw.column) and bt cost the same at an exit cost of: "
+                            + "\(r.costModel.exitCrossover(hw: hw.counters, bt: bt.counters)) (hw cheaper below it)."
+                    }
                 }
                 findings.append(finding)
             }
         }
         body += table(["nanobenchmark"] + strategies, rows)
         body += "<ul>" + findings.map { "<li>\(SVG.escape($0))</li>" }.joined() + "</ul>"
+        // One chart per nanobenchmark, as Adams and Agesen draw theirs: simulated cycles per operation, log scale.
+        for g in SuiteOutput.unique(nano.map(\.guest)) {
+            let cells = strategies.map { s in nano.first { $0.guest == g && $0.column == s } }
+            body += SVG.bars(title: "\(g) on \(p): simulated cycles per operation", categories: [g], series: strategies,
+                             values: cells.map { c in [c.map { r.costModel.cycles($0.counters) / Double($0.iterations) }.flatMap { $0 > 0 ? $0 : nil }] },
+                             logScale: true, unit: "cycles / operation")
+        }
         return body
     }
 

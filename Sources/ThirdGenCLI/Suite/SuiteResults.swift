@@ -101,10 +101,16 @@ public struct SuiteCell: Codable, Sendable {
     public var iterations: Int
     /// The real processor the cell ran on (`interp` or `jit`; absent in results from before the choice).
     public var hardware: String? = nil
+    /// For hw: the exit preset (`none`, `shadow`, `all` or an event list); absent for other strategies.
+    public var hwExits: String? = nil
     /// The node and commit that measured the cell (absent in results from before they were recorded).
     public var node: String? = nil
     /// The commit.
     public var commit: String? = nil
+
+    /// The column the report and summary show the cell in: the strategy, and
+    /// for hw its exit preset, e.g. "hw (shadow)".
+    public var column: String { hwExits.map { "\(strategy) (\($0))" } ?? strategy }
 
     /// The median of the measured times.
     public var median: Double {
