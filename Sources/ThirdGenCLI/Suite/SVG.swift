@@ -17,10 +17,19 @@ enum SVG {
         return String(format: "%.2f", v)
     }
 
+    /// The widest chart the report draws: the page is read at 1400 pixels.
+    static let maximumWidth = 1340
+
+    /// An `<svg>` element's opening, with the chart's title as its `<title>` (read by screen readers and tooltips).
+    static func open(width: Int, height: Int, title: String) -> String {
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"
+            + "<title>\(escape(title))</title>"
+    }
+
     /// Grouped bars: one group per category, one bar per series. `values[s][c]`.
     static func bars(title: String, categories: [String], series: [String], values: [[Double?]],
                      logScale: Bool, unit: String, reference: Double? = nil) -> String {
-        let width = max(640, 90 + categories.count * (series.count * 14 + 22)), height = 345
+        let width = min(maximumWidth, max(640, 90 + categories.count * (series.count * 14 + 22))), height = 345
         let left = 70.0, right = Double(width) - 20, top = 55.0, bottom = Double(height) - 70
         let all = values.flatMap { $0.compactMap { $0 } }.filter { $0 > 0 }
         guard let maxV = all.max(), let minV = all.min() else {
@@ -32,7 +41,7 @@ enum SVG {
             let f = logScale ? (log10(max(v, lo)) - log10(lo)) / (log10(hi) - log10(lo)) : v / hi
             return bottom - f * (bottom - top)
         }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"
+        var s = open(width: width, height: height, title: title)
         s += "<text x=\"\(left)\" y=\"20\" font-size=\"14\" font-weight=\"bold\">\(escape(title))</text>"
         // grid and axis labels
         var ticks: [Double] = []
@@ -73,7 +82,7 @@ enum SVG {
         let lo = pow(10, floor(log10(yMin))), hi = pow(10, ceil(log10(yMax)))
         func px(_ x: Double) -> Double { left + (log10(x) - log10(x0)) / (log10(x1) - log10(x0)) * (right - left) }
         func py(_ y: Double) -> Double { bottom - (log10(max(y, lo)) - log10(lo)) / (log10(hi) - log10(lo)) * (bottom - top) }
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"
+        var s = open(width: width, height: height, title: title)
         s += "<text x=\"\(left)\" y=\"20\" font-size=\"14\" font-weight=\"bold\">\(escape(title))</text>"
         var t = lo
         while t <= hi * 1.0001 {
@@ -108,7 +117,7 @@ enum SVG {
     static func matrix(title: String, rows: [String], columns: [String], cells: [[(String, String)]]) -> String {
         let cw = 92.0, ch = 20.0, left = 110.0, top = 50.0
         let width = Int(left + cw * Double(columns.count) + 20), height = Int(top + ch * Double(rows.count) + 20)
-        var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"
+        var s = open(width: width, height: height, title: title)
         s += "<text x=\"4\" y=\"18\" font-size=\"14\" font-weight=\"bold\">\(escape(title))</text>"
         for (c, name) in columns.enumerated() {
             s += "<text x=\"\(left + cw * (Double(c) + 0.5))\" y=\"\(top - 8)\" text-anchor=\"middle\">\(escape(name))</text>"

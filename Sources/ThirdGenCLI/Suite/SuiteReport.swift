@@ -13,6 +13,7 @@ enum SuiteReport {
         body += "<p>Every guest under every profile and strategy: wall time relative to native (the bare machine on \(processor)), "
             + "the verdict of SPEC section 8, and the monitors' counters. \(r.repeats) measured run(s) per cell"
             + (r.quick ? " (quick: no warm-up)" : " after a warm-up") + "; medians shown, spread in the tables.</p>"
+        body += "<h2>Summary</h2><ul>" + summary(r).map { "<li>\(SVG.escape($0))</li>" }.joined() + "</ul>"
         body += table(["cpu", "cores", "memory", "swift", "commit", "date", "os"], [[
             r.environment.cpu, "\(r.environment.cores)", "\(r.environment.memoryBytes >> 30) GiB", r.environment.swift,
             r.environment.commit, r.environment.date, r.environment.os]])
@@ -33,21 +34,23 @@ enum SuiteReport {
             let values: [[Double?]] = strategies.map { s in
                 guests.map { g in r.cells.first { $0.profile == p && $0.guest == g && $0.column == s }.flatMap { r.overNative($0) } }
             }
-            body += SVG.bars(title: "\(p): time over native (log scale; dashed line = native)", categories: guests,
+            body += SVG.bars(title: "\(p) on \(processor): time over native (log scale; dashed line = native)", categories: guests,
                              series: strategies, values: values, logScale: true, unit: "x native", reference: 1)
         }
 
-        body += "<h2>Equivalence matrix</h2>"
-        let guests = SuiteOutput.unique(r.cells.map(\.guest))
-        let columns = profiles.flatMap { p in strategies.map { "\(p.replacingOccurrences(of: "pg32", with: "")) \($0)" } }
+        body += "<h2>Equivalence matrix</h2><p>One matrix per profile: does each strategy give the bare machine's "
+            + "outcome, console, registers, storage and PSW (SPEC section 8)?</p>"
         let colors = ["equivalent": "#b7e1a1", "diverges": "#f4a6a6", "refused": "#d9d9d9", "inconclusive": "#f7e08a"]
-        let matrix: [[(String, String)]] = guests.map { g in
-            profiles.flatMap { p in strategies.map { s in
-                guard let c = r.cells.first(where: { $0.guest == g && $0.profile == p && $0.column == s }) else { return ("", "#ffffff") }
-                return (c.verdict, colors[c.verdict] ?? "#ffffff")
-            } }
+        for p in profiles {
+            let guests = SuiteOutput.unique(r.cells.filter { $0.profile == p }.map(\.guest))
+            let matrix: [[(String, String)]] = guests.map { g in
+                strategies.map { s in
+                    guard let c = r.cells.first(where: { $0.guest == g && $0.profile == p && $0.column == s }) else { return ("", "#ffffff") }
+                    return (c.verdict, colors[c.verdict] ?? "#ffffff")
+                }
+            }
+            body += SVG.matrix(title: "\(p) on \(processor): guest x strategy", rows: guests, columns: strategies, cells: matrix)
         }
-        body += SVG.matrix(title: "profile x strategy x guest", rows: guests, columns: columns, cells: matrix)
         let divergent = r.cells.filter { $0.verdict == "diverges" }
         if !divergent.isEmpty {
             body += "<p>First differences:</p>" + table(["guest", "profile", "strategy", "first difference"],
@@ -62,14 +65,14 @@ enum SuiteReport {
                 names.map { g in nano.first { $0.profile == p && $0.guest == g && $0.column == s }
                     .flatMap { r.monitorNanosecondsPerOperation($0) }.flatMap { $0 > 0 ? $0 : nil } }
             }
-            body += SVG.bars(title: "\(p): monitor ns per operation (strategy minus native)", categories: names,
-                             series: strategies, values: values, logScale: false, unit: "ns / operation")
+            body += SVG.bars(title: "\(p) on \(processor): monitor ns per operation (strategy minus native; log scale)", categories: names,
+                             series: strategies, values: values, logScale: true, unit: "ns / operation")
         }
 
         body += softwareAndHardwareSection(r)
         body += costModelSection(r)
         body += nestSection(r)
-        body += "<h2>All cells</h2>"
+        body += "<h2>All cells</h2><details><summary>Every cell's times and counters (the same as results.csv, one row per cell)</summary>"
         body += table(["guest", "profile", "strategy", "median s", "min s", "max s", "x native", "verdict", "instructions",
                        "direct", "interpreted", "translated", "traps", "callouts", "translated once", "simulated cycles", "node", "commit"],
                       r.cells.map { c in
@@ -79,12 +82,63 @@ enum SuiteReport {
                            "\(c.counters.callouts)", "\(c.counters.instructionsTranslated)", String(format: "%.3g", r.costModel.cycles(c.counters)),
                            c.node ?? "", c.commit ?? ""]
                       })
+        body += "</details>"
         return """
             <!DOCTYPE html><html><head><meta charset="utf-8"><title>ThirdGen suite (\(processor))</title>
             <style>body{font-family:sans-serif;margin:24px;max-width:1400px}table{border-collapse:collapse;margin:8px 0 20px;font-size:12px}
             td,th{border:1px solid #ccc;padding:3px 6px;text-align:left}th{background:#f2f2f2}svg{display:block;margin:10px 0 24px}</style>
             </head><body>\(body)</body></html>
             """
+    }
+
+    /// What a reader should take away, one sentence per finding, from the data alone.
+    static func summary(_ r: SuiteResults) -> [String] {
+        var out: [String] = []
+        let profiles = SuiteOutput.unique(r.cells.map(\.profile))
+        let strategies = SuiteOutput.unique(r.cells.map(\.column)).filter { $0 != "native" }
+        for s in strategies {
+            var parts: [String] = [], clean: [String] = []
+            for p in profiles {
+                let cells = r.cells.filter { $0.profile == p && $0.column == s }
+                let bad = cells.filter { $0.verdict != "equivalent" }
+                if cells.isEmpty { continue }
+                if bad.isEmpty { clean.append(p) } else {
+                    parts.append("on \(p) " + bad.map { "\($0.guest) \($0.verdict == "diverges" ? "diverges" : "is \($0.verdict)")" }
+                        .joined(separator: ", "))
+                }
+            }
+            out.append("\(s): " + (clean.isEmpty ? "" : "equivalent for every guest on \(clean.joined(separator: ", "))")
+                + (clean.isEmpty || parts.isEmpty ? "" : "; ") + parts.joined(separator: "; ") + ".")
+        }
+        if let p = profiles.first {
+            let compute = r.cells.filter { $0.profile == p && $0.kind == "compute" && $0.verdict == "equivalent" }
+            let ranges: [String] = strategies.compactMap { s in
+                let xs = compute.filter { $0.column == s }.compactMap { r.overNative($0) }
+                guard let lo = xs.min(), let hi = xs.max() else { return nil }
+                let geo = exp(xs.map { log($0) }.reduce(0, +) / Double(xs.count))
+                return String(format: "%@ %.2f-%.2fx (geometric mean %.2fx)", s, lo, hi, geo)
+            }
+            if !ranges.isEmpty { out.append("Compute guests on \(p), time over native: " + ranges.joined(separator: ", ") + ".") }
+            let m = r.costModel
+            let trapCrossings = r.cells.filter { $0.profile == p && $0.strategy == "trap" && $0.counters.traps > 0 }.compactMap { t in
+                r.cells.first { $0.guest == t.guest && $0.profile == p && $0.strategy == "bt" }.flatMap { m.crossoverTrapCost(t.counters, $0.counters) }
+            }
+            if let lo = trapCrossings.min(), let hi = trapCrossings.max() {
+                out.append("Trap-and-emulate costs less than translation while a trap round trip costs under "
+                    + "\(SVG.number(lo)) to \(SVG.number(hi)) cycles, depending on the guest (the cost model's sweep below).")
+            }
+            let nanoHW = r.cells.filter { $0.profile == p && $0.iterations > 0 && $0.strategy == "hw" }
+            for preset in SuiteOutput.unique(nanoHW.map(\.column)) {
+                let xs = nanoHW.filter { $0.column == preset }.compactMap { h in
+                    r.cells.first { $0.guest == h.guest && $0.profile == p && $0.strategy == "bt" }.flatMap { m.crossoverExitCost(h.counters, $0.counters) }
+                }
+                if let lo = xs.min(), let hi = xs.max() {
+                    out.append("\(preset) costs less than bt on the nanobenchmarks while an exit costs under \(SVG.number(lo)) to "
+                        + "\(SVG.number(hi)) cycles (the default is \(SVG.number(m.exit))).")
+                }
+            }
+        }
+        return out
     }
 
     /// The cost model's parameters, and the trap-cost sweep where trap-and-emulate and translation cross.
@@ -116,8 +170,9 @@ enum SuiteReport {
             }
         }
         s += chart
-        s += "<p>Where trap-and-emulate and binary translation cost the same (below it, traps win; above it, translation):</p>"
-        s += table(["guest", "profile", "traps", "crossover trap cost"], rows)
+        s += "<details><summary>Per guest: the trap cost where trap-and-emulate and binary translation cost the same "
+            + "(below it, traps win; above it, translation)</summary>"
+        s += table(["guest", "profile", "traps", "crossover trap cost"], rows) + "</details>"
         return s
     }
 
