@@ -41,7 +41,7 @@ final class ReportBrowserTests: XCTestCase {
         }
         let width = try XCTUnwrap(number("scrollWidth")), svgs = try XCTUnwrap(number("svgs")), untitled = try XCTUnwrap(number("untitled"))
         XCTAssertLessThanOrEqual(width, 1400, "the page scrolls sideways at 1400 pixels")
-        XCTAssertEqual(svgs, 3 + 3 + 1 + 1 + 1 + 1, "overhead and matrix per profile, nano, syscall, sweep, nesting")
+        XCTAssertEqual(svgs, 3 + 3 + 1 + 1 + 1 + 1 + 1, "overhead and matrix per profile, nano, exit sweep, syscall, trap sweep, nesting")
         XCTAssertEqual(untitled, 0, "every <svg> starts with a <title>")
     }
 }

@@ -61,8 +61,8 @@ final class SuiteCommandTests: XCTestCase {
         XCTAssertTrue(csv.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == header.count })
 
         let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
-        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 3 + 1 + 1 + 1 + 1,
-                       "overhead per profile, matrix per profile, nano, one per nanobenchmark (syscall), sweep, nesting")
+        XCTAssertEqual(html.components(separatedBy: "<svg").count - 1, 3 + 3 + 1 + 1 + 1 + 1 + 1,
+                       "overhead per profile, matrix per profile, nano, exit sweep, one per nanobenchmark (syscall), trap sweep, nesting")
         XCTAssertTrue(html.contains("hw (shadow)") && html.contains("hw (none)"), "the report names hw's presets")
         let nest = try XCTUnwrap((try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/results.json")))
             as? [String: Any])?["nest"] as? [[String: Any]])

@@ -236,6 +236,22 @@ enum SuiteReport {
         }
         body += table(["nanobenchmark"] + strategies, rows)
         body += "<ul>" + findings.map { "<li>\(SVG.escape($0))</li>" }.joined() + "</ul>"
+        // The exit-cost sweep for the row where the presets part most (privreg, else the first with exits): hw lines against bt's.
+        let sweepGuest = SuiteOutput.unique(nano.map(\.guest)).first { $0 == "privreg" }
+            ?? nano.first { $0.strategy == "hw" && $0.counters.exits > 0 }?.guest
+        if let g = sweepGuest, let bt = nano.first(where: { $0.guest == g && $0.strategy == "bt" }) {
+            let hws = nano.filter { $0.guest == g && $0.strategy == "hw" }
+            let xs = (0...60).map { pow(10, 1 + 4 * Double($0) / 60) }
+            func perOpCycles(_ c: SuiteCell, exit e: Double) -> Double {
+                var m = r.costModel
+                m.exit = e
+                return m.cycles(c.counters) / Double(c.iterations)
+            }
+            let series = hws.map { h in (h.column, xs.map { perOpCycles(h, exit: $0) }) } + [("bt", xs.map { perOpCycles(bt, exit: $0) })]
+            let marks = hws.compactMap { h in r.costModel.crossoverExitCost(h.counters, bt.counters).map { ($0, "\(h.column) = bt at \(SVG.number($0))") } }
+            body += SVG.lines(title: "\(g) on \(p): simulated cycles per operation as the exit cost grows", xs: xs, series: series,
+                              xLabel: "VX exit round trip, cycles", yLabel: "cycles per operation (log)", marks: marks)
+        }
         // One chart per nanobenchmark, as Adams and Agesen draw theirs: simulated cycles per operation, log scale.
         for g in SuiteOutput.unique(nano.map(\.guest)) {
             let cells = strategies.map { s in nano.first { $0.guest == g && $0.column == s } }
