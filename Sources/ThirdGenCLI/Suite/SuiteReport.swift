@@ -6,9 +6,7 @@ enum SuiteReport {
     static func html(_ r: SuiteResults) -> String {
         let profiles = SuiteOutput.unique(r.cells.map(\.profile))
         let strategies = SuiteOutput.unique(r.cells.map(\.column)).filter { $0 != "native" }
-        let processors = SuiteOutput.unique(r.cells.compactMap(\.hardware))
-        let processor = processors.isEmpty ? "the reference interpreter"
-            : processors.map { $0 == "jit" ? "the JIT" : "the reference interpreter" }.joined(separator: " and ")
+        let processor = processorName(r)
         var body = "<h1>ThirdGen suite, on \(processor) as the real processor</h1>"
         body += "<p>Every guest under every profile and strategy: wall time relative to native (the bare machine on \(processor)), "
             + "the verdict of SPEC section 8, and the monitors' counters. \(r.repeats) measured run(s) per cell"
@@ -91,6 +89,13 @@ enum SuiteReport {
             """
     }
 
+    /// The real processor(s) the cells ran on, in words.
+    static func processorName(_ r: SuiteResults) -> String {
+        let processors = SuiteOutput.unique(r.cells.compactMap(\.hardware))
+        return processors.isEmpty ? "the reference interpreter"
+            : processors.map { $0 == "jit" ? "the JIT" : "the reference interpreter" }.joined(separator: " and ")
+    }
+
     /// What a reader should take away, one sentence per finding, from the data alone.
     static func summary(_ r: SuiteResults) -> [String] {
         var out: [String] = []
@@ -164,7 +169,7 @@ enum SuiteReport {
                     series.append(("hybrid", xs.map { m.cycles(h.counters, trapCost: $0) }))
                 }
                 series.append(("bt", xs.map { m.cycles(bt.counters, trapCost: $0) }))
-                chart = SVG.lines(title: "\(t.guest) on \(t.profile): simulated cycles as the trap cost grows",
+                chart = SVG.lines(title: "\(t.guest) on \(t.profile), \(processorName(r)): simulated cycles as the trap cost grows",
                                   xs: xs, series: series, xLabel: "trap round trip, cycles", yLabel: "simulated cycles (log)",
                                   marks: x.map { [($0, "trap = bt at \(SVG.number($0))")] } ?? [])
             }
@@ -187,7 +192,7 @@ enum SuiteReport {
         var out = "<h2>Recursive virtualization (Theorem 2)</h2><p>\(SVG.escape(nest[0].guest)) on pg32v under 0 to "
             + "\(nest.map(\.depth).max() ?? 0) levels of the guest monitor (src/vmm.c), the outermost level under each strategy; "
             + "each depth compared with the bare run.</p>"
-        out += SVG.bars(title: "time against depth (log scale)", categories: depths, series: strategies,
+        out += SVG.bars(title: "time against depth on \(processorName(r)) (log scale)", categories: depths, series: strategies,
                         values: strategies.map { s in depths.map { value(s, $0) { $0.seconds * 1000 } } }, logScale: true, unit: "ms")
         out += table(["strategy", "depth", "seconds", "guest instructions", "real traps", "verdict"], nest.map {
             [$0.strategy, "\($0.depth)", fmt($0.seconds), "\($0.guestInstructions)", "\($0.traps)",
@@ -249,13 +254,13 @@ enum SuiteReport {
             }
             let series = hws.map { h in (h.column, xs.map { perOpCycles(h, exit: $0) }) } + [("bt", xs.map { perOpCycles(bt, exit: $0) })]
             let marks = hws.compactMap { h in r.costModel.crossoverExitCost(h.counters, bt.counters).map { ($0, "\(h.column) = bt at \(SVG.number($0))") } }
-            body += SVG.lines(title: "\(g) on \(p): simulated cycles per operation as the exit cost grows", xs: xs, series: series,
+            body += SVG.lines(title: "\(g) on \(p), \(processorName(r)): simulated cycles per operation as the exit cost grows", xs: xs, series: series,
                               xLabel: "VX exit round trip, cycles", yLabel: "cycles per operation (log)", marks: marks)
         }
         // One chart per nanobenchmark, as Adams and Agesen draw theirs: simulated cycles per operation, log scale.
         for g in SuiteOutput.unique(nano.map(\.guest)) {
             let cells = strategies.map { s in nano.first { $0.guest == g && $0.column == s } }
-            body += SVG.bars(title: "\(g) on \(p): simulated cycles per operation", categories: [g], series: strategies,
+            body += SVG.bars(title: "\(g) on \(p), \(processorName(r)): simulated cycles per operation", categories: [g], series: strategies,
                              values: cells.map { c in [c.map { r.costModel.cycles($0.counters) / Double($0.iterations) }.flatMap { $0 > 0 ? $0 : nil }] },
                              logScale: true, unit: "cycles / operation")
         }
