@@ -39,15 +39,15 @@ public struct Snapshot: Sendable {
     public var registers: [UInt32]
     /// The (virtual) PSW.
     public var psw: PSW
-    /// Guest storage E[0..w).
-    public var storage: [UInt8]
+    /// Guest storage E[0..w), as an image that stores only non-zero pages.
+    public var storage: StorageImage
     /// Guest instructions counted (not compared).
     public var instructions: UInt64
     /// G's PSW, when the run ended by budget in guest mode (SPEC section 11); `psw` is then the host's at its VMRUN.
     public var guestPSW: PSW?
 
     /// Makes a snapshot from its parts.
-    public init(outcome: Outcome, console: [UInt8], registers: [UInt32], psw: PSW, storage: [UInt8], instructions: UInt64,
+    public init(outcome: Outcome, console: [UInt8], registers: [UInt32], psw: PSW, storage: StorageImage, instructions: UInt64,
                 guestPSW: PSW? = nil) {
         self.outcome = outcome
         self.console = console
@@ -58,8 +58,15 @@ public struct Snapshot: Sendable {
         self.guestPSW = guestPSW
     }
 
+    /// The same from storage bytes.
+    public init(outcome: Outcome, console: [UInt8], registers: [UInt32], psw: PSW, storage: [UInt8], instructions: UInt64,
+                guestPSW: PSW? = nil) {
+        self.init(outcome: outcome, console: console, registers: registers, psw: psw, storage: StorageImage(storage),
+                  instructions: instructions, guestPSW: guestPSW)
+    }
+
     /// Hex SHA-256 of the guest storage.
-    public var storageSHA256: String { SHA256.hex(storage) }
+    public var storageSHA256: String { storage.sha256 }
 
     /// The first difference between this run and `other`, in words, with this
     /// run's value first: status, console, registers, PSW, then storage.
@@ -89,10 +96,37 @@ public struct Snapshot: Sendable {
         if storage.count != other.storage.count {
             return "storage size differs: \(storage.count) vs \(other.storage.count) bytes"
         }
-        if let i = firstMismatch(storage, other.storage) {
+        if let i = storage.firstMismatch(other.storage) {
             return "storage differs at guest address \(hex(i)): \(hex(storage[i])) vs \(hex(other.storage[i]))"
         }
         return nil
+    }
+}
+
+extension StorageImage {
+    /// Hex SHA-256 of the bytes.
+    public var sha256: String {
+        var h = SHA256.Hasher()
+        forEachPage { h.update($0) }
+        return SHA256.hex(digest: h.finish())
+    }
+}
+
+/// Digests of the storage images of one command's runs: every strategy
+/// that is equivalent leaves the same storage, so each distinct image is
+/// hashed once (a comparison reads only the pages that hold data; a hash
+/// reads all w bytes).
+public final class StorageDigests {
+    private var known: [(image: StorageImage, digest: String)] = []
+
+    public init() {}
+
+    /// The hex SHA-256 of `image`, reusing the digest of an equal image seen before.
+    public func sha256(_ image: StorageImage) -> String {
+        if let k = known.first(where: { $0.image == image }) { return k.digest }
+        let d = image.sha256
+        known.append((image, d))
+        return d
     }
 }
 
@@ -121,8 +155,8 @@ func quoted(_ b: UInt8) -> String {
     (0x20..<0x7F).contains(b) ? "'\(Character(Unicode.Scalar(b)))'" : hex(b)
 }
 
-/// Index of the first differing byte of two equal-length arrays, compared a word at a time.
-func firstMismatch(_ a: [UInt8], _ b: [UInt8]) -> Int? {
+/// Index of the first differing byte of two arrays (up to the shorter's end), compared a word at a time.
+func firstDifferingByte(_ a: [UInt8], _ b: [UInt8]) -> Int? {
     a.withUnsafeBytes { pa in
         b.withUnsafeBytes { pb in
             let n = min(pa.count, pb.count)
@@ -145,7 +179,7 @@ extension Machine {
     /// storage E[0..q). `outcome` is how the run ended.
     public func snapshot(outcome: Outcome) -> Snapshot {
         Snapshot(outcome: outcome, console: console, registers: registers, psw: psw,
-                 storage: storage.bytes(0..<storage.size), instructions: instructionCount, guestPSW: guestPSW)
+                 storage: storage.image(0..<storage.size), instructions: instructionCount, guestPSW: guestPSW)
     }
 
     /// Runs a bare machine to its end within `budget` instructions and snapshots it.

@@ -17,7 +17,9 @@ struct FuzzCommand: ParsableCommand {
             other program, and native-jit (the JIT as the bare machine) against the interpreter; \
             with a budget of 3000 instructions; canaries around the VM are checked. A divergence is \
             shrunk and saved as an ELF with the command that replays it, and the exit status is 1. \
-            Programs go to the profiles in turn unless --profile is given.
+            Programs go to the profiles in turn unless --profile is given. \
+            With --images N, fuzzes the loader instead: N images mutated from the built-in guests, each \
+            refused in one line or run under native and trap (exit status 1 on a divergence or a bad message).
             """)
 
     @Option(name: .long, help: "Programs to generate.")
@@ -39,15 +41,20 @@ struct FuzzCommand: ParsableCommand {
     @Option(name: .long, help: "Folder for shrunk reproducers.")
     var out = "fuzz-divergences"
 
+    @Option(name: .long, help: "Fuzz the loader with this many mutated images instead of generating programs.")
+    var images = 0
+
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
     func validate() throws {
         guard count >= 0 else { throw ValidationError("--count must not be negative") }
+        guard images >= 0 else { throw ValidationError("--images must not be negative") }
         guard first >= 0 else { throw ValidationError("--first must not be negative") }
     }
 
     func run() throws {
+        if images > 0 { return try runLoader() }
         let profiles = profile.map { [$0.profile] } ?? Profile.builtIn
         let promised = profiles.map { Fuzzer.promised($0, among: strategy.strategies) }
         var rng = SplitMix64(seed: seed)
@@ -105,6 +112,27 @@ struct FuzzCommand: ParsableCommand {
             }
         }
         if !saved.isEmpty { throw ExitCode(1) }
+    }
+
+    /// `--images N`: the loader fuzzer.
+    private func runLoader() throws {
+        let started = ContinuousClock.now
+        let s = try LoaderFuzzer.run(count: images, seed: seed, progress: Progress(total: images, enabled: !json))
+        let seconds = (ContinuousClock.now - started).seconds
+        if json {
+            print(JSON.object([
+                ("images", .int(Int64(s.images))), ("seed", .uint(seed)), ("refused", .int(Int64(s.refused))),
+                ("ran", .int(Int64(s.ran))), ("seconds", .double(seconds)),
+                ("divergences", .array(s.divergences.map { .string($0) })), ("badMessages", .array(s.badMessages.map { .string($0) })),
+                ("reasons", .object(s.reasons.sorted { $0.value > $1.value }.map { ($0.key, .int(Int64($0.value))) })),
+            ]).rendered(pretty: true))
+        } else {
+            print("\(s.images) mutated images in \(String(format: "%.1f", seconds)) s: \(s.refused) refused in one line, \(s.ran) ran under native and trap")
+            for (reason, n) in s.reasons.sorted(by: { $0.value > $1.value }).prefix(8) { print(String(format: "%6d  %@", n, reason)) }
+            for d in s.divergences { print("DIVERGENCE \(d)") }
+            for m in s.badMessages { print("BAD MESSAGE \(m)") }
+        }
+        if !s.divergences.isEmpty || !s.badMessages.isEmpty { throw ExitCode(1) }
     }
 }
 

@@ -43,6 +43,7 @@ struct NanoCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if let cost { var m = CostModel(); try m.apply(cost) }
         guard (1...1000).contains(repetitions) else { throw ValidationError("--repeat must be between 1 and 1000") }
         for preset in presets where HWExits(argument: preset) == nil {
             throw ValidationError("--hw-exits takes presets none, shadow, all (or event lists), comma separated; got '\(preset)'")

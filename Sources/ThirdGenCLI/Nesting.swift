@@ -60,7 +60,7 @@ enum Nesting {
         }
         let base = depth * vmBase
         return Snapshot(outcome: s.outcome, console: s.console, registers: s.registers, psw: psw,
-                        storage: Array(s.storage[base..<base + guestMemory]), instructions: s.instructions)
+                        storage: s.storage.image(base..<base + guestMemory), instructions: s.instructions)
     }
 
     /// Runs `guest` under `depth` guest monitors, the outermost under

@@ -86,9 +86,10 @@ struct RunCommand: ParsableCommand {
         let perVM = try RunCommand.runSeveral(requests, strategies: strategy.strategies, quantum: quantum)
         if json {
             var runs: [JSON] = []
+            let digests = StorageDigests()
             for (i, results) in perVM.enumerated() {
                 for r in results {
-                    guard case .object(let fields) = RunCommand.json(run: r) else { continue }
+                    guard case .object(let fields) = RunCommand.json(run: r, digests: digests) else { continue }
                     runs.append(.object([("vm", .int(Int64(i))), ("image", .string(names[i]))] + fields))
                 }
             }
@@ -146,15 +147,16 @@ struct RunCommand: ParsableCommand {
 
     /// The SPEC section 10 object.
     static func json(image: String, request: RunRequest, results: [RunResult]) -> JSON {
-        .object([
+        let digests = StorageDigests()
+        return .object([
             ("image", .string(image)),
             ("profile", .string(request.profile.name)),
             ("hardware", .string(request.hardware.rawValue)),
-            ("runs", .array(results.map(json(run:)))),
+            ("runs", .array(results.map { json(run: $0, digests: digests) })),
         ])
     }
 
-    static func json(run r: RunResult) -> JSON {
+    static func json(run r: RunResult, digests: StorageDigests = StorageDigests()) -> JSON {
         let s = r.snapshot
         let equivalent: JSON, divergence: JSON
         switch r.verdict {
@@ -176,7 +178,7 @@ struct RunCommand: ParsableCommand {
             ("psw", json(psw: s.psw)),
         ] + (s.guestPSW.map { [("guestPsw", json(psw: $0))] } ?? []) + [
             ("registers", .array(s.registers.map { .uint(UInt64($0)) })),
-            ("storageSha256", .string(s.storageSHA256)),
+            ("storageSha256", .string(digests.sha256(s.storage))),
             ("stats", .object(r.stats)),
         ])
     }

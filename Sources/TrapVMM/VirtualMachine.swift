@@ -139,6 +139,6 @@ public final class VirtualMachine: SystemContext {
         case .running, .outOfBudget: outcome = .budget
         }
         return Snapshot(outcome: outcome, console: console, registers: savedRegisters, psw: psw,
-                        storage: hardware.storage.bytes(region.range), instructions: instructions, guestPSW: guestPSW)
+                        storage: hardware.storage.image(region.range), instructions: instructions, guestPSW: guestPSW)
     }
 }

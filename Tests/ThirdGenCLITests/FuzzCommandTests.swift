@@ -58,3 +58,19 @@ final class FuzzCommandTests: XCTestCase {
         }
     }
 }
+
+/// The loader fuzzer (`bench fuzz --images N`) at CI size: a few thousand mutants of every built-in guest.
+final class LoaderFuzzTests: XCTestCase {
+    func testMutatedImagesAreRefusedInOneLineOrRunEquivalently() throws {
+        let r = try BenchProcess.run(["fuzz", "--images", "3000", "--seed", "16", "--json"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let refused = try XCTUnwrap(o["refused"] as? Int), ran = try XCTUnwrap(o["ran"] as? Int)
+        XCTAssertEqual(refused + ran, 3000)
+        XCTAssertGreaterThan(refused, 300, "the mutations reach the loader's checks")
+        XCTAssertGreaterThan(ran, 300, "and some mutants still load and run")
+        XCTAssertEqual(o["divergences"] as? [String], [])
+        XCTAssertEqual(o["badMessages"] as? [String], [])
+        XCTAssertGreaterThan((o["reasons"] as? [String: Any])?.count ?? 0, 5, "many different refusals")
+    }
+}
