@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Guests
 import Machine
+import Translator
 import TrapVMM
 
 /// `bench suite`: every built-in guest x profile x strategy, measured, with files to publish.
@@ -50,7 +51,18 @@ struct SuiteCommand: ParsableCommand {
     @Option(name: .customLong("hw-exits"), help: "hw: the exit presets to run it with, comma separated (none, shadow, all).")
     var hwExits = "none,shadow"
 
-    @OptionGroup var processor: HardwareOptions
+    @Option(name: .long, help: ArgumentHelp("The real processor(s), comma separated: interp, jit, or both side by side (default: \(Hardware.default.rawValue)).",
+                                            valueName: "hardware"))
+    var hardware: String = Hardware.default.rawValue
+
+    /// The processors `--hardware` names, in order.
+    private var processors: [Hardware] {
+        var out: [Hardware] = []
+        for part in hardware.split(separator: ",") {
+            if let h = Hardware(rawValue: part.trimmingCharacters(in: .whitespaces)), !out.contains(h) { out.append(h) }
+        }
+        return out
+    }
 
     /// The presets `--hw-exits` names.
     private var presets: [String] { hwExits.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
@@ -60,6 +72,13 @@ struct SuiteCommand: ParsableCommand {
             throw ValidationError("--hw-exits takes presets none, shadow, all (or event lists), comma separated; got '\(preset)'")
         }
         if presets.isEmpty { throw ValidationError("--hw-exits needs at least one preset") }
+        let parts = hardware.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        for part in parts where Hardware(rawValue: part) == nil {
+            throw ValidationError("--hardware takes interp, jit or interp,jit; got '\(part)'")
+        }
+        if processors.contains(.jit), let why = JITTranslator.unavailableReason {
+            throw ValidationError("--hardware jit is unavailable: \(why)")
+        }
         if let r = repetitions, !(1...1000).contains(r) { throw ValidationError("--repeat must be between 1 and 1000") }
         for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)' (see bench list)") }
         if let shard { _ = try SuiteCommand.parseShard(shard) }
@@ -93,28 +112,36 @@ struct SuiteCommand: ParsableCommand {
         let columns: [(strategy: Strategy, preset: String?)] = strategyList.flatMap { s in
             s == .hw ? presets.map { (s, Optional($0)) } : [(s, nil)]
         }
+        // With more than one processor, each column says which it ran on.
+        let sideBySide = processors.count > 1
+        func label(_ s: Strategy, _ preset: String?, _ h: Hardware) -> String {
+            (preset.map { "hw (\($0))" } ?? s.rawValue) + (sideBySide ? " on \(h.rawValue)" : "")
+        }
         let environment = SuiteEnvironment.current()
         let options = SuiteOptions(guests: selected.map(\.name), profiles: profiles.map(\.profile.name),
-                                   strategies: columns.map { c in c.preset.map { "hw (\($0))" } ?? c.strategy.rawValue },
+                                   strategies: processors.flatMap { h in columns.map { label($0.strategy, $0.preset, h) } },
                                    repeats: repeats, quick: quick, costModel: model,
-                                   nestDepth: nestDepth, nestGuest: nestGuest, hardware: processor.hardware.rawValue)
-        let progress = Progress(total: pairs.count * columns.count, enabled: true)
+                                   nestDepth: nestDepth, nestGuest: nestGuest, hardware: processors.map(\.rawValue).joined(separator: ","))
+        let progress = Progress(total: pairs.count * columns.count * processors.count, enabled: true)
         var cells: [SuiteCell] = []
         var done = 0
         for (g, p) in pairs {
-            let request = try RunRequest.builtin(g, profile: p, hardware: processor.hardware)
+          for h in processors {
+            let request = try RunRequest.builtin(g, profile: p, hardware: h)
             var reference: Snapshot?
             for (s, preset) in columns {
                 var configured = request
                 if let preset { configured.hwExits = HWExits(argument: preset)?.controls ?? .none }
                 var cell = try SuiteCommand.measure(g, p, s, configured, repeats: repeats, warmUp: !quick, reference: &reference)
                 cell.hwExits = preset
+                if sideBySide { cell.label = label(s, preset, h) }
                 cell.node = environment.node
                 cell.commit = environment.commit
                 cells.append(cell)
                 done += 1
                 progress.update(done, note: "\(g.name) \(p.name) \(cell.column)")
             }
+          }
         }
         progress.finish()
         var results = SuiteResults(environment: environment, repeats: repeats, quick: quick, shard: shard, costModel: model, cells: cells)
@@ -123,7 +150,7 @@ struct SuiteCommand: ParsableCommand {
         if nestDepth > 0, (try shard.map(SuiteCommand.parseShard)?.0 ?? 0) == 0 {
             results.nest = try SuiteCommand.nest(nestGuest, depth: nestDepth,
                                                  strategies: strategyList.filter { [.native, .trap, .bt, .jit, .hw].contains($0) },
-                                                 hardware: processor.hardware)
+                                                 hardware: processors[0])
         }
         try SuiteOutput.write(results, to: out)
         print(SuiteOutput.summary(results), terminator: "")

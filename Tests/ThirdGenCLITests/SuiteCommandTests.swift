@@ -90,6 +90,32 @@ final class SuiteCommandTests: XCTestCase {
         XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1)
     }
 
+    /// `--hardware interp,jit`: every cell on both processors, each against the native run on its own processor.
+    func testSuiteOnBothProcessorsSideBySide() throws {
+        #if os(Linux) && arch(x86_64)
+        let out = temporary("suite-hw")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let r = try BenchProcess.run(["suite", "--quick", "--out", out, "--hardware", "interp,jit", "--profiles", "v",
+                                      "--nest-depth", "0", "--guests", "sieve", "syscall"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let list = try cells(in: out)
+        XCTAssertEqual(list.count, 2 * 2 * (strategies.count + 1), "2 guests x 2 processors x every column")
+        for h in ["interp", "jit"] {
+            let mine = list.filter { $0["hardware"] as? String == h }
+            XCTAssertEqual(mine.count, 2 * (strategies.count + 1))
+            XCTAssertTrue(mine.allSatisfy { ($0["label"] as? String)?.hasSuffix(" on \(h)") ?? false }, "\(h): \(mine.map { $0["label"] ?? "" })")
+            XCTAssertEqual(mine.filter { $0["strategy"] as? String == "native" }.count, 2, "a native reference per guest on \(h)")
+            XCTAssertTrue(mine.allSatisfy { ["reference", "equivalent"].contains($0["verdict"] as? String ?? "") })
+        }
+        let html = try String(contentsOfFile: out + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("on the reference interpreter and the JIT"), "the report names both processors")
+        XCTAssertTrue(html.contains("trap on interp") && html.contains("trap on jit"))
+        #endif
+        let bad = try BenchProcess.run(["suite", "--quick", "--hardware", "interp,quantum"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--hardware takes interp, jit or interp,jit"), bad.stderr)
+    }
+
     /// The sweep's crossover, on synthetic counters whose answer is known.
     func testCrossoverOnSyntheticCounters() throws {
         var m = CostModel()

@@ -4,7 +4,8 @@ import Foundation
 /// Hand-written SVG charts for the report (no chart package is available;
 /// the page must be self-contained anyway).
 enum SVG {
-    static let palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd"]
+    static let palette = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd",
+                          "#1b3a6b", "#8c3b0c", "#1f5e33", "#7a1d20", "#3f2f73", "#bfa000"]
 
     static func escape(_ s: String) -> String {
         s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
@@ -29,8 +30,10 @@ enum SVG {
     /// Grouped bars: one group per category, one bar per series. `values[s][c]`.
     static func bars(title: String, categories: [String], series: [String], values: [[Double?]],
                      logScale: Bool, unit: String, reference: Double? = nil) -> String {
-        let width = min(maximumWidth, max(640, 90 + categories.count * (series.count * 14 + 22))), height = 345
-        let left = 70.0, right = Double(width) - 20, top = 55.0, bottom = Double(height) - 70
+        let width = min(maximumWidth, max(640, 90 + categories.count * (series.count * 14 + 22)))
+        let rows = legendRows(series, x: 70, maxX: Double(width) - 20)
+        let height = 345 + 16 * (rows - 1)
+        let left = 70.0, right = Double(width) - 20, top = 55.0 + 16 * Double(rows - 1), bottom = Double(height) - 70
         let all = values.flatMap { $0.compactMap { $0 } }.filter { $0 > 0 }
         guard let maxV = all.max(), let minV = all.min() else {
             return "<p>\(escape(title)): no data</p>"
@@ -68,7 +71,7 @@ enum SVG {
             s += "<text x=\"\(cx)\" y=\"\(bottom + 14)\" text-anchor=\"end\" transform=\"rotate(-35 \(cx) \(bottom + 14))\">\(escape(name))</text>"
         }
         s += "<line x1=\"\(left)\" x2=\"\(right)\" y1=\"\(bottom)\" y2=\"\(bottom)\" stroke=\"#333\"/>"
-        s += legend(series, x: left, y: 38)
+        s += legend(series, x: left, y: 38, maxX: right)
         return s + "</svg>"
     }
 
@@ -115,12 +118,18 @@ enum SVG {
 
     /// A grid of colored cells with short labels.
     static func matrix(title: String, rows: [String], columns: [String], cells: [[(String, String)]]) -> String {
-        let cw = 92.0, ch = 20.0, left = 110.0, top = 50.0
+        // Cells narrow to keep the chart within the page; narrow columns get slanted headers.
+        let left = 110.0, ch = 20.0
+        let cw = min(92.0, ((Double(maximumWidth) - left - 20) / Double(max(columns.count, 1))).rounded(.down))
+        let slanted = cw < 92, top = slanted ? 130.0 : 50.0
         let width = Int(left + cw * Double(columns.count) + 20), height = Int(top + ch * Double(rows.count) + 20)
         var s = open(width: width, height: height, title: title)
         s += "<text x=\"4\" y=\"18\" font-size=\"14\" font-weight=\"bold\">\(escape(title))</text>"
         for (c, name) in columns.enumerated() {
-            s += "<text x=\"\(left + cw * (Double(c) + 0.5))\" y=\"\(top - 8)\" text-anchor=\"middle\">\(escape(name))</text>"
+            let x = left + cw * (Double(c) + 0.5)
+            s += slanted
+                ? "<text x=\"\(x)\" y=\"\(top - 8)\" text-anchor=\"start\" transform=\"rotate(-35 \(x) \(top - 8))\">\(escape(name))</text>"
+                : "<text x=\"\(x)\" y=\"\(top - 8)\" text-anchor=\"middle\">\(escape(name))</text>"
         }
         for (r, name) in rows.enumerated() {
             s += "<text x=\"\(left - 6)\" y=\"\(top + ch * Double(r) + 14)\" text-anchor=\"end\">\(escape(name))</text>"
@@ -132,12 +141,27 @@ enum SVG {
         return s + "</svg>"
     }
 
-    static func legend(_ names: [String], x: Double, y: Double) -> String {
-        var s = "", cx = x
+    /// The width a legend entry takes.
+    private static func entryWidth(_ name: String) -> Double { 20 + Double(name.count) * 7 }
+
+    /// How many rows a legend needs to stay left of `maxX`.
+    static func legendRows(_ names: [String], x: Double, maxX: Double) -> Int {
+        var rows = 1, cx = x
+        for n in names {
+            if cx + entryWidth(n) > maxX && cx > x { rows += 1; cx = x }
+            cx += entryWidth(n)
+        }
+        return rows
+    }
+
+    /// Colored keys for `names`, wrapping to a new row (16 px down) before `maxX`.
+    static func legend(_ names: [String], x: Double, y: Double, maxX: Double = .infinity) -> String {
+        var s = "", cx = x, cy = y
         for (i, n) in names.enumerated() {
-            s += "<rect x=\"\(cx)\" y=\"\(y - 9)\" width=\"10\" height=\"10\" fill=\"\(palette[i % palette.count])\"/>"
-            s += "<text x=\"\(cx + 14)\" y=\"\(y)\">\(escape(n))</text>"
-            cx += 20 + Double(n.count) * 7
+            if cx + entryWidth(n) > maxX && cx > x { cx = x; cy += 16 }
+            s += "<rect x=\"\(cx)\" y=\"\(cy - 9)\" width=\"10\" height=\"10\" fill=\"\(palette[i % palette.count])\"/>"
+            s += "<text x=\"\(cx + 14)\" y=\"\(cy)\">\(escape(n))</text>"
+            cx += entryWidth(n)
         }
         return s
     }

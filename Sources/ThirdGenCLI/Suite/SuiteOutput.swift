@@ -59,7 +59,7 @@ enum SuiteOutput {
         var out = ""
         for profile in unique(r.cells.map(\.profile)) {
             let cells = r.cells.filter { $0.profile == profile }
-            let strategies = unique(cells.map(\.column)).filter { $0 != "native" }
+            let strategies = unique(cells.filter { $0.strategy != "native" }.map(\.column))
             var rows: [[String]] = []
             for g in unique(cells.map(\.guest)) {
                 var row = [g]

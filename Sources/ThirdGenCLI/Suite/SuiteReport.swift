@@ -5,7 +5,7 @@ import Foundation
 enum SuiteReport {
     static func html(_ r: SuiteResults) -> String {
         let profiles = SuiteOutput.unique(r.cells.map(\.profile))
-        let strategies = SuiteOutput.unique(r.cells.map(\.column)).filter { $0 != "native" }
+        let strategies = SuiteOutput.unique(r.cells.filter { $0.strategy != "native" }.map(\.column))
         let processor = processorName(r)
         var body = "<h1>ThirdGen suite, on \(processor) as the real processor</h1>"
         body += "<p>Every guest under every profile and strategy: wall time relative to native (the bare machine on \(processor)), "
@@ -96,11 +96,16 @@ enum SuiteReport {
             : processors.map { $0 == "jit" ? "the JIT" : "the reference interpreter" }.joined(separator: " and ")
     }
 
+    /// "40 to 9600", or "40" when both ends are one number.
+    static func span(_ lo: Double, _ hi: Double) -> String {
+        SVG.number(lo) == SVG.number(hi) ? SVG.number(lo) : "\(SVG.number(lo)) to \(SVG.number(hi))"
+    }
+
     /// What a reader should take away, one sentence per finding, from the data alone.
     static func summary(_ r: SuiteResults) -> [String] {
         var out: [String] = []
         let profiles = SuiteOutput.unique(r.cells.map(\.profile))
-        let strategies = SuiteOutput.unique(r.cells.map(\.column)).filter { $0 != "native" }
+        let strategies = SuiteOutput.unique(r.cells.filter { $0.strategy != "native" }.map(\.column))
         for s in strategies {
             var parts: [String] = [], clean: [String] = []
             for p in profiles {
@@ -126,20 +131,22 @@ enum SuiteReport {
             if !ranges.isEmpty { out.append("Compute guests on \(p), time over native: " + ranges.joined(separator: ", ") + ".") }
             let m = r.costModel
             let trapCrossings = r.cells.filter { $0.profile == p && $0.strategy == "trap" && $0.counters.traps > 0 }.compactMap { t in
-                r.cells.first { $0.guest == t.guest && $0.profile == p && $0.strategy == "bt" }.flatMap { m.crossoverTrapCost(t.counters, $0.counters) }
+                r.cells.first { $0.guest == t.guest && $0.profile == p && $0.hardware == t.hardware && $0.strategy == "bt" }
+                    .flatMap { m.crossoverTrapCost(t.counters, $0.counters) }
             }
             if let lo = trapCrossings.min(), let hi = trapCrossings.max() {
                 out.append("Trap-and-emulate costs less than translation while a trap round trip costs under "
-                    + "\(SVG.number(lo)) to \(SVG.number(hi)) cycles, depending on the guest (the cost model's sweep below).")
+                    + span(lo, hi) + " cycles, depending on the guest (the cost model's sweep below).")
             }
             let nanoHW = r.cells.filter { $0.profile == p && $0.iterations > 0 && $0.strategy == "hw" }
             for preset in SuiteOutput.unique(nanoHW.map(\.column)) {
                 let xs = nanoHW.filter { $0.column == preset }.compactMap { h in
-                    r.cells.first { $0.guest == h.guest && $0.profile == p && $0.strategy == "bt" }.flatMap { m.crossoverExitCost(h.counters, $0.counters) }
+                    r.cells.first { $0.guest == h.guest && $0.profile == p && $0.hardware == h.hardware && $0.strategy == "bt" }
+                        .flatMap { m.crossoverExitCost(h.counters, $0.counters) }
                 }
                 if let lo = xs.min(), let hi = xs.max() {
-                    out.append("\(preset) costs less than bt on the nanobenchmarks while an exit costs under \(SVG.number(lo)) to "
-                        + "\(SVG.number(hi)) cycles (the default is \(SVG.number(m.exit))).")
+                    out.append("\(preset) costs less than bt on the nanobenchmarks while an exit costs under " + span(lo, hi)
+                        + " cycles (the default is \(SVG.number(m.exit))).")
                 }
             }
         }
@@ -155,17 +162,20 @@ enum SuiteReport {
             + "the defaults and their sources are in the README.</p>"
         s += table(["direct D", "trap T", "interpreted I", "callout C", "translated X", "translation L", "exit E", "guest trap G"],
                    [[m.direct, m.trap, m.interpreted, m.callout, m.translated, m.translation, m.exit, m.guestTrap].map { SVG.number($0) }])
-        let candidates = r.cells.filter { $0.strategy == "trap" && $0.counters.traps > 0 }
+        // Counters do not depend on the processor: one processor's cells are enough.
+        let first = r.cells.first?.hardware
+        let candidates = r.cells.filter { $0.strategy == "trap" && $0.counters.traps > 0 && $0.hardware == first }
         var rows: [[String]] = []
         var chart = ""
         for t in candidates {
-            guard let bt = r.cells.first(where: { $0.guest == t.guest && $0.profile == t.profile && $0.strategy == "bt" }) else { continue }
+            guard let bt = r.cells.first(where: { $0.guest == t.guest && $0.profile == t.profile && $0.hardware == t.hardware && $0.strategy == "bt" })
+            else { continue }
             let x = m.crossoverTrapCost(t.counters, bt.counters)
             rows.append([t.guest, t.profile, "\(t.counters.traps)", x.map { SVG.number($0) + " cycles" } ?? "none"])
             if chart.isEmpty && (t.guest == "syscall" || candidates.count == 1) {
                 let xs = (0...60).map { pow(10, 1 + 4 * Double($0) / 60) }
                 var series: [(String, [Double])] = [("trap", xs.map { m.cycles(t.counters, trapCost: $0) })]
-                if let h = r.cells.first(where: { $0.guest == t.guest && $0.profile == t.profile && $0.strategy == "hybrid" }) {
+                if let h = r.cells.first(where: { $0.guest == t.guest && $0.profile == t.profile && $0.hardware == t.hardware && $0.strategy == "hybrid" }) {
                     series.append(("hybrid", xs.map { m.cycles(h.counters, trapCost: $0) }))
                 }
                 series.append(("bt", xs.map { m.cycles(bt.counters, trapCost: $0) }))

@@ -103,6 +103,9 @@ public struct SuiteCell: Codable, Sendable {
     public var hardware: String? = nil
     /// For hw: the exit preset (`none`, `shadow`, `all` or an event list); absent for other strategies.
     public var hwExits: String? = nil
+    /// The column's name where it is more than the strategy and preset: with
+    /// `--hardware interp,jit`, e.g. "trap on jit". Absent otherwise.
+    public var label: String? = nil
     /// The node and commit that measured the cell (absent in results from before they were recorded).
     public var node: String? = nil
     /// The commit.
@@ -110,7 +113,7 @@ public struct SuiteCell: Codable, Sendable {
 
     /// The column the report and summary show the cell in: the strategy, and
     /// for hw its exit preset, e.g. "hw (shadow)".
-    public var column: String { hwExits.map { "\(strategy) (\($0))" } ?? strategy }
+    public var column: String { label ?? hwExits.map { "\(strategy) (\($0))" } ?? strategy }
 
     /// The median of the measured times.
     public var median: Double {
@@ -230,7 +233,7 @@ public struct SuiteResults: Codable, Sendable {
 
     /// The native cell of the same guest and profile.
     public func native(of cell: SuiteCell) -> SuiteCell? {
-        cells.first { $0.guest == cell.guest && $0.profile == cell.profile && $0.strategy == "native" }
+        cells.first { $0.guest == cell.guest && $0.profile == cell.profile && $0.hardware == cell.hardware && $0.strategy == "native" }
     }
 
     /// A cell's median time over its native cell's.
