@@ -119,7 +119,9 @@ public struct GuestToolchain: Sendable {
         try compile(runtime.appendingPathComponent("hv-entry.S"), [])
         for s in sources { try compile(s, ["-Wall"]) }
         let script = libc != nil ? libcRuntime.appendingPathComponent("pg32-libc.ld") : runtime.appendingPathComponent("pg32.ld")
-        let libraries = libc.map { ["--start-group"] + $0.archives + ["--end-group"] } ?? []
+        // Debian builds picolibc with debug information: drop it and the library's local symbols, which made
+        // a small program's image 350 KB (too large for a guest monitor's payload area); global symbols stay.
+        let libraries = libc.map { ["--strip-debug", "--discard-all", "--start-group"] + $0.archives + ["--end-group"] } ?? []
         try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", script.path,
                                        "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects + libraries)
     }
