@@ -43,21 +43,16 @@ struct NanoCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if let cost { var m = CostModel(); try m.apply(cost) }
         guard (1...1000).contains(repetitions) else { throw ValidationError("--repeat must be between 1 and 1000") }
-        for preset in presets where HWExits(argument: preset) == nil {
-            throw ValidationError("--hw-exits takes presets none, shadow, all (or event lists), comma separated; got '\(preset)'")
-        }
+        _ = try HWExits.presets(hwExits)
         if let cost { var m = CostModel(); try m.apply(cost) }
     }
-
-    private var presets: [String] { hwExits.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
 
     /// One column: a strategy, and for hw its exit preset.
     struct Column {
         var strategy: Strategy
-        var preset: String?
-        var title: String { preset.map { "\(strategy.rawValue) (\($0))" } ?? strategy.rawValue }
+        var preset: HWExits?
+        var title: String { preset.map { "\(strategy.rawValue) (\($0.name))" } ?? strategy.rawValue }
     }
 
     /// One measured cell, per operation.
@@ -77,7 +72,7 @@ struct NanoCommand: ParsableCommand {
         if let cost { try model.apply(cost) }
         var columns = [Column(strategy: .native, preset: nil)]
         for s in strategy.strategies where s != .native {
-            if s == .hw { columns += presets.map { Column(strategy: .hw, preset: $0) } } else { columns.append(Column(strategy: s, preset: nil)) }
+            if s == .hw { columns += try HWExits.presets(hwExits).map { Column(strategy: .hw, preset: $0) } } else { columns.append(Column(strategy: s, preset: nil)) }
         }
         let order = ["syscall", "out", "privreg", "memtrap", "callret", "divzero", "forkwait"]
         let guests = order.compactMap(Guests.named) + Guests.all.filter { $0.kind == .nano && !order.contains($0.name) }
@@ -87,9 +82,8 @@ struct NanoCommand: ParsableCommand {
             var reference: Snapshot?
             var cells: [Cell] = []
             for c in columns {
-                let controls = c.preset.flatMap { HWExits(argument: $0)?.controls } ?? .none
                 let r = try Timing.fastest(g, strategy: c.strategy, repetitions: repetitions, btUserMode: btUser,
-                                           hardware: processor.hardware, hwExits: controls)
+                                           hardware: processor.hardware, hwExits: c.preset?.controls ?? .none)
                 if reference == nil { reference = r.snapshot }
                 let counters = r.monitor.map { CellCounters($0, translation: r.translation, entriesAreExits: c.strategy == .hw) }
                     ?? CellCounters(bare: r)
@@ -109,7 +103,7 @@ struct NanoCommand: ParsableCommand {
             for c in cells {
                 rows.append(.object([
                     ("guest", .string(g.name)), ("strategy", .string(c.column.strategy.rawValue)),
-                    ("hwExits", c.column.preset.map { .string($0) } ?? .null),
+                    ("hwExits", c.column.preset.map { .string($0.name) } ?? .null),
                     ("nsPerOp", .double(c.nsPerOp)), ("cyclesPerOp", .double(c.cyclesPerOp)),
                     ("exitsPerOp", .double(c.exitsPerOp)), ("trapsPerOp", .double(c.trapsPerOp)),
                     ("calloutsPerOp", .double(c.calloutsPerOp)), ("iterations", .int(Int64(g.iterations))),
@@ -140,7 +134,7 @@ struct NanoCommand: ParsableCommand {
         print(TextTable.render(header: ["nanobenchmark"] + columns.map(\.title), rows: table.map { g, cells in
             [g.name] + cells.map { "\(f($0.exitsPerOp)) / \(f($0.trapsPerOp)) / \(f($0.calloutsPerOp))" }
         }), terminator: "")
-        let presetsMeasured = columns.compactMap(\.preset)
+        let presetsMeasured = columns.compactMap { $0.preset?.name }
         if columns.contains(where: { $0.strategy == .bt }), !presetsMeasured.isEmpty {
             print("\nexit cost at which hw and bt cost the same per operation (hw cheaper below it)")
             print(TextTable.render(header: ["nanobenchmark"] + presetsMeasured.map { "hw (\($0)) vs bt" }, rows: table.map { g, cells in
@@ -157,7 +151,7 @@ extension NanoCommand {
     /// Each hw preset's counters beside bt's, from one row's cells (none without a bt cell).
     static func crossovers(_ cells: [Cell], _ model: CostModel) -> [(preset: String, hw: CellCounters, bt: CellCounters)] {
         guard let bt = cells.first(where: { $0.column.strategy == .bt }) else { return [] }
-        return cells.compactMap { c in c.column.preset.map { ($0, c.counters, bt.counters) } }
+        return cells.compactMap { c in c.column.preset.map { ($0.name, c.counters, bt.counters) } }
     }
 }
 

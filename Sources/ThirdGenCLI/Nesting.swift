@@ -12,8 +12,6 @@ enum Nesting {
     enum Monitor: String, CaseIterable, ExpressibleByArgument, Sendable {
         case vmm, vxvmm
         var guest: BuiltinGuest { self == .vmm ? Guests.guestMonitor : Guests.guestHypervisor }
-        /// The profiles on which this tower is promised to be equivalent.
-        var promise: String { self == .vmm ? "Theorem 2 says this works on pg32v" : "VX makes it work on every profile" }
     }
 
     /// Where each level's monitor places its VM in its own storage.

@@ -166,6 +166,20 @@ public struct HWExits: ExpressibleByArgument, Sendable {
     }
     /// The default, as --help shows it.
     public var defaultValueDescription: String { name }
+
+    /// `--hw-exits` where a command measures several presets side by side
+    /// (`nano`, `suite`): a comma list, each item `none`, `shadow`, `all` or
+    /// one event name. Throws the one-line message for an empty list or a bad item.
+    static func presets(_ text: String) throws -> [HWExits] {
+        let items = text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }
+        guard !items.isEmpty else { throw ValidationError("--hw-exits needs at least one preset") }
+        return try items.map { item in
+            guard let preset = HWExits(argument: item) else {
+                throw ValidationError("--hw-exits takes presets none, shadow, all (or event lists), comma separated; got '\(item)'")
+            }
+            return preset
+        }
+    }
 }
 
 /// `--hardware`: the real processor, for every command that runs guests.

@@ -64,14 +64,9 @@ struct SuiteCommand: ParsableCommand {
         return out
     }
 
-    /// The presets `--hw-exits` names.
-    private var presets: [String] { hwExits.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
 
     func validate() throws {
-        for preset in presets where HWExits(argument: preset) == nil {
-            throw ValidationError("--hw-exits takes presets none, shadow, all (or event lists), comma separated; got '\(preset)'")
-        }
-        if presets.isEmpty { throw ValidationError("--hw-exits needs at least one preset") }
+        _ = try HWExits.presets(hwExits)
         let parts = hardware.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         for part in parts where Hardware(rawValue: part) == nil {
             throw ValidationError("--hardware takes interp, jit or interp,jit; got '\(part)'")
@@ -109,13 +104,14 @@ struct SuiteCommand: ParsableCommand {
         }
         let strategyList = [.native] + strategies.strategies.filter { $0 != .native }
         // The suite's columns: each strategy, hw once per exit preset.
-        let columns: [(strategy: Strategy, preset: String?)] = strategyList.flatMap { s in
+        let presets = try HWExits.presets(hwExits)
+        let columns: [(strategy: Strategy, preset: HWExits?)] = strategyList.flatMap { s in
             s == .hw ? presets.map { (s, Optional($0)) } : [(s, nil)]
         }
         // With more than one processor, each column says which it ran on.
         let sideBySide = processors.count > 1
-        func label(_ s: Strategy, _ preset: String?, _ h: Hardware) -> String {
-            (preset.map { "hw (\($0))" } ?? s.rawValue) + (sideBySide ? " on \(h.rawValue)" : "")
+        func label(_ s: Strategy, _ preset: HWExits?, _ h: Hardware) -> String {
+            (preset.map { "hw (\($0.name))" } ?? s.rawValue) + (sideBySide ? " on \(h.rawValue)" : "")
         }
         let environment = SuiteEnvironment.current()
         let options = SuiteOptions(guests: selected.map(\.name), profiles: profiles.map(\.profile.name),
@@ -131,9 +127,9 @@ struct SuiteCommand: ParsableCommand {
             var reference: Snapshot?
             for (s, preset) in columns {
                 var configured = request
-                if let preset { configured.hwExits = HWExits(argument: preset)?.controls ?? .none }
+                if let preset { configured.hwExits = preset.controls }
                 var cell = try SuiteCommand.measure(g, p, s, configured, repeats: repeats, warmUp: !quick, reference: &reference)
-                cell.hwExits = preset
+                cell.hwExits = preset?.name
                 if sideBySide { cell.label = label(s, preset, h) }
                 cell.node = environment.node
                 cell.commit = environment.commit
