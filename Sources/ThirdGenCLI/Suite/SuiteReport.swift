@@ -131,8 +131,7 @@ enum SuiteReport {
             if !ranges.isEmpty { out.append("Compute guests on \(p), time over native: " + ranges.joined(separator: ", ") + ".") }
             let m = r.costModel
             let trapCrossings = r.cells.filter { $0.profile == p && $0.strategy == "trap" && $0.counters.traps > 0 }.compactMap { t in
-                r.cells.first { $0.guest == t.guest && $0.profile == p && $0.hardware == t.hardware && $0.strategy == "bt" }
-                    .flatMap { m.crossoverTrapCost(t.counters, $0.counters) }
+                r.sibling(of: t, strategy: "bt").flatMap { m.crossoverTrapCost(t.counters, $0.counters) }
             }
             if let lo = trapCrossings.min(), let hi = trapCrossings.max() {
                 out.append("Trap-and-emulate costs less than translation while a trap round trip costs under "
@@ -141,8 +140,7 @@ enum SuiteReport {
             let nanoHW = r.cells.filter { $0.profile == p && $0.iterations > 0 && $0.strategy == "hw" }
             for preset in SuiteOutput.unique(nanoHW.map(\.column)) {
                 let xs = nanoHW.filter { $0.column == preset }.compactMap { h in
-                    r.cells.first { $0.guest == h.guest && $0.profile == p && $0.hardware == h.hardware && $0.strategy == "bt" }
-                        .flatMap { m.crossoverExitCost(h.counters, $0.counters) }
+                    r.sibling(of: h, strategy: "bt").flatMap { m.crossoverExitCost(h.counters, $0.counters) }
                 }
                 if let lo = xs.min(), let hi = xs.max() {
                     out.append("\(preset) costs less than bt on the nanobenchmarks while an exit costs under " + span(lo, hi)
@@ -168,14 +166,13 @@ enum SuiteReport {
         var rows: [[String]] = []
         var chart = ""
         for t in candidates {
-            guard let bt = r.cells.first(where: { $0.guest == t.guest && $0.profile == t.profile && $0.hardware == t.hardware && $0.strategy == "bt" })
-            else { continue }
+            guard let bt = r.sibling(of: t, strategy: "bt") else { continue }
             let x = m.crossoverTrapCost(t.counters, bt.counters)
             rows.append([t.guest, t.profile, "\(t.counters.traps)", x.map { SVG.number($0) + " cycles" } ?? "none"])
             if chart.isEmpty && (t.guest == "syscall" || candidates.count == 1) {
                 let xs = (0...60).map { pow(10, 1 + 4 * Double($0) / 60) }
                 var series: [(String, [Double])] = [("trap", xs.map { m.cycles(t.counters, trapCost: $0) })]
-                if let h = r.cells.first(where: { $0.guest == t.guest && $0.profile == t.profile && $0.hardware == t.hardware && $0.strategy == "hybrid" }) {
+                if let h = r.sibling(of: t, strategy: "hybrid") {
                     series.append(("hybrid", xs.map { m.cycles(h.counters, trapCost: $0) }))
                 }
                 series.append(("bt", xs.map { m.cycles(bt.counters, trapCost: $0) }))
@@ -240,11 +237,10 @@ enum SuiteReport {
                 let c = best.counters
                 var finding = "\(g): \(best.column) costs least, with \(String(format: "%.1f", perOp(best, c.exits))) exits, "
                     + "\(String(format: "%.1f", perOp(best, c.traps))) traps and \(String(format: "%.1f", perOp(best, c.callouts))) callouts per operation."
-                if let bt = cells.first(where: { $0.strategy == "bt" }) {
-                    for hw in cells where hw.strategy == "hw" {
-                        finding += " \(hw.column) and bt cost the same at an exit cost of: "
-                            + "\(r.costModel.exitCrossover(hw: hw.counters, bt: bt.counters)) (hw cheaper below it)."
-                    }
+                for hw in cells where hw.strategy == "hw" {
+                    guard let bt = r.sibling(of: hw, strategy: "bt") else { continue }
+                    finding += " \(hw.column) and bt cost the same at an exit cost of: "
+                        + "\(r.costModel.exitCrossover(hw: hw.counters, bt: bt.counters)) (hw cheaper below it)."
                 }
                 findings.append(finding)
             }

@@ -231,10 +231,13 @@ public struct SuiteResults: Codable, Sendable {
     /// Recursive virtualization against depth (absent in results from before it was added).
     public var nest: [NestCell]? = nil
 
-    /// The native cell of the same guest and profile.
-    public func native(of cell: SuiteCell) -> SuiteCell? {
-        cells.first { $0.guest == cell.guest && $0.profile == cell.profile && $0.hardware == cell.hardware && $0.strategy == "native" }
+    /// The cell of the same guest, profile and processor under `strategy` (the first, for hw's presets).
+    public func sibling(of cell: SuiteCell, strategy: String) -> SuiteCell? {
+        cells.first { $0.guest == cell.guest && $0.profile == cell.profile && $0.hardware == cell.hardware && $0.strategy == strategy }
     }
+
+    /// The native cell of the same guest, profile and processor.
+    public func native(of cell: SuiteCell) -> SuiteCell? { sibling(of: cell, strategy: "native") }
 
     /// A cell's median time over its native cell's.
     public func overNative(_ cell: SuiteCell) -> Double? {
