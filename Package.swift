@@ -22,10 +22,13 @@ let package = Package(
         .library(name: "Translator", targets: ["Translator"]),
         .library(name: "Classifier", targets: ["Classifier"]),
         .library(name: "Experiments", targets: ["Experiments"]),
+        .library(name: "Guests", targets: ["Guests"]),
         .library(name: "ThirdGenCLI", targets: ["ThirdGenCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // `swift package generate-documentation`: the DocC catalogs under each module (README, "Documentation").
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         // The PG32 machine: state, instruction table, decoder, reference interpreter.

@@ -142,6 +142,12 @@ extension Strategy {
     /// True if this strategy runs several VMs under one monitor.
     public var runsSeveralVMs: Bool { !isBare }
 
+    /// Why a strategy that is not a monitor cannot run several VMs, in words.
+    var severalVMsRefusal: String {
+        let monitors = Strategy.allCases.filter(\.runsSeveralVMs).map(\.rawValue).joined(separator: ", ")
+        return "strategy '\(rawValue)' runs one VM at a time; several VMs need a monitor (\(monitors))"
+    }
+
     /// Runs one guest under this strategy. Throws `UsageError` for a strategy
     /// not built yet or a profile it cannot run.
     public func execute(_ request: RunRequest) throws -> RunResult {
@@ -206,7 +212,7 @@ extension Strategy {
     /// guest instructions. `seconds` is the whole monitor run's wall time.
     public func executeVMs(_ requests: [RunRequest], quantum: UInt64) throws -> [RunResult] {
         guard runsSeveralVMs, !requests.isEmpty else {
-            throw UsageError("strategy '\(rawValue)' runs one VM at a time; several VMs need --strategy trap, hybrid, bt or jit")
+            throw UsageError(severalVMsRefusal)
         }
         let (cp, translator) = try controlProgram(requests)
         let elapsed = ContinuousClock().measure { cp.run(quantum: quantum) }

@@ -75,7 +75,7 @@ struct RunCommand: ParsableCommand {
                                        hardware: machine.hardware, hwExits: machine.hwExits.controls))
         }
         if requests.count == 1 {
-            let results = try RunCommand.runAll(requests[0], strategies: strategy.strategies)
+            let results = try Experiment.compare(requests[0], strategies: strategy.strategies)
             if json {
                 print(RunCommand.json(image: names[0], request: requests[0], results: results).rendered())
             } else {
@@ -83,7 +83,7 @@ struct RunCommand: ParsableCommand {
             }
             return
         }
-        let perVM = try RunCommand.runSeveral(requests, strategies: strategy.strategies, quantum: quantum)
+        let perVM = try Experiment.compare(requests, strategies: strategy.strategies, quantum: quantum)
         if json {
             var runs: [JSON] = []
             let digests = StorageDigests()
@@ -103,46 +103,6 @@ struct RunCommand: ParsableCommand {
                 print()
             }
         }
-    }
-
-    /// Several VMs: each image's native run, then each strategy with all VMs under one monitor.
-    static func runSeveral(_ requests: [RunRequest], strategies: [Strategy], quantum: UInt64) throws -> [[RunResult]] {
-        for s in strategies where s != .native && !s.runsSeveralVMs {
-            throw UsageError("strategy '\(s.rawValue)' runs one VM at a time; several VMs need --strategy trap, hybrid or bt (or native)")
-        }
-        let references = try requests.map { try Strategy.native.execute($0) }
-        var perVM = references.map { _ in [RunResult]() }
-        for s in strategies {
-            if s == .native {
-                for i in perVM.indices { perVM[i].append(references[i]) }
-                continue
-            }
-            for (i, var r) in try s.executeVMs(requests, quantum: quantum).enumerated() {
-                r.verdict = Verdict(run: r.snapshot, reference: references[i].snapshot)
-                perVM[i].append(r)
-            }
-        }
-        return perVM
-    }
-
-    /// Runs native first (the reference), then every other strategy, each compared with native.
-    static func runAll(_ request: RunRequest, strategies: [Strategy]) throws -> [RunResult] {
-        // Refuse a strategy this host cannot run before spending time on the others.
-        for s in strategies {
-            if let why = s.unavailableReason { throw UsageError("strategy '\(s.rawValue)' is unavailable: \(why)") }
-        }
-        let reference = try Strategy.native.execute(request)
-        var results: [RunResult] = []
-        for s in strategies {
-            if s == .native {
-                results.append(reference)
-                continue
-            }
-            var r = try s.execute(request)
-            r.verdict = Verdict(run: r.snapshot, reference: reference.snapshot)
-            results.append(r)
-        }
-        return results
     }
 
     /// The SPEC section 10 object.
