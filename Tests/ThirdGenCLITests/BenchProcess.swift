@@ -22,8 +22,10 @@ enum BenchProcess {
         }
     }
 
-    /// Runs `bench arguments`, with `environment` added to this process's.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Result {
+    /// Runs `bench arguments` (or another `executable`), with `environment`
+    /// added to this process's, in `directory` if given.
+    static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL? = nil,
+                    directory: URL? = nil) throws -> Result {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -31,7 +33,8 @@ enum BenchProcess {
         try Data().write(to: outURL)
         try Data().write(to: errURL)
         let p = Process()
-        p.executableURL = try executable
+        p.executableURL = try executable ?? BenchProcess.executable
+        p.currentDirectoryURL = directory
         p.arguments = arguments
         if !environment.isEmpty {
             p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
