@@ -15,15 +15,17 @@ enum Monitor: String, CaseIterable {
     case jit
     /// The hardware-assisted monitor with each exit-control preset.
     case hwNone, hwShadow, hwAll
-    /// Trap-and-emulate and hw with the JIT as the real processor (absent where the JIT cannot run).
-    case trapOnJIT, hwAllOnJIT
+    /// Trap-and-emulate, the hybrid monitor and hw with the JIT as the real
+    /// processor (absent where the JIT cannot run): the hybrid monitor's
+    /// software machine then runs its innocuous code on the JIT too.
+    case trapOnJIT, hybridOnJIT, hwAllOnJIT
 
     /// The monitors this host runs.
     static var available: [Monitor] {
         allCases.filter { !$0.needsJIT || JITTranslator.unavailableReason == nil }
     }
 
-    var needsJIT: Bool { [.jit, .trapOnJIT, .hwAllOnJIT].contains(self) }
+    var needsJIT: Bool { [.jit, .trapOnJIT, .hybridOnJIT, .hwAllOnJIT].contains(self) }
 
     /// The exit controls of the hw monitors; nil for software monitors, which
     /// see every system instruction and every trap.
@@ -54,6 +56,7 @@ enum Monitor: String, CaseIterable {
         case .hwShadow: return (.hw, .interp, .translated, [.on(.lpsw), .on(.setr), .on(.memory)])
         case .hwAll: return (.hw, .interp, .translated, .all)
         case .trapOnJIT: return (.trap, .jit, .translated, .none)
+        case .hybridOnJIT: return (.hybrid, .jit, .translated, .none)
         case .hwAllOnJIT: return (.hw, .jit, .translated, .all)
         }
     }
