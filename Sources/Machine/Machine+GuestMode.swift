@@ -108,7 +108,7 @@ extension Machine {
                 continue
             case .trap(let cause, let value):
                 // The word of the instruction that trapped, or 0 if its fetch is what failed.
-                let word = g.canFetch ? g.storage.load32(g.translate(g.psw.pc, size: 4, under: g.psw)!) : 0
+                let word = g.canFetch ? g.storage.load32(g.relocate(g.psw.pc, size: 4, under: g.psw)!) : 0
                 if let done = trap(cause, value: value, word: word) { return done }
             case .system(let instruction, let word):
                 guard case .execute(let keepMode) = g.profile.disposition(of: instruction, in: g.psw.mode) else {
@@ -148,7 +148,7 @@ extension Machine {
     /// trap with value `address` if that fails, and nothing else happens),
     /// then the entry is made or refused. Returns the trap it raised.
     func vmrunInstruction(blockAt address: UInt32) -> TrapCause? {
-        guard let p = translate(address, size: ControlBlock.size, under: psw) else {
+        guard let p = relocate(address, size: ControlBlock.size, under: psw) else {
             trap(.memory, value: address)
             return .memory
         }

@@ -141,17 +141,36 @@ public final class Machine {
 
 extension Machine {
     /// The physical address of an n-byte access at virtual `address` under
-    /// `psw`'s relocation, or nil if the access raises a memory trap:
-    /// valid iff a + n <= b and l + a + n <= q, without 32-bit overflow.
+    /// `psw`'s relocation on this machine's storage, or nil if the access
+    /// raises a memory trap (`PSW.relocate`).
     @inlinable
-    public func translate(_ address: UInt32, size n: Int, under psw: PSW) -> Int? {
-        let a = Int(address), l = Int(psw.l)
-        guard a + n <= Int(psw.b), l + a + n <= storage.size else { return nil }
-        return l + a
+    public func relocate(_ address: UInt32, size n: Int, under psw: PSW) -> Int? {
+        psw.relocate(address, size: n, storageSize: storage.size)
     }
 }
 
 // MARK: - The trap sequence (SPEC section 3)
+
+extension LowCore {
+    /// SPEC section 3's trap sequence, the one place it is written, on the
+    /// low core at physical `base` of `storage`: 0 on a bare machine (and on
+    /// VX's guest machine G, whose storage starts at k), a VM's k when a
+    /// monitor reflects a trap into its guest. Stores `old` (P at the
+    /// trapping instruction), `cause` and `value`, and returns the new PSW
+    /// loaded from there (bit 0 of the mode word is the mode). Nothing else
+    /// is touched.
+    public static func trapSequence(_ cause: TrapCause, value: UInt32, from old: PSW, in storage: Storage,
+                                    at base: Int = 0) -> PSW {
+        storage.store32(base + oldPSW + 0, old.mode.rawValue)
+        storage.store32(base + oldPSW + 4, old.pc)
+        storage.store32(base + oldPSW + 8, old.l)
+        storage.store32(base + oldPSW + 12, old.b)
+        storage.store32(base + self.cause, cause.rawValue)
+        storage.store32(base + self.value, value)
+        return PSW(mode: Mode(word: storage.load32(base + newPSW + 0)), pc: storage.load32(base + newPSW + 4),
+                   l: storage.load32(base + newPSW + 8), b: storage.load32(base + newPSW + 12))
+    }
+}
 
 extension Machine {
     /// Performs the trap sequence, and nothing else: stores the current PSW
@@ -159,22 +178,13 @@ extension Machine {
     /// loads the new PSW. Registers and other storage are unchanged.
     public func trap(_ cause: TrapCause, value: UInt32) {
         trapsTaken &+= 1
-        storage.store32(LowCore.oldPSW + 0, psw.mode.rawValue)
-        storage.store32(LowCore.oldPSW + 4, psw.pc)
-        storage.store32(LowCore.oldPSW + 8, psw.l)
-        storage.store32(LowCore.oldPSW + 12, psw.b)
-        storage.store32(LowCore.cause, cause.rawValue)
-        storage.store32(LowCore.value, value)
-        psw = PSW(mode: Mode(word: storage.load32(LowCore.newPSW + 0)),
-                  pc: storage.load32(LowCore.newPSW + 4),
-                  l: storage.load32(LowCore.newPSW + 8),
-                  b: storage.load32(LowCore.newPSW + 12))
+        psw = LowCore.trapSequence(cause, value: value, from: psw, in: storage)
         trapEntryPending = true
     }
 
     /// True if a 4-byte instruction fetch at `psw.pc` would succeed now.
     public var canFetch: Bool {
-        psw.pc & 3 == 0 && translate(psw.pc, size: 4, under: psw) != nil
+        psw.pc & 3 == 0 && relocate(psw.pc, size: 4, under: psw) != nil
     }
 }
 

@@ -40,6 +40,15 @@ public struct PSW: Sendable, Hashable, CustomStringConvertible {
     @inlinable public func accessLimit(storageSize size: Int) -> Int {
         Int(l) >= size ? 0 : min(Int(b), size - Int(l))
     }
+
+    /// SPEC section 2's relocation, the one place it is written: the
+    /// physical address (from the start of storage of `size` bytes) of an
+    /// n-byte access at virtual `address` under this R, or nil if the access
+    /// raises a memory trap. Valid iff a + n <= b and l + a + n <= q,
+    /// computed without 32-bit overflow.
+    @inlinable public func relocate(_ address: UInt32, size n: Int, storageSize size: Int) -> Int? {
+        Int(address) + n <= accessLimit(storageSize: size) ? Int(l) + Int(address) : nil
+    }
 }
 
 /// Trap causes and their codes at low core 0x20 (SPEC section 3).

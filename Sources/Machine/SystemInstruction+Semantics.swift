@@ -86,7 +86,7 @@ extension Machine: SystemContext {
 
     /// LPSW's operand under the real relocation.
     public func readPSWWords(at address: UInt32) -> (UInt32, UInt32, UInt32, UInt32)? {
-        guard let p = translate(address, size: 16, under: psw) else { return nil }
+        guard let p = relocate(address, size: 16, under: psw) else { return nil }
         return (storage.load32(p), storage.load32(p + 4), storage.load32(p + 8), storage.load32(p + 12))
     }
 }

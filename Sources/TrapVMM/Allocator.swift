@@ -46,11 +46,10 @@ public struct VMRegion: Sendable, Hashable {
     }
 
     /// The physical address of an n-byte access at virtual `address` under
-    /// virtual R = (l, b), or nil if the guest's bare machine would trap.
-    @inlinable public func physical(_ address: UInt32, size n: Int, l: UInt32, b: UInt32) -> Int? {
-        let a = Int(address)
-        guard a + n <= Int(b), Int(l) + a + n <= size else { return nil }
-        return base + Int(l) + a
+    /// the virtual `psw`'s R, or nil if the guest's bare machine of size w
+    /// would trap (`PSW.relocate`, applied to the region).
+    @inlinable public func physical(_ address: UInt32, size n: Int, under psw: PSW) -> Int? {
+        psw.relocate(address, size: n, storageSize: size).map { base + $0 }
     }
 }
 

@@ -57,14 +57,9 @@ extension ControlProgram {
     /// PSW, cause and value go to the guest's own low core at k + 0x00..0x27,
     /// and the virtual PSW becomes the guest's new PSW from k + 0x10.
     public func reflect(_ cause: TrapCause, value: UInt32, into vm: VirtualMachine) {
-        let s = machine.storage, k = vm.region.base
         // The monitor writes guest storage here (and in a nested guest's control block): tell the engines.
         storageWritten(vm, range: 0..<LowCore.end)
-        for (i, word) in vm.psw.words.enumerated() { s.store32(k + LowCore.oldPSW + 4 * i, word) }
-        s.store32(k + LowCore.cause, cause.rawValue)
-        s.store32(k + LowCore.value, value)
-        vm.psw = PSW(mode: Mode(word: s.load32(k + LowCore.newPSW)), pc: s.load32(k + LowCore.newPSW + 4),
-                     l: s.load32(k + LowCore.newPSW + 8), b: s.load32(k + LowCore.newPSW + 12))
+        vm.psw = LowCore.trapSequence(cause, value: value, from: vm.psw, in: machine.storage, at: vm.region.base)
         vm.trapEntryPending = true
         vm.counters.reflected += 1
     }

@@ -11,7 +11,7 @@ extension ControlProgram {
     /// once, at the exit it delivers to the VM.
     func runNestedGuest(word: UInt32, blockAt address: UInt32, in vm: VirtualMachine) -> ExitAction {
         let s = machine.storage
-        guard let p = vm.region.physical(address, size: ControlBlock.size, l: vm.psw.l, b: vm.psw.b) else {
+        guard let p = vm.region.physical(address, size: ControlBlock.size, under: vm.psw) else {
             reflect(.memory, value: address, into: vm) // as VMRUN traps on the bare machine
             return .resume
         }

@@ -105,7 +105,7 @@ public final class VirtualMachine: SystemContext {
 
     /// True if the guest's bare machine could fetch at `pc` under the virtual R.
     public func canFetch(at pc: UInt32) -> Bool {
-        pc & 3 == 0 && region.physical(pc, size: 4, l: psw.l, b: psw.b) != nil
+        pc & 3 == 0 && region.physical(pc, size: 4, under: psw) != nil
     }
 
     // MARK: SystemContext: what the interpreter routines act on
@@ -124,7 +124,7 @@ public final class VirtualMachine: SystemContext {
 
     /// LPSW's operand, read through the VM map under the virtual R.
     public func readPSWWords(at address: UInt32) -> (UInt32, UInt32, UInt32, UInt32)? {
-        guard let p = region.physical(address, size: 16, l: psw.l, b: psw.b) else { return nil }
+        guard let p = region.physical(address, size: 16, under: psw) else { return nil }
         let s = hardware.storage
         return (s.load32(p), s.load32(p + 4), s.load32(p + 8), s.load32(p + 12))
     }
