@@ -46,9 +46,8 @@ public enum HybridVMM {
 /// classic cost of interpretation is the interpreter against the JIT:
 /// `bench suite --hardware interp,jit` shows both.
 public final class SoftwareInterpreter: ExecutionEngine {
-    /// One software machine per VM, indexed by VM id, made on first use
-    /// (an array, not a dictionary: this is looked up on every entry).
-    private var processors: [Machine?] = []
+    /// One software machine per VM, made on first use.
+    private var processors = PerVM<Machine>()
     /// The control program's real processor, which runs the software machines' innocuous code.
     private var realProcessor: (any Processor)?
 
@@ -78,16 +77,14 @@ public final class SoftwareInterpreter: ExecutionEngine {
     /// processor that runs this VM's software machine must not use code it
     /// translated from what was there before.
     public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
-        guard vm.id < processors.count, let cpu = processors[vm.id], let realProcessor else { return }
+        guard let cpu = processors[vm: vm], let realProcessor else { return }
         realProcessor.storageWritten(cpu, range: range) // VM-relative, as the software machine's storage is
     }
 
     private func processor(for vm: VirtualMachine, in monitor: ControlProgram) -> Machine {
-        if vm.id < processors.count, let cpu = processors[vm.id] { return cpu }
-        if vm.id >= processors.count { processors += [Machine?](repeating: nil, count: vm.id + 1 - processors.count) }
-        let cpu = Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine)
-        processors[vm.id] = cpu
-        realProcessor = monitor.processor
-        return cpu
+        processors.state(of: vm) {
+            realProcessor = monitor.processor
+            return Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine)
+        }
     }
 }

@@ -13,11 +13,11 @@ import TrapVMM
 public final class BinaryTranslator: ExecutionEngine {
     /// Ops each VM's translation cache holds before it is flushed.
     public let cacheOps: Int
-    private var caches: [TranslationCache?] = []
+    private var caches = PerVM<TranslationCache>()
     /// Per VM: the reference interpreter over the VM's storage, for the few
     /// instructions a whole block cannot run (the end of a budget, a block
     /// past a bound that shrank). Trap policy `.report`, registers shared.
-    private var steppers: [Machine?] = []
+    private var steppers = PerVM<Machine>()
 
     /// The default cache size: 256 Ki ops, about 6 MiB reserved per VM (the
     /// largest built-in guest uses 34 KB; `bench run --tcache-ops` raises it).
@@ -30,19 +30,18 @@ public final class BinaryTranslator: ExecutionEngine {
 
     /// The translation counters of `vm` (zero if it never ran translated).
     public func counters(for vm: VirtualMachine) -> TranslationCounters {
-        vm.id < caches.count ? caches[vm.id]?.counters ?? TranslationCounters() : TranslationCounters()
+        caches[vm: vm]?.counters ?? TranslationCounters()
     }
 
     /// Bytes reserved for `vm`'s translation cache, and bytes in use.
     public func memory(for vm: VirtualMachine) -> (reserved: Int, used: Int) {
-        guard vm.id < caches.count, let c = caches[vm.id] else { return (0, 0) }
+        guard let c = caches[vm: vm] else { return (0, 0) }
         return (c.memoryBytes, c.usedBytes)
     }
 
     /// Invalidates translations made from the written words (or, if unknown, makes every block re-verify).
     public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
-        guard vm.id < caches.count, let c = caches[vm.id] else { return }
-        c.storageWritten(range: range)
+        caches[vm: vm]?.storageWritten(range: range)
     }
 
     /// See `ExecutionEngine`.
@@ -52,21 +51,11 @@ public final class BinaryTranslator: ExecutionEngine {
     }
 
     private func cache(for vm: VirtualMachine) -> TranslationCache {
-        if vm.id < caches.count, let c = caches[vm.id] { return c }
-        if vm.id >= caches.count {
-            caches += [TranslationCache?](repeating: nil, count: vm.id + 1 - caches.count)
-            steppers += [Machine?](repeating: nil, count: vm.id + 1 - steppers.count)
-        }
-        let c = TranslationCache(storageSize: vm.region.size, opCapacity: cacheOps)
-        caches[vm.id] = c
-        return c
+        caches.state(of: vm) { TranslationCache(storageSize: vm.region.size, opCapacity: cacheOps) }
     }
 
     private func stepper(for vm: VirtualMachine, in monitor: ControlProgram) -> Machine {
-        if let s = steppers[vm.id] { return s }
-        let s = Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine)
-        steppers[vm.id] = s
-        return s
+        steppers.state(of: vm) { Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine) }
     }
 
     // MARK: - The executor

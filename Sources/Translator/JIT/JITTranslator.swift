@@ -18,8 +18,9 @@ import TrapVMM
 public final class JITTranslator: ExecutionEngine {
     /// Ops each VM's translation cache holds before it (and its code) is flushed.
     public let cacheOps: Int
-    @exclusivity(unchecked) private var native: [NativeCode?] = []
-    @exclusivity(unchecked) private var steppers: [Machine?] = []
+    /// Per VM: its native code, and the reference interpreter over its
+    /// storage for what a block cannot run (trap policy `.report`).
+    @exclusivity(unchecked) private var native = PerVM<(code: NativeCode, stepper: Machine)>()
 
     /// Why the JIT cannot run on this host.
     public struct Unavailable: Error, CustomStringConvertible {
@@ -50,55 +51,45 @@ public final class JITTranslator: ExecutionEngine {
 
     /// The translation counters of `vm` (zero if it never ran).
     public func counters(for vm: VirtualMachine) -> TranslationCounters {
-        vm.id < native.count ? native[vm.id]?.cache.counters ?? TranslationCounters() : TranslationCounters()
+        native[vm: vm]?.code.cache.counters ?? TranslationCounters()
     }
 
     /// Bytes reserved for `vm`'s translations (ops and code), and in use.
     public func memory(for vm: VirtualMachine) -> (reserved: Int, used: Int) {
-        guard vm.id < native.count, let n = native[vm.id] else { return (0, 0) }
+        guard let n = native[vm: vm]?.code else { return (0, 0) }
         return (n.cache.memoryBytes + n.codeBytes.reserved, n.cache.usedBytes + n.codeBytes.used)
     }
 
     /// Code statistics of `vm`: bytes generated, chain links patched.
     public func codeStatistics(for vm: VirtualMachine) -> (bytesGenerated: UInt64, linksPatched: UInt64) {
-        guard vm.id < native.count, let n = native[vm.id] else { return (0, 0) }
+        guard let n = native[vm: vm]?.code else { return (0, 0) }
         return (n.bytesGenerated, n.linksPatched)
     }
 
     /// See `ExecutionEngine`: invalidates translations of written words; after
     /// writes it cannot see, unchains everything so each block is verified.
     public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
-        guard vm.id < native.count, let n = native[vm.id] else { return }
-        n.storageWritten(range: range)
+        native[vm: vm]?.code.storageWritten(range: range)
     }
 
     /// See `ExecutionEngine`.
     public func run(_ vm: VirtualMachine, budget: UInt64, in monitor: ControlProgram) -> EngineExit {
-        let n: NativeCode
+        let n: NativeCode, stepper: Machine
         do {
-            n = try code(for: vm, in: monitor)
+            (n, stepper) = try native.state(of: vm) {
+                (try NativeCode(storageSize: vm.region.size, cacheOps: cacheOps),
+                 Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine))
+            }
         } catch {
             // Code memory could not be mapped: fatal for this engine, reported by the caller's process.
             fatalError("\(error)")
         }
         let r = n.run(registers: monitor.machine.unsafeRegisterFile, memory: monitor.machine.storage.base + vm.region.base,
-                      storageSize: vm.region.size, psw: vm.psw, budget: budget, stepper: steppers[vm.id]!)
+                      storageSize: vm.region.size, psw: vm.psw, budget: budget, stepper: stepper)
         vm.counters.translated += UInt64(r.ran - r.stepped)
         vm.counters.interpreted += UInt64(r.stepped)
         vm.psw.pc = r.pc
         return EngineExit(ran: UInt64(r.ran), event: r.event)
-    }
-
-    private func code(for vm: VirtualMachine, in monitor: ControlProgram) throws -> NativeCode {
-        if vm.id < native.count, let n = native[vm.id] { return n }
-        if vm.id >= native.count {
-            native += [NativeCode?](repeating: nil, count: vm.id + 1 - native.count)
-            steppers += [Machine?](repeating: nil, count: vm.id + 1 - steppers.count)
-        }
-        let n = try NativeCode(storageSize: vm.region.size, cacheOps: cacheOps)
-        native[vm.id] = n
-        steppers[vm.id] = Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine)
-        return n
     }
 }
 
