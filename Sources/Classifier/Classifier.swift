@@ -190,7 +190,7 @@ public enum Classifier {
         switch Instruction(decoding: s.word)?.op.info.format {
         case .r?, .store?, .branch?, .sysRs1Rs2?: sources = [w.rs1, w.rs2]
         case .i?, .load?, .shift?, .sysRs1?: sources = [w.rs1]
-        default: break
+        case .u?, .jump?, .none?, .sysRd?, nil: break
         }
         let operands = sources.map { ", x\($0) = \(hex(s.registers[$0]))" }.joined()
         return "`\(disassemble(s.word, at: s.pc))` in \(mode == .user ? "user" : "supervisor") mode at P = \(hex(s.pc)), "

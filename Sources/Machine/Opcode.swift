@@ -111,7 +111,8 @@ extension Opcode {
     public var isControlTransfer: Bool {
         switch info.format {
         case .branch, .jump: return true
-        default: return self == .jalr
+        case .load: return self == .jalr // jalr is written like a load: rd, imm(rs1)
+        case .r, .i, .store, .u, .shift, .none, .sysRs1, .sysRs1Rs2, .sysRd: return false
         }
     }
 }

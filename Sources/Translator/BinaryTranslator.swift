@@ -202,7 +202,7 @@ public final class BinaryTranslator: ExecutionEngine {
                     x[rd] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt32.self))
                 case .sb, .sh, .sw:
                     let a = x[rs1] &+ op.imm
-                    let n = op.kind == .sw ? 4 : (op.kind == .sb ? 1 : 2)
+                    let n = op.kind.storeSize.unsafelyUnwrapped // this case lists stores only
                     guard Int(a) &+ n <= limit else { event = .trap(.memory, value: a); break opLoop }
                     // SAFETY: a + n <= limit; storeBytes allows unaligned offsets.
                     if n == 4 {

@@ -136,14 +136,32 @@ extension TranslationCache {
 }
 
 extension MicroOp.Kind {
+    /// The memory access a load or store makes: its width in bytes, whether
+    /// it writes, and (a load) whether it sign-extends; nil for every other
+    /// kind. Every kind is listed, so a new one must say: the executors, the
+    /// JIT and self-modifying-code detection read widths from here only.
+    @inlinable var access: (size: Int, isStore: Bool, signed: Bool)? {
+        switch self {
+        case .lb: return (1, false, true)
+        case .lh: return (2, false, true)
+        case .lw: return (4, false, false)
+        case .lbu: return (1, false, false)
+        case .lhu: return (2, false, false)
+        case .sb: return (1, true, false)
+        case .sh: return (2, true, false)
+        case .sw: return (4, true, false)
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu,
+             .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .constant, .nop,
+             .beq, .bne, .blt, .bge, .bltu, .bgeu, .continueAt, .jal, .jalr, .system, .ecall, .ebreak, .illegal:
+            return nil
+        }
+    }
+
     /// Bytes a store writes; nil for every other kind.
     @inlinable var storeSize: Int? {
-        switch self {
-        case .sb: return 1
-        case .sh: return 2
-        case .sw: return 4
-        default: return nil
-        }
+        guard let a = access, a.isStore else { return nil }
+        return a.size
     }
 }
 

@@ -138,14 +138,16 @@ extension JITCodeGenerator {
     }
 
     mutating func load(_ op: MicroOp, at k: Int) {
-        let n: Int32 = op.kind == .lw ? 4 : (op.kind == .lb || op.kind == .lbu ? 1 : 2)
-        let at = address(op, size: n, at: k)
-        let m = A.Mem(address: HostRegister.memory + at.q, size: Int(n))
+        let access = op.kind.access!
+        let at = address(op, size: Int32(access.size), at: k)
+        let m = A.Mem(address: HostRegister.memory + at.q, size: access.size)
         let d = host(op.rd) ?? .edx
-        switch op.kind {
-        case .lb, .lh: a.movsx(d, m)
-        case .lbu, .lhu: a.movzx(d, m)
-        default: a.mov(d, m)
+        if access.size == 4 {
+            a.mov(d, m)
+        } else if access.signed {
+            a.movsx(d, m)
+        } else {
+            a.movzx(d, m)
         }
         if host(op.rd) == nil { a.mov(JITCodeGenerator.x(op.rd), .edx) }
     }
@@ -265,7 +267,10 @@ extension MicroOp.Kind {
     var isDirectJump: Bool {
         switch self {
         case .beq, .bne, .blt, .bge, .bltu, .bgeu, .jal, .continueAt: return true
-        default: return false
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu,
+             .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .constant, .nop,
+             .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw, .jalr, .system, .ecall, .ebreak, .illegal: return false
         }
     }
 }
