@@ -123,10 +123,10 @@ extension Machine {
                 next = target
             case .beq: if x[w.rs1] == x[w.rs2] { next = pc &+ w.bImm }
             case .bne: if x[w.rs1] != x[w.rs2] { next = pc &+ w.bImm }
-            case .blt: if Int32(bitPattern: x[w.rs1]) < Int32(bitPattern: x[w.rs2]) { next = pc &+ w.bImm }
-            case .bge: if Int32(bitPattern: x[w.rs1]) >= Int32(bitPattern: x[w.rs2]) { next = pc &+ w.bImm }
-            case .bltu: if x[w.rs1] < x[w.rs2] { next = pc &+ w.bImm }
-            case .bgeu: if x[w.rs1] >= x[w.rs2] { next = pc &+ w.bImm }
+            case .blt: if Arithmetic.lessThan(x[w.rs1], x[w.rs2]) { next = pc &+ w.bImm }
+            case .bge: if !Arithmetic.lessThan(x[w.rs1], x[w.rs2]) { next = pc &+ w.bImm }
+            case .bltu: if Arithmetic.lessThanUnsigned(x[w.rs1], x[w.rs2]) { next = pc &+ w.bImm }
+            case .bgeu: if !Arithmetic.lessThanUnsigned(x[w.rs1], x[w.rs2]) { next = pc &+ w.bImm }
             case .lb:
                 let a = x[w.rs1] &+ w.iImm
                 guard Int(a) &+ 1 <= limit else { return .memoryFault(address: a) }
@@ -167,29 +167,29 @@ extension Machine {
                 guard Int(a) &+ 4 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 4 <= limit; storeBytes allows unaligned offsets.
                 base.storeBytes(of: x[w.rs2].littleEndian, toByteOffset: Int(a), as: UInt32.self)
-            case .addi: x[w.rd] = x[w.rs1] &+ w.iImm
-            case .slti: x[w.rd] = Int32(bitPattern: x[w.rs1]) < Int32(bitPattern: w.iImm) ? 1 : 0
-            case .sltiu: x[w.rd] = x[w.rs1] < w.iImm ? 1 : 0
+            case .addi: x[w.rd] = Arithmetic.add(x[w.rs1], w.iImm)
+            case .slti: x[w.rd] = Arithmetic.slt(x[w.rs1], w.iImm)
+            case .sltiu: x[w.rd] = Arithmetic.sltu(x[w.rs1], w.iImm)
             case .xori: x[w.rd] = x[w.rs1] ^ w.iImm
             case .ori: x[w.rd] = x[w.rs1] | w.iImm
             case .andi: x[w.rd] = x[w.rs1] & w.iImm
-            case .slli: x[w.rd] = x[w.rs1] << w.shamt
-            case .srli: x[w.rd] = x[w.rs1] >> w.shamt
-            case .srai: x[w.rd] = UInt32(bitPattern: Int32(bitPattern: x[w.rs1]) >> w.shamt)
-            case .add: x[w.rd] = x[w.rs1] &+ x[w.rs2]
-            case .sub: x[w.rd] = x[w.rs1] &- x[w.rs2]
-            case .sll: x[w.rd] = x[w.rs1] << (x[w.rs2] & 31)
-            case .slt: x[w.rd] = Int32(bitPattern: x[w.rs1]) < Int32(bitPattern: x[w.rs2]) ? 1 : 0
-            case .sltu: x[w.rd] = x[w.rs1] < x[w.rs2] ? 1 : 0
+            case .slli: x[w.rd] = Arithmetic.sll(x[w.rs1], w.shamt)
+            case .srli: x[w.rd] = Arithmetic.srl(x[w.rs1], w.shamt)
+            case .srai: x[w.rd] = Arithmetic.sra(x[w.rs1], w.shamt)
+            case .add: x[w.rd] = Arithmetic.add(x[w.rs1], x[w.rs2])
+            case .sub: x[w.rd] = Arithmetic.sub(x[w.rs1], x[w.rs2])
+            case .sll: x[w.rd] = Arithmetic.sll(x[w.rs1], x[w.rs2])
+            case .slt: x[w.rd] = Arithmetic.slt(x[w.rs1], x[w.rs2])
+            case .sltu: x[w.rd] = Arithmetic.sltu(x[w.rs1], x[w.rs2])
             case .xor: x[w.rd] = x[w.rs1] ^ x[w.rs2]
-            case .srl: x[w.rd] = x[w.rs1] >> (x[w.rs2] & 31)
-            case .sra: x[w.rd] = UInt32(bitPattern: Int32(bitPattern: x[w.rs1]) >> (x[w.rs2] & 31))
+            case .srl: x[w.rd] = Arithmetic.srl(x[w.rs1], x[w.rs2])
+            case .sra: x[w.rd] = Arithmetic.sra(x[w.rs1], x[w.rs2])
             case .or: x[w.rd] = x[w.rs1] | x[w.rs2]
             case .and: x[w.rd] = x[w.rs1] & x[w.rs2]
             case .fence, .fenceI: break
             case .ecall: return .ecall
             case .ebreak: return .ebreak
-            case .mul: x[w.rd] = x[w.rs1] &* x[w.rs2]
+            case .mul: x[w.rd] = Arithmetic.mul(x[w.rs1], x[w.rs2])
             case .mulh: x[w.rd] = Arithmetic.mulh(x[w.rs1], x[w.rs2])
             case .mulhsu: x[w.rd] = Arithmetic.mulhsu(x[w.rs1], x[w.rs2])
             case .mulhu: x[w.rd] = Arithmetic.mulhu(x[w.rs1], x[w.rs2])
@@ -214,9 +214,40 @@ extension Machine {
     }
 }
 
-/// RV32M's arithmetic with its defined edge cases (division by zero and
-/// overflow never trap), shared by every execution engine.
+/// RV32IM's arithmetic and comparisons over plain values, one body each,
+/// shared by the reference interpreter and the portable translator's
+/// executor (the JIT restates them in x86-64, held to them by its
+/// differential tests). The M extension's edge cases are defined here:
+/// division by zero and overflow never trap. Register-register and
+/// register-immediate forms share a body (ADDI is `add` of an immediate);
+/// shift amounts are taken mod 32, as RV32I's shifts take them.
+/// `@_transparent`, so each call is its one or two host instructions.
 public enum Arithmetic {
+    /// ADD, ADDI.
+    @_transparent public static func add(_ a: UInt32, _ b: UInt32) -> UInt32 { a &+ b }
+    /// SUB.
+    @_transparent public static func sub(_ a: UInt32, _ b: UInt32) -> UInt32 { a &- b }
+    /// SLL, SLLI.
+    @_transparent public static func sll(_ a: UInt32, _ b: UInt32) -> UInt32 { a << (b & 31) }
+    /// SRL, SRLI.
+    @_transparent public static func srl(_ a: UInt32, _ b: UInt32) -> UInt32 { a >> (b & 31) }
+    /// SRA, SRAI.
+    @_transparent public static func sra(_ a: UInt32, _ b: UInt32) -> UInt32 {
+        UInt32(bitPattern: Int32(bitPattern: a) >> (b & 31))
+    }
+    /// Signed a < b: SLT, SLTI (as 1 or 0), BLT, and BGE as its negation.
+    @_transparent public static func lessThan(_ a: UInt32, _ b: UInt32) -> Bool {
+        Int32(bitPattern: a) < Int32(bitPattern: b)
+    }
+    /// Unsigned a < b: SLTU, SLTIU (as 1 or 0), BLTU, and BGEU as its negation.
+    @_transparent public static func lessThanUnsigned(_ a: UInt32, _ b: UInt32) -> Bool { a < b }
+    /// SLT, SLTI.
+    @_transparent public static func slt(_ a: UInt32, _ b: UInt32) -> UInt32 { lessThan(a, b) ? 1 : 0 }
+    /// SLTU, SLTIU.
+    @_transparent public static func sltu(_ a: UInt32, _ b: UInt32) -> UInt32 { lessThanUnsigned(a, b) ? 1 : 0 }
+    /// MUL: the low 32 bits.
+    @_transparent public static func mul(_ a: UInt32, _ b: UInt32) -> UInt32 { a &* b }
+
     /// High 32 bits of signed x signed.
     @inlinable @inline(__always) public static func mulh(_ a: UInt32, _ b: UInt32) -> UInt32 {
         UInt32(truncatingIfNeeded: (Int64(Int32(bitPattern: a)) * Int64(Int32(bitPattern: b))) >> 32)

@@ -146,17 +146,17 @@ public final class BinaryTranslator: ExecutionEngine {
                 let op = ops[i]
                 let rd = Int(op.rd), rs1 = Int(op.rs1), rs2 = Int(op.rs2)
                 switch op.kind {
-                case .add: x[rd] = x[rs1] &+ x[rs2]
-                case .sub: x[rd] = x[rs1] &- x[rs2]
-                case .sll: x[rd] = x[rs1] << (x[rs2] & 31)
-                case .slt: x[rd] = Int32(bitPattern: x[rs1]) < Int32(bitPattern: x[rs2]) ? 1 : 0
-                case .sltu: x[rd] = x[rs1] < x[rs2] ? 1 : 0
+                case .add: x[rd] = Arithmetic.add(x[rs1], x[rs2])
+                case .sub: x[rd] = Arithmetic.sub(x[rs1], x[rs2])
+                case .sll: x[rd] = Arithmetic.sll(x[rs1], x[rs2])
+                case .slt: x[rd] = Arithmetic.slt(x[rs1], x[rs2])
+                case .sltu: x[rd] = Arithmetic.sltu(x[rs1], x[rs2])
                 case .xor: x[rd] = x[rs1] ^ x[rs2]
-                case .srl: x[rd] = x[rs1] >> (x[rs2] & 31)
-                case .sra: x[rd] = UInt32(bitPattern: Int32(bitPattern: x[rs1]) >> (x[rs2] & 31))
+                case .srl: x[rd] = Arithmetic.srl(x[rs1], x[rs2])
+                case .sra: x[rd] = Arithmetic.sra(x[rs1], x[rs2])
                 case .or: x[rd] = x[rs1] | x[rs2]
                 case .and: x[rd] = x[rs1] & x[rs2]
-                case .mul: x[rd] = x[rs1] &* x[rs2]
+                case .mul: x[rd] = Arithmetic.mul(x[rs1], x[rs2])
                 case .mulh: x[rd] = Arithmetic.mulh(x[rs1], x[rs2])
                 case .mulhsu: x[rd] = Arithmetic.mulhsu(x[rs1], x[rs2])
                 case .mulhu: x[rd] = Arithmetic.mulhu(x[rs1], x[rs2])
@@ -164,15 +164,15 @@ public final class BinaryTranslator: ExecutionEngine {
                 case .divu: x[rd] = Arithmetic.divu(x[rs1], x[rs2])
                 case .rem: x[rd] = Arithmetic.rem(x[rs1], x[rs2])
                 case .remu: x[rd] = Arithmetic.remu(x[rs1], x[rs2])
-                case .addi: x[rd] = x[rs1] &+ op.imm
-                case .slti: x[rd] = Int32(bitPattern: x[rs1]) < Int32(bitPattern: op.imm) ? 1 : 0
-                case .sltiu: x[rd] = x[rs1] < op.imm ? 1 : 0
+                case .addi: x[rd] = Arithmetic.add(x[rs1], op.imm)
+                case .slti: x[rd] = Arithmetic.slt(x[rs1], op.imm)
+                case .sltiu: x[rd] = Arithmetic.sltu(x[rs1], op.imm)
                 case .xori: x[rd] = x[rs1] ^ op.imm
                 case .ori: x[rd] = x[rs1] | op.imm
                 case .andi: x[rd] = x[rs1] & op.imm
-                case .slli: x[rd] = x[rs1] << op.imm
-                case .srli: x[rd] = x[rs1] >> op.imm
-                case .srai: x[rd] = UInt32(bitPattern: Int32(bitPattern: x[rs1]) >> op.imm)
+                case .slli: x[rd] = Arithmetic.sll(x[rs1], op.imm)
+                case .srli: x[rd] = Arithmetic.srl(x[rs1], op.imm)
+                case .srai: x[rd] = Arithmetic.sra(x[rs1], op.imm)
                 case .constant: x[rd] = op.imm
                 case .nop: break
                 case .lb:
@@ -259,7 +259,7 @@ public final class BinaryTranslator: ExecutionEngine {
                         break opLoop
                     }
                 case .blt:
-                    if Int32(bitPattern: x[rs1]) < Int32(bitPattern: x[rs2]) {
+                    if Arithmetic.lessThan(x[rs1], x[rs2]) {
                         // Taken: a side exit. The ops after this one were charged but do not run.
                         let left = remaining &+ count &- (i &- first &+ 1)
                         if op.imm == blockPC, left >= count { // a loop on itself: no transition at all
@@ -275,7 +275,7 @@ public final class BinaryTranslator: ExecutionEngine {
                         break opLoop
                     }
                 case .bge:
-                    if Int32(bitPattern: x[rs1]) >= Int32(bitPattern: x[rs2]) {
+                    if !Arithmetic.lessThan(x[rs1], x[rs2]) {
                         // Taken: a side exit. The ops after this one were charged but do not run.
                         let left = remaining &+ count &- (i &- first &+ 1)
                         if op.imm == blockPC, left >= count { // a loop on itself: no transition at all
@@ -291,7 +291,7 @@ public final class BinaryTranslator: ExecutionEngine {
                         break opLoop
                     }
                 case .bltu:
-                    if x[rs1] < x[rs2] {
+                    if Arithmetic.lessThanUnsigned(x[rs1], x[rs2]) {
                         // Taken: a side exit. The ops after this one were charged but do not run.
                         let left = remaining &+ count &- (i &- first &+ 1)
                         if op.imm == blockPC, left >= count { // a loop on itself: no transition at all
@@ -307,7 +307,7 @@ public final class BinaryTranslator: ExecutionEngine {
                         break opLoop
                     }
                 case .bgeu:
-                    if x[rs1] >= x[rs2] {
+                    if !Arithmetic.lessThanUnsigned(x[rs1], x[rs2]) {
                         // Taken: a side exit. The ops after this one were charged but do not run.
                         let left = remaining &+ count &- (i &- first &+ 1)
                         if op.imm == blockPC, left >= count { // a loop on itself: no transition at all
