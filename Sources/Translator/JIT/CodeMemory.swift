@@ -88,6 +88,15 @@ final class CodeMemory {
         return at
     }
 
+    /// Pads with int3 (never executed) up to a multiple of `n` bytes, room permitting.
+    func align(to n: Int) {
+        let pad = (n - used % n) % n
+        guard pad > 0, pad <= free else { return }
+        let int3 = [UInt8](repeating: 0xCC, count: pad)
+        int3.withUnsafeBytes { write($0, at: used) }
+        used += pad
+    }
+
     /// Overwrites 4 bytes at host address `address` (a jump's rel32) inside the used part.
     func patch32(atAddress address: UInt, _ value: UInt32) {
         let o = Int(address - UInt(bitPattern: base))

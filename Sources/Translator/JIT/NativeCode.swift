@@ -111,7 +111,16 @@ final class NativeCode {
     // MARK: - Translation and chaining
 
     /// True if one more block fits in both the op cache and code memory.
-    private var hasRoomForBlock: Bool { cache.hasRoomForBlock && code.free >= JITCodeGenerator.maximumBlockBytes }
+    private var hasRoomForBlock: Bool {
+        cache.hasRoomForBlock && code.free >= JITCodeGenerator.maximumBlockBytes + NativeCode.blockAlignment
+    }
+
+    /// Every block starts on a 32-byte boundary. Unaligned, where a block (and
+    /// the loop back to its start) fell relative to the host's fetch blocks
+    /// depended on what was translated before it: coremark under trap ran
+    /// 0.91-1.15x its bare time from one process to the next with the same
+    /// code; aligned, 0.96-1.04x.
+    static let blockAlignment = 32
 
     /// Translates and compiles the block at `pc` (flushing first if full); nil if P cannot be fetched.
     func translate(pc: UInt32) -> Int32? {
@@ -124,6 +133,7 @@ final class NativeCode {
         guard let id = cache.translate(pc: pc, l: l, limit: limit, memory: memory) else { return nil }
         let started = ContinuousClock.now
         let b = cache.blocks[Int(id)]
+        code.align(to: NativeCode.blockAlignment)
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
                                               buffer: assembly)
         let at = code.append(bytes), size = bytes.count
