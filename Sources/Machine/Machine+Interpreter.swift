@@ -197,16 +197,8 @@ extension Machine {
             case .divu: x[w.rd] = Arithmetic.divu(x[w.rs1], x[w.rs2])
             case .rem: x[w.rd] = Arithmetic.rem(x[w.rs1], x[w.rs2])
             case .remu: x[w.rd] = Arithmetic.remu(x[w.rs1], x[w.rs2])
-            case .halt: return .system(.halt, word: w.raw)
-            case .lpsw: return .system(.lpsw, word: w.raw)
-            case .setr: return .system(.setr, word: w.raw)
-            case .getm: return .system(.getm, word: w.raw)
-            case .getl: return .system(.getl, word: w.raw)
-            case .getb: return .system(.getb, word: w.raw)
-            case .jrstu: return .system(.jrstu, word: w.raw)
-            case .setm: return .system(.setm, word: w.raw)
-            case .out: return .system(.out, word: w.raw)
-            case .vmrun: return .system(.vmrun, word: w.raw)
+            case .halt, .lpsw, .setr, .getm, .getl, .getb, .jrstu, .setm, .out, .vmrun:
+                return .system(SystemInstruction(index: Int(w.funct7)), word: w.raw)
             }
             x[0] = 0
             pc = next

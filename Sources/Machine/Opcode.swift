@@ -77,6 +77,14 @@ public struct InstructionInfo: Sendable {
 }
 
 extension Opcode {
+    /// The first system instruction. The system instructions are the last
+    /// opcodes, in funct7 order, so system instruction i (its funct7, its
+    /// `SystemInstruction.index`) is opcode `firstSystem + i`
+    /// (`InstructionTableTests` checks the rows agree).
+    @inlinable public static var firstSystem: Opcode { .halt }
+    /// The last system instruction (the last opcode).
+    @inlinable public static var lastSystem: Opcode { .vmrun }
+
     /// This opcode's row of the instruction table.
     @inlinable public var info: InstructionInfo { InstructionTable.rows[Int(rawValue)] }
 
@@ -86,16 +94,8 @@ extension Opcode {
     /// Core or system, and which system instruction.
     public var group: InstructionGroup {
         switch self {
-        case .halt: return .system(.halt)
-        case .lpsw: return .system(.lpsw)
-        case .setr: return .system(.setr)
-        case .getm: return .system(.getm)
-        case .getl: return .system(.getl)
-        case .getb: return .system(.getb)
-        case .jrstu: return .system(.jrstu)
-        case .setm: return .system(.setm)
-        case .out: return .system(.out)
-        case .vmrun: return .system(.vmrun)
+        case .halt, .lpsw, .setr, .getm, .getl, .getb, .jrstu, .setm, .out, .vmrun:
+            return .system(SystemInstruction(index: Int(rawValue &- Opcode.firstSystem.rawValue)))
         case .lui, .auipc, .jal, .jalr, .beq, .bne, .blt, .bge, .bltu, .bgeu,
              .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw,
              .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai,

@@ -6,37 +6,16 @@ public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
     case vmrun = "VMRUN"
 
     /// The opcode of this system instruction in the instruction table.
-    public var opcode: Opcode {
-        switch self {
-        case .halt: return .halt
-        case .lpsw: return .lpsw
-        case .setr: return .setr
-        case .getm: return .getm
-        case .getl: return .getl
-        case .getb: return .getb
-        case .jrstu: return .jrstu
-        case .setm: return .setm
-        case .out: return .out
-        case .vmrun: return .vmrun
-        }
-    }
+    public var opcode: Opcode { Opcode(rawValue: Opcode.firstSystem.rawValue + UInt8(index))! }
 
     /// The instruction at `index` (0...9, the funct7 encoding).
     @inlinable public init(index: Int) {
-        switch index {
-        case 0: self = .halt
-        case 1: self = .lpsw
-        case 2: self = .setr
-        case 3: self = .getm
-        case 4: self = .getl
-        case 5: self = .getb
-        case 6: self = .jrstu
-        case 7: self = .setm
-        case 8: self = .out
-        case 9: self = .vmrun
-        default: preconditionFailure("no system instruction has index \(index)")
-        }
+        precondition(SystemInstruction.byIndex.indices.contains(index), "no system instruction has index \(index)")
+        self = SystemInstruction.byIndex[index]
     }
+
+    /// `allCases`, made once (the synthesized `allCases` builds its array on each use).
+    @usableFromInline static let byIndex = allCases
 
     /// Position in `allCases`, which is also the funct7 encoding (a switch, not a
     /// search: monitors index their counters with it on every trap).

@@ -7,6 +7,23 @@ final class InstructionTableTests: XCTestCase {
         XCTAssertEqual(Set(Opcode.allCases.map(\.mnemonic)).count, Opcode.allCases.count, "mnemonics are unique")
     }
 
+    /// The ordering the decoder, `Opcode.group` and `SystemInstruction`
+    /// derive system instructions from: the system opcodes are the last ones,
+    /// in funct7 order, and system instruction i is opcode firstSystem + i.
+    func testSystemInstructionsAreTheLastOpcodesInFunct7Order() {
+        let system = Opcode.allCases.filter { if case .system = $0.group { return true } else { return false } }
+        XCTAssertEqual(system, Array(Opcode.allCases[Int(Opcode.firstSystem.rawValue)...]))
+        XCTAssertEqual(system.last, Opcode.lastSystem)
+        for (i, op) in system.enumerated() {
+            XCTAssertEqual(op.info.major, InstructionTable.Major.pg32, "\(op)")
+            XCTAssertEqual(op.info.funct7, UInt32(i), "\(op): funct7 is its index")
+            XCTAssertEqual(SystemInstruction(index: i).opcode, op)
+            XCTAssertEqual(SystemInstruction(index: i).index, i)
+            XCTAssertEqual(op.group, .system(SystemInstruction(index: i)))
+            XCTAssertEqual(op.mnemonic.uppercased(), SystemInstruction(index: i).rawValue)
+        }
+    }
+
     /// Encode, decode and disassemble every opcode with random operands.
     func testEncodeDecodeRoundTripOverWholeTable() {
         var rng = SplitMix64(seed: 2026)
