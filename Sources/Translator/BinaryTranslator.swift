@@ -104,23 +104,19 @@ public final class BinaryTranslator: ExecutionEngine {
                 chained &+= id >= 0 ? 1 : 0
             }
             if id < 0 {
-                if let found = c.lookup(pc: pc, l: l) {
-                    id = found
-                } else {
-                    c.counters.misses += 1
-                    guard let made = c.translate(pc: pc, l: l, limit: limit, memory: memory) else {
-                        event = .trap(.memory, value: pc) // the fetch traps; it is not counted
-                        break blockLoop
-                    }
-                    id = made
+                guard let found = c.block(pc: pc, l: l, orTranslate: { c.translate(pc: pc, l: l, limit: limit, memory: memory) })
+                else {
+                    event = .trap(.memory, value: pc) // the fetch traps; it is not counted
+                    break blockLoop
                 }
+                id = found
                 if prev >= 0, blocks[Int(prev)].valid {
                     if prevSlot == 2 { links[exitOp] = id } else { c.link(prev, slot: prevSlot, to: id) }
                 }
             }
             let bp = blocks + Int(id)
             let count = Int(bp.pointee.count)
-            if remaining < count || Int(bp.pointee.end) > limit || bp.pointee.epoch != epoch {
+            if TranslationCache.needsSlowEntry(bp, remaining: remaining, limit: limit, epoch: epoch) {
                 var psw = vm.psw
                 psw.pc = pc
                 switch c.slowEntry(bp, psw: psw, storageSize: w, remaining: remaining, memory: memory,

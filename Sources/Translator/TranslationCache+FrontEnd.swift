@@ -85,6 +85,24 @@ extension TranslationCache {
         case stepped(ran: Int, next: UInt32, event: EngineEvent?)
     }
 
+    /// The block at (pc, l): found, or translated by `translate` (the
+    /// backend's: the portable one translates, the JIT also compiles), a
+    /// miss counted; nil if P cannot be fetched. Both executors' one way in.
+    @inline(__always)
+    func block(pc: UInt32, l: UInt32, orTranslate translate: () -> Int32?) -> Int32? {
+        if let found = lookup(pc: pc, l: l) { return found }
+        counters.misses += 1
+        return translate()
+    }
+
+    /// True if the block cannot simply run: fewer than its ops left in the
+    /// budget, past a bound that shrank, or possibly stale, its epoch not
+    /// `epoch` (the cache's, which an executor may hold in a local): `slowEntry` then.
+    @inline(__always)
+    static func needsSlowEntry(_ bp: UnsafeMutablePointer<Block>, remaining: Int, limit: Int, epoch: UInt32) -> Bool {
+        remaining < Int(bp.pointee.count) || Int(bp.pointee.end) > limit || bp.pointee.epoch != epoch
+    }
+
     /// A block whose words may have changed behind the translator's back, or
     /// that the budget or a shrunken bound does not let run whole. `stepper`
     /// is a reference interpreter over the same storage and registers, trap

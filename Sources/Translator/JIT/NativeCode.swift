@@ -268,19 +268,12 @@ final class NativeCode {
         var pc = psw.pc, stepped = 0
         var event = EngineEvent.budget
         while remaining > 0 {
-            var id: Int32
-            if let found = cache.lookup(pc: pc, l: l) {
-                id = found
-            } else {
-                cache.counters.misses += 1
-                guard let made = translate(pc: pc) else {
-                    event = .trap(.memory, value: pc) // the fetch traps; it is not counted
-                    break
-                }
-                id = made
+            guard let id = cache.block(pc: pc, l: l, orTranslate: { translate(pc: pc) }) else {
+                event = .trap(.memory, value: pc) // the fetch traps; it is not counted
+                break
             }
             let bp = cache.blocks + Int(id)
-            if remaining < Int(bp.pointee.count) || Int(bp.pointee.end) > limit || bp.pointee.epoch != cache.epoch {
+            if TranslationCache.needsSlowEntry(bp, remaining: remaining, limit: limit, epoch: cache.epoch) {
                 var at = psw
                 at.pc = pc
                 switch cache.slowEntry(bp, psw: at, storageSize: w, remaining: remaining, memory: memory, stepper: stepper) {
