@@ -16,7 +16,7 @@ public struct RunResult: Sendable {
     public var stats: [(String, JSON)]
     /// The monitor's counters, for a monitored run.
     public var monitor: MonitorCounters? = nil
-    /// The translator's counters, for bt.
+    /// The translator's counters: bt and jit, and native on the JIT processor.
     public var translation: TranslationCounters? = nil
 
     /// A result from its parts.

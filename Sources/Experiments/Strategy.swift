@@ -49,7 +49,8 @@ extension Strategy {
     }
 
     /// Runs one guest under this strategy. Throws `UsageError` for a strategy
-    /// not built yet or a profile it cannot run.
+    /// this host cannot run (the JIT off x86-64 Linux), a configuration the
+    /// allocator refuses, or a profile the monitor cannot confine.
     public func execute(_ request: RunRequest) throws -> RunResult {
         switch self {
         case .native, .nativeJit:
@@ -70,7 +71,8 @@ extension Strategy {
         }
     }
 
-    /// The control program (and translator, for bt) this strategy runs `requests` under.
+    /// The control program this strategy runs `requests` under, and its
+    /// translator for bt and jit (nil for the other monitors).
     public func controlProgram(_ requests: [RunRequest]) throws -> (ControlProgram, (any TranslatingEngine)?) {
         guard runsSeveralVMs, let first = requests.first else {
             throw UsageError("strategy '\(rawValue)' has no control program")
