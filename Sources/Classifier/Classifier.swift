@@ -88,27 +88,27 @@ public enum Classifier {
             // Control sensitive: M or R changed without a trap.
             for (mode, out) in [(Mode.supervisor, sup), (.user, usr)] where !out.trapped {
                 if out.psw.mode != mode || out.psw.l != s.l || out.psw.b != s.b {
-                    let w = describe(s, mode, "M, l, b became \(out.psw.mode.rawValue), \(hex(out.psw.l)), \(hex(out.psw.b)) without a trap")
-                    if !c.controlSensitive { c.witnesses["controlSensitive"] = w }
+                    let witness = describe(s, mode, "M, l, b became \(out.psw.mode.rawValue), \(hex(out.psw.l)), \(hex(out.psw.b)) without a trap")
+                    if !c.controlSensitive { c.witnesses["controlSensitive"] = witness }
                     c.controlSensitive = true
-                    if mode == .user { markUserSensitive(&c, w) }
+                    if mode == .user { markUserSensitive(&c, witness) }
                 }
             }
             // Location sensitive: r and r shifted by x see the same storage; do the results agree relative to r?
             for (mode, a, b) in [(Mode.supervisor, sup, supShifted), (.user, usr, usrShifted)] where !a.trapped && !b.trapped {
                 if let d = difference(a, base, b, shifted, ignoringMode: false) {
-                    let w = describe(s, mode, "at l = \(hex(base)) and \(hex(shifted)): \(d)")
-                    if !c.locationSensitive { c.witnesses["locationSensitive"] = w }
+                    let witness = describe(s, mode, "at l = \(hex(base)) and \(hex(shifted)): \(d)")
+                    if !c.locationSensitive { c.witnesses["locationSensitive"] = witness }
                     c.locationSensitive = true
-                    if mode == .user { markUserSensitive(&c, w) }
+                    if mode == .user { markUserSensitive(&c, witness) }
                 }
             }
             // Mode sensitive: the two modes, neither trapping, differ in something other than M.
             if !sup.trapped && !usr.trapped, let d = difference(sup, base, usr, base, ignoringMode: true) {
-                let w = describe(s, .user, "supervisor and user mode differ: \(d)")
-                if !c.modeSensitive { c.witnesses["modeSensitive"] = w }
+                let witness = describe(s, .user, "supervisor and user mode differ: \(d)")
+                if !c.modeSensitive { c.witnesses["modeSensitive"] = witness }
                 c.modeSensitive = true
-                markUserSensitive(&c, w)
+                markUserSensitive(&c, witness)
             }
         }
         c.privileged = privilegeTested && privilegeHeld
@@ -123,14 +123,14 @@ public enum Classifier {
 
     /// r and r shifted by x, both inside storage; some pairs end at its edge.
     static func relocationPair(_ trial: Int, rng: inout SplitMix64) -> (UInt32, UInt32) {
-        let w = UInt32(Probe.window)
+        let window = UInt32(Probe.window)
         switch trial % 4 {
-        case 0: return (0, w)
-        case 1: return (w, 3 * w)          // the shifted window ends at the edge of memory
-        case 2: return (0, 3 * w)
+        case 0: return (0, window)
+        case 1: return (window, 3 * window) // the shifted window ends at the edge of memory
+        case 2: return (0, 3 * window)
         default:
-            let l = UInt32.random(in: 0...w, using: &rng) & ~3
-            return (l, l + UInt32.random(in: 1...(w / 4), using: &rng) * 4 + w)
+            let l = UInt32.random(in: 0...window, using: &rng) & ~3
+            return (l, l + UInt32.random(in: 1...(window / 4), using: &rng) * 4 + window)
         }
     }
 
@@ -185,11 +185,11 @@ public enum Classifier {
     }
 
     static func describe(_ s: ProbeState, _ mode: Mode, _ what: String) -> String {
-        let w = InstructionWord(s.word)
+        let word = InstructionWord(s.word)
         var sources: [Int] = []
         switch Instruction(decoding: s.word)?.op.info.format {
-        case .r?, .store?, .branch?, .sysRs1Rs2?: sources = [w.rs1, w.rs2]
-        case .i?, .load?, .shift?, .sysRs1?: sources = [w.rs1]
+        case .r?, .store?, .branch?, .sysRs1Rs2?: sources = [word.rs1, word.rs2]
+        case .i?, .load?, .shift?, .sysRs1?: sources = [word.rs1]
         case .u?, .jump?, .none?, .sysRd?, nil: break
         }
         let operands = sources.map { ", x\($0) = \(hex(s.registers[$0]))" }.joined()

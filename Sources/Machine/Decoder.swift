@@ -63,14 +63,14 @@ extension Opcode {
     /// handlers: measured with `bench perf`, 8.0 -> 4.6 host cycles per guest
     /// instruction.
     @_transparent
-    public static func decode(_ w: InstructionWord) -> Opcode? {
-        switch w.major {
+    public static func decode(_ word: InstructionWord) -> Opcode? {
+        switch word.major {
         case InstructionTable.Major.lui: return .lui
         case InstructionTable.Major.auipc: return .auipc
         case InstructionTable.Major.jal: return .jal
-        case InstructionTable.Major.jalr: return w.funct3 == 0 ? .jalr : nil
+        case InstructionTable.Major.jalr: return word.funct3 == 0 ? .jalr : nil
         case InstructionTable.Major.branch:
-            switch w.funct3 {
+            switch word.funct3 {
             case 0: return .beq
             case 1: return .bne
             case 4: return .blt
@@ -80,7 +80,7 @@ extension Opcode {
             default: return nil
             }
         case InstructionTable.Major.load:
-            switch w.funct3 {
+            switch word.funct3 {
             case 0: return .lb
             case 1: return .lh
             case 2: return .lw
@@ -89,32 +89,32 @@ extension Opcode {
             default: return nil
             }
         case InstructionTable.Major.store:
-            switch w.funct3 {
+            switch word.funct3 {
             case 0: return .sb
             case 1: return .sh
             case 2: return .sw
             default: return nil
             }
         case InstructionTable.Major.opImm:
-            switch w.funct3 {
+            switch word.funct3 {
             case 0: return .addi
             case 2: return .slti
             case 3: return .sltiu
             case 4: return .xori
             case 6: return .ori
             case 7: return .andi
-            case 1: return w.funct7 == 0 ? .slli : nil
+            case 1: return word.funct7 == 0 ? .slli : nil
             default: // 5
-                switch w.funct7 {
+                switch word.funct7 {
                 case 0x00: return .srli
                 case 0x20: return .srai
                 default: return nil
                 }
             }
         case InstructionTable.Major.op:
-            switch w.funct7 {
+            switch word.funct7 {
             case 0x00:
-                switch w.funct3 {
+                switch word.funct3 {
                 case 0: return .add
                 case 1: return .sll
                 case 2: return .slt
@@ -125,13 +125,13 @@ extension Opcode {
                 default: return .and
                 }
             case 0x20:
-                switch w.funct3 {
+                switch word.funct3 {
                 case 0: return .sub
                 case 5: return .sra
                 default: return nil
                 }
             case 0x01:
-                switch w.funct3 {
+                switch word.funct3 {
                 case 0: return .mul
                 case 1: return .mulh
                 case 2: return .mulhsu
@@ -144,22 +144,22 @@ extension Opcode {
             default: return nil
             }
         case InstructionTable.Major.miscMem:
-            switch w.funct3 {
+            switch word.funct3 {
             case 0: return .fence
             case 1: return .fenceI
             default: return nil
             }
         case InstructionTable.Major.system:
-            switch w.raw {
+            switch word.raw {
             case InstructionTable.ecallWord: return .ecall
             case InstructionTable.ebreakWord: return .ebreak
             default: return nil
             }
         case InstructionTable.Major.pg32:
-            guard w.funct3 == 0 else { return nil }
+            guard word.funct3 == 0 else { return nil }
             // funct7 is the system instruction's index, in table order (SystemInstruction.index; a test checks).
             // Written out rather than computed: computed, the interpreter ran 7.7% more host instructions.
-            switch w.funct7 {
+            switch word.funct7 {
             case 0: return .halt
             case 1: return .lpsw
             case 2: return .setr

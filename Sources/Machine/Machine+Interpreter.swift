@@ -107,98 +107,98 @@ extension Machine {
             if left == 0 { return .budget }
             guard pc & 3 == 0, Int(pc) &+ 4 <= limit else { return .fetchFault }
             // SAFETY: pc + 4 <= limit, checked above.
-            let w = InstructionWord(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: Int(pc), as: UInt32.self)))
+            let word = InstructionWord(UInt32(littleEndian: base.loadUnaligned(fromByteOffset: Int(pc), as: UInt32.self)))
             left &-= 1
-            guard let op = Opcode.decode(w) else { return .illegal(word: w.raw) }
+            guard let op = Opcode.decode(word) else { return .illegal(word: word.raw) }
             var next = pc &+ 4
             switch op {
-            case .lui: x[w.rd] = w.uImm
-            case .auipc: x[w.rd] = pc &+ w.uImm
+            case .lui: x[word.rd] = word.uImm
+            case .auipc: x[word.rd] = pc &+ word.uImm
             case .jal:
-                x[w.rd] = next
-                next = pc &+ w.jImm
+                x[word.rd] = next
+                next = pc &+ word.jImm
             case .jalr:
-                let target = (x[w.rs1] &+ w.iImm) & ~1
-                x[w.rd] = next
+                let target = (x[word.rs1] &+ word.iImm) & ~1
+                x[word.rd] = next
                 next = target
-            case .beq: if x[w.rs1] == x[w.rs2] { next = pc &+ w.bImm }
-            case .bne: if x[w.rs1] != x[w.rs2] { next = pc &+ w.bImm }
-            case .blt: if Arithmetic.lessThan(x[w.rs1], x[w.rs2]) { next = pc &+ w.bImm }
-            case .bge: if !Arithmetic.lessThan(x[w.rs1], x[w.rs2]) { next = pc &+ w.bImm }
-            case .bltu: if Arithmetic.lessThanUnsigned(x[w.rs1], x[w.rs2]) { next = pc &+ w.bImm }
-            case .bgeu: if !Arithmetic.lessThanUnsigned(x[w.rs1], x[w.rs2]) { next = pc &+ w.bImm }
+            case .beq: if x[word.rs1] == x[word.rs2] { next = pc &+ word.bImm }
+            case .bne: if x[word.rs1] != x[word.rs2] { next = pc &+ word.bImm }
+            case .blt: if Arithmetic.lessThan(x[word.rs1], x[word.rs2]) { next = pc &+ word.bImm }
+            case .bge: if !Arithmetic.lessThan(x[word.rs1], x[word.rs2]) { next = pc &+ word.bImm }
+            case .bltu: if Arithmetic.lessThanUnsigned(x[word.rs1], x[word.rs2]) { next = pc &+ word.bImm }
+            case .bgeu: if !Arithmetic.lessThanUnsigned(x[word.rs1], x[word.rs2]) { next = pc &+ word.bImm }
             case .lb:
-                let a = x[w.rs1] &+ w.iImm
+                let a = x[word.rs1] &+ word.iImm
                 guard Int(a) &+ 1 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 1 <= limit.
-                x[w.rd] = UInt32(bitPattern: Int32(base.load(fromByteOffset: Int(a), as: Int8.self)))
+                x[word.rd] = UInt32(bitPattern: Int32(base.load(fromByteOffset: Int(a), as: Int8.self)))
             case .lh:
-                let a = x[w.rs1] &+ w.iImm
+                let a = x[word.rs1] &+ word.iImm
                 guard Int(a) &+ 2 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 2 <= limit.
-                x[w.rd] = UInt32(bitPattern: Int32(Int16(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: Int16.self))))
+                x[word.rd] = UInt32(bitPattern: Int32(Int16(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: Int16.self))))
             case .lw:
-                let a = x[w.rs1] &+ w.iImm
+                let a = x[word.rs1] &+ word.iImm
                 guard Int(a) &+ 4 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 4 <= limit.
-                x[w.rd] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt32.self))
+                x[word.rd] = UInt32(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt32.self))
             case .lbu:
-                let a = x[w.rs1] &+ w.iImm
+                let a = x[word.rs1] &+ word.iImm
                 guard Int(a) &+ 1 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 1 <= limit.
-                x[w.rd] = UInt32(base.load(fromByteOffset: Int(a), as: UInt8.self))
+                x[word.rd] = UInt32(base.load(fromByteOffset: Int(a), as: UInt8.self))
             case .lhu:
-                let a = x[w.rs1] &+ w.iImm
+                let a = x[word.rs1] &+ word.iImm
                 guard Int(a) &+ 2 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 2 <= limit.
-                x[w.rd] = UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt16.self)))
+                x[word.rd] = UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: Int(a), as: UInt16.self)))
             case .sb:
-                let a = x[w.rs1] &+ w.sImm
+                let a = x[word.rs1] &+ word.sImm
                 guard Int(a) &+ 1 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 1 <= limit.
-                base.storeBytes(of: UInt8(truncatingIfNeeded: x[w.rs2]), toByteOffset: Int(a), as: UInt8.self)
+                base.storeBytes(of: UInt8(truncatingIfNeeded: x[word.rs2]), toByteOffset: Int(a), as: UInt8.self)
             case .sh:
-                let a = x[w.rs1] &+ w.sImm
+                let a = x[word.rs1] &+ word.sImm
                 guard Int(a) &+ 2 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 2 <= limit; storeBytes allows unaligned offsets.
-                base.storeBytes(of: UInt16(truncatingIfNeeded: x[w.rs2]).littleEndian, toByteOffset: Int(a), as: UInt16.self)
+                base.storeBytes(of: UInt16(truncatingIfNeeded: x[word.rs2]).littleEndian, toByteOffset: Int(a), as: UInt16.self)
             case .sw:
-                let a = x[w.rs1] &+ w.sImm
+                let a = x[word.rs1] &+ word.sImm
                 guard Int(a) &+ 4 <= limit else { return .memoryFault(address: a) }
                 // SAFETY: a + 4 <= limit; storeBytes allows unaligned offsets.
-                base.storeBytes(of: x[w.rs2].littleEndian, toByteOffset: Int(a), as: UInt32.self)
-            case .addi: x[w.rd] = Arithmetic.add(x[w.rs1], w.iImm)
-            case .slti: x[w.rd] = Arithmetic.slt(x[w.rs1], w.iImm)
-            case .sltiu: x[w.rd] = Arithmetic.sltu(x[w.rs1], w.iImm)
-            case .xori: x[w.rd] = x[w.rs1] ^ w.iImm
-            case .ori: x[w.rd] = x[w.rs1] | w.iImm
-            case .andi: x[w.rd] = x[w.rs1] & w.iImm
-            case .slli: x[w.rd] = Arithmetic.sll(x[w.rs1], w.shamt)
-            case .srli: x[w.rd] = Arithmetic.srl(x[w.rs1], w.shamt)
-            case .srai: x[w.rd] = Arithmetic.sra(x[w.rs1], w.shamt)
-            case .add: x[w.rd] = Arithmetic.add(x[w.rs1], x[w.rs2])
-            case .sub: x[w.rd] = Arithmetic.sub(x[w.rs1], x[w.rs2])
-            case .sll: x[w.rd] = Arithmetic.sll(x[w.rs1], x[w.rs2])
-            case .slt: x[w.rd] = Arithmetic.slt(x[w.rs1], x[w.rs2])
-            case .sltu: x[w.rd] = Arithmetic.sltu(x[w.rs1], x[w.rs2])
-            case .xor: x[w.rd] = x[w.rs1] ^ x[w.rs2]
-            case .srl: x[w.rd] = Arithmetic.srl(x[w.rs1], x[w.rs2])
-            case .sra: x[w.rd] = Arithmetic.sra(x[w.rs1], x[w.rs2])
-            case .or: x[w.rd] = x[w.rs1] | x[w.rs2]
-            case .and: x[w.rd] = x[w.rs1] & x[w.rs2]
+                base.storeBytes(of: x[word.rs2].littleEndian, toByteOffset: Int(a), as: UInt32.self)
+            case .addi: x[word.rd] = Arithmetic.add(x[word.rs1], word.iImm)
+            case .slti: x[word.rd] = Arithmetic.slt(x[word.rs1], word.iImm)
+            case .sltiu: x[word.rd] = Arithmetic.sltu(x[word.rs1], word.iImm)
+            case .xori: x[word.rd] = x[word.rs1] ^ word.iImm
+            case .ori: x[word.rd] = x[word.rs1] | word.iImm
+            case .andi: x[word.rd] = x[word.rs1] & word.iImm
+            case .slli: x[word.rd] = Arithmetic.sll(x[word.rs1], word.shamt)
+            case .srli: x[word.rd] = Arithmetic.srl(x[word.rs1], word.shamt)
+            case .srai: x[word.rd] = Arithmetic.sra(x[word.rs1], word.shamt)
+            case .add: x[word.rd] = Arithmetic.add(x[word.rs1], x[word.rs2])
+            case .sub: x[word.rd] = Arithmetic.sub(x[word.rs1], x[word.rs2])
+            case .sll: x[word.rd] = Arithmetic.sll(x[word.rs1], x[word.rs2])
+            case .slt: x[word.rd] = Arithmetic.slt(x[word.rs1], x[word.rs2])
+            case .sltu: x[word.rd] = Arithmetic.sltu(x[word.rs1], x[word.rs2])
+            case .xor: x[word.rd] = x[word.rs1] ^ x[word.rs2]
+            case .srl: x[word.rd] = Arithmetic.srl(x[word.rs1], x[word.rs2])
+            case .sra: x[word.rd] = Arithmetic.sra(x[word.rs1], x[word.rs2])
+            case .or: x[word.rd] = x[word.rs1] | x[word.rs2]
+            case .and: x[word.rd] = x[word.rs1] & x[word.rs2]
             case .fence, .fenceI: break
             case .ecall: return .ecall
             case .ebreak: return .ebreak
-            case .mul: x[w.rd] = Arithmetic.mul(x[w.rs1], x[w.rs2])
-            case .mulh: x[w.rd] = Arithmetic.mulh(x[w.rs1], x[w.rs2])
-            case .mulhsu: x[w.rd] = Arithmetic.mulhsu(x[w.rs1], x[w.rs2])
-            case .mulhu: x[w.rd] = Arithmetic.mulhu(x[w.rs1], x[w.rs2])
-            case .div: x[w.rd] = Arithmetic.div(x[w.rs1], x[w.rs2])
-            case .divu: x[w.rd] = Arithmetic.divu(x[w.rs1], x[w.rs2])
-            case .rem: x[w.rd] = Arithmetic.rem(x[w.rs1], x[w.rs2])
-            case .remu: x[w.rd] = Arithmetic.remu(x[w.rs1], x[w.rs2])
+            case .mul: x[word.rd] = Arithmetic.mul(x[word.rs1], x[word.rs2])
+            case .mulh: x[word.rd] = Arithmetic.mulh(x[word.rs1], x[word.rs2])
+            case .mulhsu: x[word.rd] = Arithmetic.mulhsu(x[word.rs1], x[word.rs2])
+            case .mulhu: x[word.rd] = Arithmetic.mulhu(x[word.rs1], x[word.rs2])
+            case .div: x[word.rd] = Arithmetic.div(x[word.rs1], x[word.rs2])
+            case .divu: x[word.rd] = Arithmetic.divu(x[word.rs1], x[word.rs2])
+            case .rem: x[word.rd] = Arithmetic.rem(x[word.rs1], x[word.rs2])
+            case .remu: x[word.rd] = Arithmetic.remu(x[word.rs1], x[word.rs2])
             case .halt, .lpsw, .setr, .getm, .getl, .getb, .jrstu, .setm, .out, .vmrun:
-                return .system(SystemInstruction(index: Int(w.funct7)), word: w.raw)
+                return .system(SystemInstruction(index: Int(word.funct7)), word: word.raw)
             }
             x[0] = 0
             pc = next
