@@ -47,19 +47,21 @@ public enum HybridVMM {
 /// `bench suite --hardware interp,jit` shows both.
 public final class SoftwareInterpreter: ExecutionEngine {
     /// One software machine per VM, made on first use.
-    private var processors = PerVM<Machine>()
-    /// The control program's real processor, which runs the software machines' innocuous code.
-    private var realProcessor: (any Processor)?
+    /// Per VM: its software machine, and the control program's real
+    /// processor that runs the machine's innocuous code.
+    private var machines = PerVM<(cpu: Machine, processor: any Processor)>()
 
     /// Makes the engine.
     public init() {}
 
     /// See `ExecutionEngine`.
     public func run(_ vm: VirtualMachine, budget: UInt64, in monitor: ControlProgram) -> EngineExit {
-        let cpu = processor(for: vm, in: monitor)
+        let (cpu, processor) = machines.state(of: vm) {
+            (Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine), monitor.processor)
+        }
         cpu.psw = vm.psw
         let before = cpu.instructionCount
-        let exit = monitor.processor.runReporting(cpu, budget: budget)
+        let exit = processor.runReporting(cpu, budget: budget)
         let ran = cpu.instructionCount - before
         vm.psw = cpu.psw
         vm.counters.interpreted += ran
@@ -77,14 +79,7 @@ public final class SoftwareInterpreter: ExecutionEngine {
     /// processor that runs this VM's software machine must not use code it
     /// translated from what was there before.
     public func storageWritten(_ vm: VirtualMachine, range: Range<Int>?) {
-        guard let cpu = processors[vm: vm], let realProcessor else { return }
-        realProcessor.storageWritten(cpu, range: range) // VM-relative, as the software machine's storage is
-    }
-
-    private func processor(for vm: VirtualMachine, in monitor: ControlProgram) -> Machine {
-        processors.state(of: vm) {
-            realProcessor = monitor.processor
-            return Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine)
-        }
+        guard let (cpu, processor) = machines[vm: vm] else { return }
+        processor.storageWritten(cpu, range: range) // VM-relative, as the software machine's storage is
     }
 }
