@@ -88,14 +88,18 @@ final class CodeMemory {
         return at
     }
 
-    /// Pads with int3 (never executed) up to a multiple of `n` bytes, room permitting.
+    /// Pads with int3 (never executed) up to a multiple of `n` (at most 64)
+    /// bytes, room permitting.
     func align(to n: Int) {
+        precondition(n <= CodeMemory.int3s.count, "alignment \(n) exceeds the padding kept")
         let pad = (n - used % n) % n
         guard pad > 0, pad <= free else { return }
-        let int3 = [UInt8](repeating: 0xCC, count: pad)
-        int3.withUnsafeBytes { write($0, at: used) }
+        CodeMemory.int3s.withUnsafeBytes { write(UnsafeRawBufferPointer(rebasing: $0[..<pad]), at: used) }
         used += pad
     }
+
+    /// Padding, made once rather than for every block.
+    private static let int3s = [UInt8](repeating: 0xCC, count: 64)
 
     /// Overwrites 4 bytes at host address `address` (a jump's rel32) inside the used part.
     func patch32(atAddress address: UInt, _ value: UInt32) {
