@@ -7,6 +7,8 @@ enum BenchProcess {
         var status: Int32
         var stdout: String
         var stderr: String
+        /// The process's id (what it named per-process files by, such as perf's map).
+        var pid: Int32
     }
 
     /// The `bench` binary beside the test bundle (swift test builds every product).
@@ -45,6 +47,7 @@ enum BenchProcess {
         p.waitUntilExit()
         return Result(status: p.terminationStatus,
                       stdout: String(decoding: try Data(contentsOf: outURL), as: UTF8.self),
-                      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
+                      stderr: String(decoding: try Data(contentsOf: errURL), as: UTF8.self),
+                      pid: p.processIdentifier)
     }
 }

@@ -144,6 +144,7 @@ final class NativeCode {
         }
         entries[Int(id)] = code.address(at)
         incoming[Int(id)] = []
+        if PerfMap.isOn { PerfMap.record(bytes, address: code.address(at), pc: b.pc, l: b.l) }
         cache.counters.translationNanoseconds += ContinuousClock.now.nanoseconds(since: started)
         return id
     }
