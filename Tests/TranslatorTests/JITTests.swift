@@ -78,6 +78,76 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// Jumps that stay inside their block: loops back to the block's start or
+    /// to an op in its middle (nested, with a forward skip inside), a jal
+    /// back, forward skips over loads, stores and traps; each program run to
+    /// its end and stopped by every budget from one block's length on, so
+    /// that the budget runs out in every turn of every loop. Each stop must
+    /// be the reference machine's: same registers, P, storage.
+    func testJumpsInsideABlockChargeTheBudgetExactly() throws {
+        var rng = SplitMix64(seed: 0x100B)
+        let alu: [Opcode] = [.add, .sub, .xor, .or, .and, .sll, .srl, .sra, .slt, .sltu, .mul, .addi, .xori, .slli, .srai]
+        for trial in 0..<40 {
+            func some(_ n: ClosedRange<Int>) -> [Instruction] {
+                (0..<Int.random(in: n, using: &rng)).map { _ in
+                    switch Int.random(in: 0..<10, using: &rng) {
+                    case 0: Instruction(.lw, rd: Int.random(in: 1...9, using: &rng), rs1: 16, imm: 4 * Int32.random(in: 0...15, using: &rng))
+                    case 1: Instruction(.sw, rs1: 16, rs2: Int.random(in: 1...9, using: &rng), imm: 4 * Int32.random(in: 0...15, using: &rng))
+                    // Sometimes past the bound: a memory trap inside a loop's turn.
+                    case 2 where Int.random(in: 0..<8, using: &rng) == 0: Instruction(.lw, rd: 1, rs1: 17, imm: 0)
+                    default: Instruction.random(alu[Int.random(in: 0..<alu.count, using: &rng)], registers: 1...9, using: &rng)
+                    }
+                }
+            }
+            /// A skip over `body` when x1 and x2 compare as `op` says.
+            func skip(_ body: [Instruction]) -> [Instruction] {
+                let op = [Opcode.beq, .bne, .blt, .bge, .bltu, .bgeu][Int.random(in: 0..<6, using: &rng)]
+                return [Instruction(op, rs1: 1, rs2: 2, imm: 4 * Int32(body.count + 1))] + body
+            }
+            /// A loop of `turns` on counter x`r` around `body`; `jal` closes it with a jump back (the block's last op).
+            func loop(_ r: Int, turns: UInt32, _ body: [Instruction], jal: Bool = false) -> [Instruction] {
+                let head = JITTests.li(r, turns)
+                if jal {
+                    let exit = Instruction(.beq, rs1: r, rs2: 0, imm: 4 * Int32(body.count + 3))
+                    let inner = [exit] + body + [Instruction(.addi, rd: r, rs1: r, imm: -1)]
+                    return head + inner + [Instruction(.jal, imm: -4 * Int32(inner.count))]
+                }
+                let inner = body + [Instruction(.addi, rd: r, rs1: r, imm: -1)]
+                return head + inner + [Instruction(.bne, rs1: r, rs2: 0, imm: -4 * Int32(inner.count))]
+            }
+            var code: [Instruction] = []
+            for r in 1...9 { code += JITTests.li(r, UInt32.random(in: 0...UInt32.max, using: &rng) >> UInt32.random(in: 0...31, using: &rng)) }
+            code += JITTests.li(16, 0x3000) + JITTests.li(17, UInt32(JITTests.memory))
+            // The block starts here (a jump to it, so its first op is a loop target in some programs).
+            let start = code.count + 1
+            code.append(Instruction(.jal, imm: 4))
+            var body = some(0...3)
+            switch trial % 4 {
+            case 0: // the loop on the block's own start
+                body = loop(10, turns: UInt32.random(in: 1...6, using: &rng), some(1...4) + skip(some(1...3)) + some(0...3))
+            case 1: // a loop on an op in the middle, with a nested one
+                body += loop(10, turns: UInt32.random(in: 1...4, using: &rng),
+                             some(0...2) + loop(11, turns: UInt32.random(in: 1...4, using: &rng), some(1...3) + skip(some(1...2))) + some(0...2))
+            case 2: // closed by a jal back
+                body += loop(10, turns: UInt32.random(in: 1...5, using: &rng), some(1...4) + skip(some(0...2)), jal: true)
+            default: // forward skips only
+                body += skip(some(1...4)) + some(0...3) + skip(some(1...5))
+            }
+            code += body + some(0...3) + [Instruction(.halt, rs1: 0)]
+            let img = JITTests.image(code)
+            let full = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+            let total = Int(full.instructions)
+            for budget in Set([total, total + 1] + (start...max(start, total)).filter { _ in Int.random(in: 0..<3, using: &rng) == 0 }) {
+                let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: UInt64(budget))
+                let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                let exit = try BareJIT(machine: machine).run(budget: UInt64(budget))
+                let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference)
+                XCTAssertNil(difference, "trial \(trial), budget \(budget) of \(total)")
+                if difference != nil { return }
+            }
+        }
+    }
+
     /// Each access width at every address around the bound: in bounds runs, one byte past traps, as on the reference.
     func testBoundsChecksAtTheEdge() throws {
         for op in [Opcode.lb, .lbu, .lh, .lhu, .lw, .sb, .sh, .sw] {

@@ -197,20 +197,21 @@ extension JITCodeGenerator {
             read(.eax, op.rs1)
             alu(.cmp, .eax, op.rs2)
         }
-        if op.imm == block.pc {
-            // A loop on this block: taken is the hot path, so it stays inline.
+        if let i = opIndex(op.imm), i <= k, let label = inside[i] {
+            // A loop inside this block: taken is the hot path, so it stays inline
+            // (see `jump(to:from:)` for the budget).
             let notTaken = a.newLabel(), spent = a.newLabel()
             a.j(A.Condition(rawValue: c.rawValue ^ 1)!, notTaken)
-            a.sub(HostRegister.budget, count - refund(k))
-            a.j(.ge, body)
+            a.sub(HostRegister.budget, Int32(k - i + 1))
+            a.j(.ge, label)
             a.jmp(spent)
-            cold.append(.slow(spent, writeBack: true))
+            cold.append(.slow(spent, at: i, writeBack: true))
             a.bind(notTaken)
             return
         }
         let taken = a.newLabel()
         a.j(c, taken)
-        cold.append(.taken(taken, refund: refund(k), target: op.imm))
+        cold.append(.taken(taken, from: k, target: op.imm))
     }
 
     /// jalr: the target's block from the jump cache, or from `resolve`, which fills the entry.
