@@ -75,6 +75,14 @@ final class X86AssemblerTests: XCTestCase {
         var b = A(origin: 0x1000)
         b.jmp(absolute: 0x1000)
         XCTAssertEqual(b.bytes, [0xE9, 0xFB, 0xFF, 0xFF, 0xFF])
+        var c = A()
+        let routine = c.newLabel()
+        c.call(routine)      // 0: E8 rel32 -> routine = +1
+        c.int3()             // 5
+        c.bind(routine)      // 6
+        c.ret()
+        c.call(routine)      // 7: E8 rel32 -> routine = 6 - 12
+        XCTAssertEqual(c.bytes, [0xE8, 0x01, 0x00, 0x00, 0x00, 0xCC, 0xC3, 0xE8, 0xFA, 0xFF, 0xFF, 0xFF])
     }
 
     /// A block's worth of instructions disassembles to what was meant.

@@ -133,7 +133,7 @@ extension JITCodeGenerator {
         a.cmp(r.q, .qword[HostRegister.context + JITContext.limitLess(Int(n))])
         let trap = a.newLabel()
         a.j(.g, trap)
-        cold.append(.memoryTrap(trap, pc: pc(k), refund: refund(k), address: r))
+        cold.append(.memoryTrap(trap, at: k, address: r))
         return r
     }
 
@@ -182,7 +182,7 @@ extension JITCodeGenerator {
         let hit = a.newLabel(), resume = a.newLabel()
         a.j(.ne, hit)
         a.bind(resume)
-        cold.append(.storeHit(hit, resume: resume, address: at, l: l, size: n, next: pc(k) &+ 4, refund: refund(k)))
+        cold.append(.storeHit(hit, resume: resume, address: at, l: l, size: n, at: k))
     }
 
     // MARK: - Control transfers

@@ -56,6 +56,14 @@ struct JITCodeGenerator {
     var loadList: [UInt8] = []
     /// Stubs emitted after the body: values, not closures (translation allocates per block, not per instruction).
     var cold: [Stub] = []
+    /// The block's two shared tails, emitted after the stubs if some stub
+    /// jumps there: every memory trap's, and every store-into-code hit's.
+    /// Each stub only places its op's index and address and goes there, so
+    /// the write-back of the cached registers (and after a store hit the
+    /// reload) is emitted once per block instead of once per access: the
+    /// stubs were most of a block's code.
+    var memoryTrapTail: A.Label?
+    var storeHitTail: A.Label?
 
     /// A rare path, emitted after the body at its label.
     enum Stub {
@@ -65,10 +73,11 @@ struct JITCodeGenerator {
         case slow(A.Label, at: Int, writeBack: Bool)
         /// A chain site's first target: resolve guest P `target`, patch the site at `site`, go there.
         case resolve(A.Label, target: UInt32, site: UInt)
-        /// A memory trap at P, the address a in `address`.
-        case memoryTrap(A.Label, pc: UInt32, refund: Int32, address: A.Reg32)
-        /// A store to physical a + l (a in `address`) of n bytes hit a code word: invalidate; resume, or leave at `next`.
-        case storeHit(A.Label, resume: A.Label, address: A.Reg32, l: Int32, size: Int, next: UInt32, refund: Int32)
+        /// A memory trap at op `at`, the address a in `address`: on to the block's memory-trap tail.
+        case memoryTrap(A.Label, at: Int, address: A.Reg32)
+        /// A store at op `at` to physical a + l (a in `address`) of n bytes hit
+        /// a code word: through the block's store-hit tail, which resumes or leaves.
+        case storeHit(A.Label, resume: A.Label, address: A.Reg32, l: Int32, size: Int, at: Int)
         /// A taken branch at op `from`: jump to `target`.
         case taken(A.Label, from: Int, target: UInt32)
         /// A jalr whose target (eax) missed the jump cache.
@@ -293,6 +302,55 @@ struct JITCodeGenerator {
             emit(cold[next])
             next += 1
         }
+        if let tail = memoryTrapTail { emitMemoryTrapTail(tail) }
+        if let tail = storeHitTail { emitStoreHitTail(tail) }
+    }
+
+    /// Puts P of op k (k in ecx) in esi, and gives back the budget of the ops after it.
+    mutating func placeOp() {
+        a.mov(.esi, block.pc)
+        a.lea(.esi, A.Address(base: .rsi, index: .rcx, scale: 4))
+        a.add(HostRegister.budget, count - 1)
+        a.alu(.sub, HostRegister.budget, .rcx)
+    }
+
+    /// The memory trap of op k (ecx) at address a (edx): registers written back, the budget of the ops after k given back.
+    mutating func emitMemoryTrapTail(_ tail: A.Label) {
+        a.bind(tail)
+        writeBack()
+        placeOp()
+        a.mov(.ecx, TrapCause.memory.rawValue)
+        call(.leaveTrap)
+        a.jmp(absolute: exit)
+    }
+
+    /// Called by op k's store-hit stub (k in ecx) with the physical address
+    /// in eax and the size in edx: invalidates what the store touched and
+    /// returns to resume, cached registers reloaded (the helper clobbers
+    /// them); or, if the store rewrote this very block, leaves at op k + 1
+    /// so that the next instruction is the new one.
+    mutating func emitStoreHitTail(_ tail: A.Label) {
+        a.bind(tail)
+        a.push(.rcx) // k; and the helper call sees a 16-byte aligned stack again
+        writeBack()
+        a.mov(.esi, .eax)
+        a.mov(.ecx, UInt32(bitPattern: id))
+        call(.storeHitCode)
+        a.pop(.rcx)
+        a.test(.eax, .eax)
+        let rewritten = a.newLabel()
+        a.j(.ne, rewritten)
+        reload(all: true) // everything was written back before the call
+        a.ret()
+        a.bind(rewritten)
+        a.add(.rsp, 8) // the stub's return address: this path does not return
+        a.add(.ecx, 1)
+        placeOp() // P of op k + 1, and the budget of the ops after k: count - 1 - k
+        a.add(HostRegister.budget, 1)
+        a.xor(.edx, .edx)
+        a.xor(.ecx, .ecx)
+        call(.leaveRewritten)
+        a.jmp(absolute: exit)
     }
 
     mutating func emit(_ stub: Stub) {
@@ -311,31 +369,20 @@ struct JITCodeGenerator {
             a.test(.rax, .rax)
             a.j(.e, absolute: exit)
             a.jmp(.rax)
-        case .memoryTrap(let label, let p, let back, let address):
+        case .memoryTrap(let label, let k, let address):
             a.bind(label)
-            giveBack(back)
-            writeBack()
-            a.mov(.edx, address) // before esi: the address may be cached there
-            a.mov(.esi, p)
-            a.mov(.ecx, TrapCause.memory.rawValue)
-            call(.leaveTrap)
-            a.jmp(absolute: exit)
-        case .storeHit(let label, let resume, let address, let l, let n, let next, let back):
+            if address != .edx { a.mov(.edx, address) }
+            a.mov(.ecx, UInt32(k))
+            if memoryTrapTail == nil { memoryTrapTail = a.newLabel() }
+            a.jmp(memoryTrapTail!)
+        case .storeHit(let label, let resume, let address, let l, let n, let k):
             a.bind(label)
-            writeBack()
-            a.lea(.esi, address.q + l)
+            a.lea(.eax, address.q + l) // physical = a + l, wrapping at 32 bits (it is below 2^32)
             a.mov(.edx, UInt32(n))
-            a.mov(.ecx, UInt32(bitPattern: id))
-            call(.storeHitCode)
-            a.test(.eax, .eax)
-            let rewritten = a.newLabel()
-            a.j(.ne, rewritten)
-            reload(all: true) // the call clobbered the cache's registers (all were written back before it)
+            a.mov(.ecx, UInt32(k))
+            if storeHitTail == nil { storeHitTail = a.newLabel() }
+            a.call(storeHitTail!)
             a.jmp(resume)
-            // The store rewrote this very block: the next instruction must be the new one.
-            a.bind(rewritten)
-            giveBack(back)
-            leave(.leaveRewritten, pc: next)
         case .taken(let label, let k, let target):
             a.bind(label)
             jump(to: target, from: k)

@@ -476,6 +476,8 @@ public struct X86Assembler {
     public mutating func call(_ m: Mem) { op(Opcode(0xFF), reg: 2, m.address) }
     /// ret
     public mutating func ret() { emit(0xC3) }
+    /// call rel32 to `l` (a routine inside the same code, which returns with `ret`).
+    public mutating func call(_ l: Label) { emit(0xE8); rel32(to: l) }
     /// push r64
     public mutating func push(_ r: Reg64) { rex(w: false, reg: 0, rm: r.n); emit(0x50 | r.n & 7) }
     /// pop r64
