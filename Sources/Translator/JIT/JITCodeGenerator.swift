@@ -21,12 +21,48 @@ struct JITCodeGenerator {
 
     /// Generates block `id`, to live at host address `origin`, in `buffer`;
     /// `exit` is the trampoline's exit path. Returns the code (in `buffer`, valid until its next use).
+    /// `scratch` lends the generator its lists, so that a block allocates nothing.
     static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt,
-                         buffer: A.Buffer) -> UnsafeRawBufferPointer {
-        var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, buffer: buffer)
+                         buffer: A.Buffer, scratch: Scratch) -> UnsafeRawBufferPointer {
+        var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, buffer: buffer, scratch: scratch)
         g.emitBlock(ops: ops)
         precondition(g.a.offset <= maximumBlockBytes, "a block's code outgrew its bound")
+        scratch.keep(&g)
         return g.a.emitted
+    }
+
+    /// The generator's lists, kept from block to block with their capacity
+    /// (moved into each generator and back, so each stays uniquely referenced
+    /// and grows in place): translation allocated a dozen arrays per block.
+    final class Scratch {
+        fileprivate var cold: [Stub] = []
+        fileprivate var inside: [A.Label?] = []
+        fileprivate var depth: [Int32] = []
+        fileprivate var cached: [Int8] = [], uses: [Int] = []
+        fileprivate var cachedList: [UInt8] = [], writtenList: [UInt8] = [], loadList: [UInt8] = []
+
+        fileprivate func lend(to g: inout JITCodeGenerator) {
+            swap(&cold, &g.cold)
+            swap(&inside, &g.inside)
+            swap(&depth, &g.depth)
+            swap(&cached, &g.cached)
+            swap(&uses, &g.uses)
+            swap(&cachedList, &g.cachedList)
+            swap(&writtenList, &g.writtenList)
+            swap(&loadList, &g.loadList)
+        }
+
+        fileprivate func keep(_ g: inout JITCodeGenerator) {
+            g.cold.removeAll(keepingCapacity: true)
+            g.inside.removeAll(keepingCapacity: true)
+            g.depth.removeAll(keepingCapacity: true)
+            g.cached.removeAll(keepingCapacity: true)
+            g.uses.removeAll(keepingCapacity: true)
+            g.cachedList.removeAll(keepingCapacity: true)
+            g.writtenList.removeAll(keepingCapacity: true)
+            g.loadList.removeAll(keepingCapacity: true)
+            lend(to: &g)
+        }
     }
 
     /// Host registers that may cache guest registers: the ones the code uses
@@ -48,8 +84,12 @@ struct JITCodeGenerator {
     /// Per op of the block: its label if some jump of the block leads to it
     /// (op 0's is `body`), bound where the op's code starts.
     var inside: [A.Label?] = []
+    /// Per guest register: its uses, weighted, while choosing the cached ones.
+    var uses: [Int] = []
+    /// Per op: how many of the block's loops (ops i...k for each jump at k back to op i) hold it.
+    var depth: [Int32] = []
     /// Per guest register (and the write sink): its host register's index in `cacheRegisters`, or -1.
-    var cached = [Int8](repeating: -1, count: 33)
+    var cached: [Int8] = []
     /// The cached guest registers, which of them the block writes, and which must be loaded at entry.
     var cachedList: [UInt8] = []
     var writtenList: [UInt8] = []
@@ -84,14 +124,14 @@ struct JITCodeGenerator {
         case indirectMiss(A.Label)
     }
 
-    init(block: Block, id: Int32, origin: UInt, exit: UInt, buffer: A.Buffer) {
+    init(block: Block, id: Int32, origin: UInt, exit: UInt, buffer: A.Buffer, scratch: Scratch) {
         a = A(origin: origin, buffer: buffer)
         entry = a.newLabel()
         body = a.newLabel()
         self.block = block
         self.id = id
         self.exit = exit
-        cold.reserveCapacity(2 * Int(block.count) + 4)
+        scratch.lend(to: &self)
     }
 
     // MARK: - Shapes
@@ -177,38 +217,42 @@ struct JITCodeGenerator {
     /// Chooses the guest registers to cache: the most used ones, if used
     /// often enough to repay a load and a store. A use inside d > 0 of the
     /// block's `loops` counts d * `loopWeight` times.
-    mutating func allocate(ops: UnsafePointer<MicroOp>, loops: [ClosedRange<Int>]) {
-        let loop = !loops.isEmpty
-        var uses = [Int](repeating: 0, count: 33), written = [Bool](repeating: false, count: 33)
+    mutating func allocate(ops: UnsafePointer<MicroOp>, loop: Bool) {
+        // Per register: its weighted uses (`uses`), whether the block writes it, whether it must be loaded at entry, whether seen.
+        uses.append(contentsOf: repeatElement(0, count: 33))
+        var written = 0 as UInt64, needsLoad = ~0 as UInt64, seen = 0 as UInt64
         // A register whose first use is a write made before any way out of the block needs no load:
         // no exit can see its host register before that write (in a loop's later turns neither).
-        var needsLoad = [Bool](repeating: true, count: 33), seen = [Bool](repeating: false, count: 33)
         var exitSeen = false
         for k in 0...Int(count) {
             let op = ops[Int(block.first) + k]
             let (reads, writes) = op.kind.registerUse
-            let depth = min(3, loops.reduce(0) { $0 + ($1.contains(k) ? 1 : 0) })
-            let weight = depth == 0 ? 1 : depth * JITCodeGenerator.loopWeight
-            if reads >= 1 { uses[Int(op.rs1)] += weight; seen[Int(op.rs1)] = true }
-            if reads >= 2 { uses[Int(op.rs2)] += weight; seen[Int(op.rs2)] = true }
+            let d = min(3, Int(depth[k]))
+            let weight = d == 0 ? 1 : d * JITCodeGenerator.loopWeight
+            if reads >= 1 { uses[Int(op.rs1)] += weight; seen |= 1 << op.rs1 }
+            if reads >= 2 { uses[Int(op.rs2)] += weight; seen |= 1 << op.rs2 }
             exitSeen = exitSeen || op.kind.mayLeave
             if writes {
                 uses[Int(op.rd)] += weight
-                written[Int(op.rd)] = true
-                if !seen[Int(op.rd)], !exitSeen { needsLoad[Int(op.rd)] = false }
-                seen[Int(op.rd)] = true
+                written |= 1 << op.rd
+                if seen & 1 << op.rd == 0, !exitSeen { needsLoad &= ~(1 << op.rd) }
+                seen |= 1 << op.rd
             }
             if op.kind.endsBlock { break }
         }
         uses[0] = 0
         uses[MicroOp.writeSink] = 0
+        // The most used registers first (the lower number on a tie), while used often enough.
         let threshold = loop ? 2 : 3
-        let ranked = (1..<32).filter { uses[$0] >= threshold }.sorted { uses[$0] > uses[$1] || (uses[$0] == uses[$1] && $0 < $1) }
-        for (i, r) in ranked.prefix(JITCodeGenerator.cacheRegisters.count - (mapInRBP ? 1 : 0)).enumerated() {
-            cached[r] = Int8(i)
-            cachedList.append(UInt8(r))
-            if written[r] { writtenList.append(UInt8(r)) }
-            if needsLoad[r] { loadList.append(UInt8(r)) }
+        for i in 0..<JITCodeGenerator.cacheRegisters.count - (mapInRBP ? 1 : 0) {
+            var best = 0
+            for r in 1..<32 where uses[r] >= threshold && uses[r] > uses[best] { best = r }
+            guard best != 0 else { break }
+            uses[best] = 0
+            cached[best] = Int8(i)
+            cachedList.append(UInt8(best))
+            if written & 1 << best != 0 { writtenList.append(UInt8(best)) }
+            if needsLoad & 1 << best != 0 { loadList.append(UInt8(best)) }
         }
     }
 
@@ -255,24 +299,37 @@ struct JITCodeGenerator {
     // MARK: - The block
 
     mutating func emitBlock(ops: UnsafePointer<MicroOp>) {
-        // The loops inside the block: ops i...k for each jump at k back to op i.
-        var loops: [ClosedRange<Int>] = [], stores: [Int] = []
+        // The jump targets inside the block, and each op's loop depth (from
+        // +1 at a loop's first op and -1 after its last).
+        cached.append(contentsOf: repeatElement(-1, count: 33))
+        inside.append(contentsOf: repeatElement(nil, count: Int(count)))
+        depth.append(contentsOf: repeatElement(0, count: Int(count) + 2))
+        var loop = false
         for k in 0...Int(count) {
             let op = ops[Int(block.first) + k]
-            if op.kind.storeSize != nil { stores.append(k) }
-            if op.kind.isDirectJump, let i = opIndex(op.imm), i <= k { loops.append(i...k) }
+            if op.kind.isDirectJump, let i = opIndex(op.imm) {
+                if inside[i] == nil { inside[i] = i == 0 ? body : a.newLabel() }
+                if i <= k {
+                    loop = true
+                    depth[i] += 1
+                    depth[k + 1] -= 1
+                }
+            }
             if op.kind.endsBlock { break }
         }
         // rbp holds the code map if the block stores, inside a loop if it has one.
-        let loopEnd = loops.isEmpty ? nil : loops.map(\.upperBound).max()
-        mapInRBP = stores.contains { k in loopEnd == nil || loops.contains { $0.contains(k) } }
-        inside = [A.Label?](repeating: nil, count: Int(count))
+        var level: Int32 = 0, storesOutside = false, storesInside = false
         for k in 0...Int(count) {
+            level += depth[k]
+            depth[k] = level
             let op = ops[Int(block.first) + k]
-            if op.kind.isDirectJump, let i = opIndex(op.imm), inside[i] == nil { inside[i] = i == 0 ? body : a.newLabel() }
+            if op.kind.storeSize != nil {
+                if level > 0 { storesInside = true } else { storesOutside = true }
+            }
             if op.kind.endsBlock { break }
         }
-        allocate(ops: ops, loops: loops)
+        mapInRBP = storesInside || (!loop && storesOutside)
+        allocate(ops: ops, loop: loop)
         let slow = a.newLabel()
         a.bind(entry)
         // The budget may not cover the block. (Its bound was checked by whoever

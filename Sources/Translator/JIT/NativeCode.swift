@@ -29,6 +29,7 @@ final class NativeCode {
     @exclusivity(unchecked) private var trampolineBytes = 0
     /// The assembler's buffer, reused for every block.
     private let assembly = X86Assembler.Buffer(capacity: JITCodeGenerator.maximumBlockBytes)
+    private let scratch = JITCodeGenerator.Scratch()
     @exclusivity(unchecked) private var exitAddress: UInt = 0
     private typealias Enter = @convention(c) (UnsafeMutableRawPointer) -> Void
     @exclusivity(unchecked) private var enter: Enter
@@ -135,7 +136,7 @@ final class NativeCode {
         let b = cache.blocks[Int(id)]
         code.align(to: NativeCode.blockAlignment)
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
-                                              buffer: assembly)
+                                              buffer: assembly, scratch: scratch)
         let at = code.append(bytes), size = bytes.count
         bytesGenerated += UInt64(size)
         if entries.count <= Int(id) {

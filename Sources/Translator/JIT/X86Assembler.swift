@@ -182,9 +182,15 @@ public struct X86Assembler {
         base[offset] = b
         offset += 1
     }
-    private mutating func emit32(_ v: UInt32) {
-        emit(UInt8(truncatingIfNeeded: v)); emit(UInt8(truncatingIfNeeded: v >> 8))
-        emit(UInt8(truncatingIfNeeded: v >> 16)); emit(UInt8(truncatingIfNeeded: v >> 24))
+    @inline(__always) private mutating func emit32(_ v: UInt32) {
+        while offset + 4 > capacity {
+            buffer.grow()
+            base = buffer.base
+            capacity = buffer.capacity
+        }
+        // SAFETY: offset + 4 <= capacity; the store may be unaligned.
+        UnsafeMutableRawPointer(base + offset).storeBytes(of: v.littleEndian, as: UInt32.self)
+        offset += 4
     }
     private mutating func emit32(_ v: Int32) { emit32(UInt32(bitPattern: v)) }
     private mutating func emit64(_ v: UInt64) {
@@ -428,8 +434,8 @@ public struct X86Assembler {
     private mutating func patch32(at i: Int, _ v: Int32) {
         let u = UInt32(bitPattern: v)
         precondition(i >= 0 && i + 4 <= offset, "patch outside the code")
-        // SAFETY: inside the emitted bytes.
-        for k in 0..<4 { base[i + k] = UInt8(truncatingIfNeeded: u >> (8 * UInt32(k))) }
+        // SAFETY: inside the emitted bytes; the store may be unaligned.
+        UnsafeMutableRawPointer(base + i).storeBytes(of: u.littleEndian, as: UInt32.self)
     }
 
     private mutating func rel32(to label: Label) {
