@@ -90,7 +90,14 @@ final class TranslationCache {
     let blockCapacity: Int
     let blocks: UnsafeMutablePointer<Block>
     @exclusivity(unchecked) var blockCount = 0
-    @exclusivity(unchecked) private var table: [UInt64: Int32] = [:]
+    /// The hash table behind the front cache: per bucket, the newest block
+    /// hashed there (id + 1, so zeroed memory is empty), and per block the
+    /// next one in its bucket's chain (id + 1, or 0). Plain memory rather
+    /// than a Dictionary: its inserts (and rehashes while it grew) were a
+    /// fifth of translation time.
+    private let buckets: UnsafeMutablePointer<Int32>
+    private let chain: UnsafeMutablePointer<Int32>
+    private let bucketBits: Int
     static let frontSize = 4096
     /// The front cache's keys, stored complemented so that zeroed memory is empty (no real key is all ones).
     private let frontKeys: UnsafeMutablePointer<UInt64>
@@ -130,6 +137,9 @@ final class TranslationCache {
         words = .allocate(capacity: self.opCapacity)
         links = .allocate(capacity: self.opCapacity)
         blocks = .allocate(capacity: blockCapacity)
+        bucketBits = min(30, max(4, Int.bitWidth - (blockCapacity - 1).leadingZeroBitCount))
+        buckets = zeroed(1 << bucketBits, of: Int32.self)
+        chain = .allocate(capacity: blockCapacity)
         frontKeys = zeroed(TranslationCache.frontSize, of: UInt64.self)
         frontBlocks = zeroed(TranslationCache.frontSize, of: Int32.self)
         codeBitWords = (storageSize / 4 + 31) / 32
@@ -144,6 +154,8 @@ final class TranslationCache {
         words.deallocate()
         links.deallocate()
         blocks.deallocate()
+        free(buckets)
+        chain.deallocate()
         free(frontKeys)
         free(frontBlocks)
         free(codeBits)
@@ -163,6 +175,36 @@ final class TranslationCache {
     @inline(__always) private static func slot(_ pc: UInt32, _ l: UInt32) -> Int {
         Int(((pc >> 2) ^ (l >> 12)) & UInt32(frontSize - 1))
     }
+    /// The hash table bucket of (pc, l).
+    @inline(__always) private func bucket(_ pc: UInt32, _ l: UInt32) -> Int {
+        Int(truncatingIfNeeded: ((pc >> 2) ^ (l &* 0x9E37_79B1)) &* 0x85EB_CA6B) >> (32 - bucketBits)
+            & (1 << bucketBits - 1)
+    }
+
+    /// The newest valid block for (pc, l) in the hash table.
+    private func tableLookup(pc: UInt32, l: UInt32) -> Int32? {
+        var next = buckets[bucket(pc, l)]
+        while next != 0 {
+            let id = next - 1
+            let b = blocks[Int(id)]
+            if b.pc == pc, b.l == l, b.valid { return id }
+            next = chain[Int(id)]
+        }
+        return nil
+    }
+
+    /// Takes block `id` out of its bucket's chain.
+    private func tableRemove(_ id: Int32) {
+        let b = blocks[Int(id)]
+        var link = buckets + bucket(b.pc, b.l)
+        while link.pointee != 0 {
+            if link.pointee == id + 1 {
+                link.pointee = chain[Int(id)]
+                return
+            }
+            link = chain + Int(link.pointee - 1)
+        }
+    }
 
     /// The valid block for (pc, l), if translated.
     @inline(__always) func lookup(pc: UInt32, l: UInt32) -> Int32? {
@@ -171,7 +213,7 @@ final class TranslationCache {
             counters.frontHits += 1
             return frontBlocks[s]
         }
-        guard let id = table[k] else { return nil }
+        guard let id = tableLookup(pc: pc, l: l) else { return nil }
         counters.tableHits += 1
         frontKeys[s] = ~k
         frontBlocks[s] = id
@@ -196,8 +238,9 @@ final class TranslationCache {
                                    page: Int32(page), next0: -1, next1: -1, epoch: epoch, valid: true)
         blockCount += 1
         incoming.append([])
-        let k = TranslationCache.key(pc, l), s = TranslationCache.slot(pc, l)
-        table[k] = id
+        let k = TranslationCache.key(pc, l), s = TranslationCache.slot(pc, l), h = bucket(pc, l)
+        chain[Int(id)] = buckets[h]
+        buckets[h] = id + 1
         frontKeys[s] = ~k
         frontBlocks[s] = id
         pageBlocks[page].append(id)
@@ -249,8 +292,8 @@ final class TranslationCache {
                 kept.append(id)
                 continue
             }
+            tableRemove(id)
             blocks[Int(id)].valid = false
-            table[TranslationCache.key(b.pc, b.l)] = nil
             let s = TranslationCache.slot(b.pc, b.l)
             if frontBlocks[s] == id { frontKeys[s] = 0 }
             for link in incoming[Int(id)] {
@@ -269,7 +312,7 @@ final class TranslationCache {
 
     /// Drops every translation (the cache is full).
     func flush() {
-        table.removeAll(keepingCapacity: true)
+        for i in 0..<blockCount { buckets[bucket(blocks[i].pc, blocks[i].l)] = 0 } // only the buckets used
         frontKeys.update(repeating: 0, count: TranslationCache.frontSize)
         incoming.removeAll(keepingCapacity: true)
         for p in 0..<pageCount where !pageBlocks[p].isEmpty { pageBlocks[p] = [] }

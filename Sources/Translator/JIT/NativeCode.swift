@@ -139,9 +139,9 @@ final class NativeCode {
                                               buffer: assembly, scratch: scratch)
         let at = code.append(bytes), size = bytes.count
         bytesGenerated += UInt64(size)
-        if entries.count <= Int(id) {
-            entries += [UInt](repeating: 0, count: Int(id) + 1 - entries.count)
-            incoming += [[ChainSite]](repeating: [], count: Int(id) + 1 - incoming.count)
+        while entries.count <= Int(id) {
+            entries.append(0)
+            incoming.append([])
         }
         entries[Int(id)] = code.address(at)
         incoming[Int(id)] = []
