@@ -85,6 +85,19 @@ final class X86AssemblerTests: XCTestCase {
         XCTAssertEqual(c.bytes, [0xE8, 0x01, 0x00, 0x00, 0x00, 0xCC, 0xC3, 0xE8, 0xFA, 0xFF, 0xFF, 0xFF])
     }
 
+    /// RIP-relative operands: the displacement runs from the end of the instruction to the address named.
+    func testRIPRelative() {
+        var a = A(origin: 0x1000)
+        a.mov(.rax, .qword[.rip(0x2000)])         // 0x1000: 48 8B 05 disp32, ends at 0x1007
+        a.call(.qword[.rip(0x0F00) + 8])          // 0x1007: FF 15 disp32, ends at 0x100D -> 0x0F08
+        a.lea(.rdi, .rip(0x1000))                 // 0x100D: 48 8D 3D disp32, ends at 0x1014
+        a.cmp(.rsi, .qword[.rip(0x1014)])         // 0x1014: 48 3B 35 disp32 = 0 - 7
+        XCTAssertEqual(a.bytes, [0x48, 0x8B, 0x05, 0xF9, 0x0F, 0x00, 0x00,
+                                 0xFF, 0x15, 0xFB, 0xFE, 0xFF, 0xFF,
+                                 0x48, 0x8D, 0x3D, 0xEC, 0xFF, 0xFF, 0xFF,
+                                 0x48, 0x3B, 0x35, 0xF9, 0xFF, 0xFF, 0xFF])
+    }
+
     /// A block's worth of instructions disassembles to what was meant.
     func testAgreesWithLLVMObjdump() throws {
         guard let tools = Self.llvmTools() else { throw XCTSkip("clang and llvm-objdump not found beside swift") }

@@ -11,9 +11,17 @@ import Glibc
 /// flipped: the pages a write touches are made read+write, written, and
 /// made read+execute again (the JIT is single threaded per engine, so no
 /// code runs from a page while it is writable).
+///
+/// One read+write page of data sits just below the code, never executable,
+/// so that generated code reaches it RIP-relatively (it holds the JIT's
+/// context block, and rbx is free to cache a guest register).
 final class CodeMemory {
     /// The first byte, as code runs from it (read+execute).
     let base: UnsafeMutableRawPointer
+    /// The data page just below `base` (read+write, never executable).
+    let data: UnsafeMutableRawPointer
+    /// Bytes in the data page.
+    static let dataBytes = 4096
     /// The same bytes, writable, in the dual mapping; nil when flipping protections.
     private let writable: UnsafeMutableRawPointer?
     /// Bytes mapped.
@@ -33,26 +41,37 @@ final class CodeMemory {
         #if os(Linux) && arch(x86_64)
         let size = (capacity + CodeMemory.pageSize - 1) / CodeMemory.pageSize * CodeMemory.pageSize
         self.capacity = size
+        // The data page, then the code: one private anonymous mapping, its first page read+write.
+        // SAFETY: a fresh private anonymous mapping; nothing else refers to it. Unmapped in deinit.
+        guard let region = mmap(nil, CodeMemory.dataBytes + size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              region != MAP_FAILED else {
+            throw Unavailable(description: "mmap of \(size) bytes of code memory failed (errno \(errno))")
+        }
+        guard mprotect(region, CodeMemory.dataBytes, PROT_READ | PROT_WRITE) == 0 else {
+            munmap(region, CodeMemory.dataBytes + size)
+            throw Unavailable(description: "mprotect of the JIT's data page failed (errno \(errno))")
+        }
+        data = region
+        base = region + CodeMemory.dataBytes
         let fd = thirdgen_memfd("thirdgen-jit")
         if fd >= 0 {
             defer { close(fd) }
             // SAFETY: two shared mappings of a fresh memory file nothing else refers to: one never
-            // executable, one never writable. Both unmapped in deinit.
-            if ftruncate(fd, off_t(size)) == 0,
-               let rx = mmap(nil, size, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0), rx != MAP_FAILED {
-                if let rw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), rw != MAP_FAILED {
-                    base = rx
+            // executable (anywhere), one never writable (over the code part of the region, MAP_FIXED
+            // replacing our own anonymous pages). Both unmapped in deinit.
+            if ftruncate(fd, off_t(size)) == 0 {
+                if mmap(base, size, PROT_READ | PROT_EXEC, MAP_SHARED | MAP_FIXED, fd, 0) == base,
+                   let rw = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), rw != MAP_FAILED {
                     writable = rw
                     return
                 }
-                munmap(rx, size)
+                // Put anonymous code pages back (a failed MAP_FIXED may have taken them): one flipped mapping.
+                guard mmap(base, size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == base else {
+                    munmap(region, CodeMemory.dataBytes + size)
+                    throw Unavailable(description: "mmap of \(size) bytes of code memory failed (errno \(errno))")
+                }
             }
         }
-        // SAFETY: a fresh private anonymous mapping; nothing else refers to it. Unmapped in deinit.
-        guard let p = mmap(nil, size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
-            throw Unavailable(description: "mmap of \(size) bytes of code memory failed (errno \(errno))")
-        }
-        base = p
         writable = nil
         #else
         throw Unavailable(description: "the JIT emits x86-64 code and runs on x86-64 Linux only")
@@ -62,7 +81,7 @@ final class CodeMemory {
     deinit {
         #if os(Linux) && arch(x86_64)
         // SAFETY: the mappings made in init; no generated code runs once its engine is gone.
-        munmap(base, capacity)
+        munmap(data, CodeMemory.dataBytes + capacity)
         if let writable { munmap(writable, capacity) }
         #endif
     }

@@ -130,7 +130,7 @@ extension JITCodeGenerator {
             read(.eax, op.rs1)
             if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
         }
-        a.cmp(r.q, .qword[HostRegister.context + JITContext.limitLess(Int(n))])
+        a.cmp(r.q, .qword[field(JITContext.limitLess(Int(n)))])
         let trap = a.newLabel()
         a.j(.g, trap)
         cold.append(.memoryTrap(trap, at: k, address: r))
@@ -171,7 +171,7 @@ extension JITCodeGenerator {
         var map = HostRegister.codeMap
         if !mapInRBP {
             map = .rdx
-            a.mov(.rdx, .qword[HostRegister.context + JITContext.codeMap])
+            a.mov(.rdx, .qword[field(JITContext.codeMap)])
         }
         if block.l <= UInt32(Int32.max) {
             a.cmp(A.Mem(address: map + at.q + l, size: 1), 0)
@@ -225,7 +225,7 @@ extension JITCodeGenerator {
         a.shift(.shr, .ecx, 2)
         a.and(.ecx, Int32(JumpCache.entries - 1))
         a.shift(.shl, .ecx, 4)
-        a.add(.rcx, .qword[HostRegister.context + JITContext.jumpCache])
+        a.add(.rcx, .qword[field(JITContext.jumpCache)])
         a.cmp(.eax, .dword[.rcx])
         let miss = a.newLabel()
         a.j(.ne, miss)

@@ -22,9 +22,9 @@ struct JITCodeGenerator {
     /// Generates block `id`, to live at host address `origin`, in `buffer`;
     /// `exit` is the trampoline's exit path. Returns the code (in `buffer`, valid until its next use).
     /// `scratch` lends the generator its lists, so that a block allocates nothing.
-    static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt,
+    static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt, context: UInt,
                          buffer: A.Buffer, scratch: Scratch) -> UnsafeRawBufferPointer {
-        var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, buffer: buffer, scratch: scratch)
+        var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, context: context, buffer: buffer, scratch: scratch)
         g.emitBlock(ops: ops)
         precondition(g.a.offset <= maximumBlockBytes, "a block's code outgrew its bound")
         scratch.keep(&g)
@@ -69,7 +69,7 @@ struct JITCodeGenerator {
     /// for nothing else. A helper call clobbers some of them, so the stubs
     /// that call one and come back reload. The last, ebp, only in blocks
     /// without stores (in the others rbp holds the code map).
-    static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .r14d, .ebp]
+    static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .r14d, .ebx, .ebp]
     /// True if rbp holds the code map (and one register fewer caches): the
     /// block stores, inside its loop if it has one. Other stores load the map's address.
     var mapInRBP = false
@@ -78,6 +78,8 @@ struct JITCodeGenerator {
     let block: Block
     let id: Int32
     let exit: UInt
+    /// Host address of the context block (`JITContext`), reached RIP-relatively.
+    let context: UInt
     let entry: A.Label
     /// Where a loop on the block's start re-enters: after the loads.
     let body: A.Label
@@ -124,13 +126,14 @@ struct JITCodeGenerator {
         case indirectMiss(A.Label)
     }
 
-    init(block: Block, id: Int32, origin: UInt, exit: UInt, buffer: A.Buffer, scratch: Scratch) {
+    init(block: Block, id: Int32, origin: UInt, exit: UInt, context: UInt, buffer: A.Buffer, scratch: Scratch) {
         a = A(origin: origin, buffer: buffer)
         entry = a.newLabel()
         body = a.newLabel()
         self.block = block
         self.id = id
         self.exit = exit
+        self.context = context
         scratch.lend(to: &self)
     }
 
@@ -151,10 +154,13 @@ struct JITCodeGenerator {
 
     mutating func giveBack(_ n: Int32) { if n > 0 { a.add(HostRegister.budget, n) } }
 
+    /// The context's field at `offset`.
+    func field(_ offset: Int32) -> A.Address { JITContext.field(offset, of: context) }
+
     /// Calls helper `h` with the context in rdi (the other arguments already placed).
     mutating func call(_ h: JITHelper) {
-        a.mov(.rdi, HostRegister.context)
-        a.call(JITContext.slot(h))
+        a.lea(.rdi, field(0))
+        a.call(JITContext.slot(h, of: context))
     }
 
     /// Leaves through helper `h` with (esi, edx, ecx) = (p, value, detail), then returns to the executor.
@@ -338,7 +344,7 @@ struct JITCodeGenerator {
         a.sub(HostRegister.budget, count)
         a.j(.l, slow)
         cold.append(.slow(slow, at: 0, writeBack: false))
-        if mapInRBP { a.mov(HostRegister.codeMap, .qword[HostRegister.context + JITContext.codeMap]) }
+        if mapInRBP { a.mov(HostRegister.codeMap, .qword[field(JITContext.codeMap)]) }
         reload()
         a.bind(body)
         var k = 0

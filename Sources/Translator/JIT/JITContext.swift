@@ -1,17 +1,17 @@
 import Machine
 
-/// The fixed host register roles of generated code, declared once. rbx,
-/// r12, r13 and r15 are callee-saved in the System V ABI, so they survive
-/// every call to a helper; rax, rcx and rdx are scratch (rdi, rsi, rdx and
-/// rcx carry a helper's arguments); the rest cache guest registers
+/// The fixed host register roles of generated code, declared once. r12,
+/// r13 and r15 are callee-saved in the System V ABI, so they survive every
+/// call to a helper; rax, rcx and rdx are scratch (rdi, rsi, rdx and rcx
+/// carry a helper's arguments); the rest cache guest registers
 /// (`JITCodeGenerator.cacheRegisters`), except that a block with stores
 /// gives rbp to the code map, loaded at its entry (no value in a cache
-/// register outlives its block, so each block may choose). The access limit
-/// is read from the context where needed.
+/// register outlives its block, so each block may choose). The context is
+/// reached RIP-relatively (it lives in the data page just below the code,
+/// `CodeMemory.data`), so no register holds it; the access limit is read
+/// from it where needed.
 enum HostRegister {
     typealias R = X86Assembler.Reg64
-    /// The JIT context (`JITContext`).
-    static let context = R.rbx
     /// The guest register file (x0..x31, then the write sink).
     static let registers = R.r12
     /// Host address of guest virtual address 0 (storage + VM base + l).
@@ -22,7 +22,7 @@ enum HostRegister {
     static let codeMap = R.rbp
 }
 
-/// The context block generated code addresses through rbx: where the guest
+/// The context block generated code addresses RIP-relatively: where the guest
 /// lives, the budget, how the code left, and the helper table. Offsets are
 /// fixed here and only here.
 enum JITContext {
@@ -50,8 +50,12 @@ enum JITContext {
     static let helpers: Int32 = 104
     static let size = Int(helpers) + 8 * JITHelper.allCases.count
 
-    /// The operand of helper `h` in the table.
-    static func slot(_ h: JITHelper) -> X86Assembler.Mem { .qword[HostRegister.context + (helpers + 8 * Int32(h.rawValue))] }
+    /// The operand of field `offset` of the context at host address `context`.
+    static func field(_ offset: Int32, of context: UInt) -> X86Assembler.Address { .rip(context + UInt(offset)) }
+    /// The operand of helper `h` in the table of the context at `context`.
+    static func slot(_ h: JITHelper, of context: UInt) -> X86Assembler.Mem {
+        .qword[field(helpers + 8 * Int32(h.rawValue), of: context)]
+    }
 }
 
 /// The runtime entry points generated code calls: the one way it reaches

@@ -13,7 +13,7 @@ final class NativeCode {
     // Mutable state is `@exclusivity(unchecked)`: one thread runs an engine, and the
     // runtime's access checks were a measurable part of every callout's round trip.
 
-    /// The context block (`JITContext`), addressed by generated code through rbx.
+    /// The context block (`JITContext`), in code memory's data page, which generated code reaches RIP-relatively.
     private let context: UnsafeMutableRawPointer
     /// Per block id: the host address of its code.
     @exclusivity(unchecked) private var entries: [UInt] = []
@@ -48,9 +48,10 @@ final class NativeCode {
         cache = TranslationCache(storageSize: storageSize, opCapacity: cacheOps)
         // Room for the ops' code (about 40 bytes per guest instruction), and never less than a few blocks.
         code = try CodeMemory(capacity: max(cache.opCapacity * 48, 4 * JITCodeGenerator.maximumBlockBytes + 4096))
-        // SAFETY: allocated here, 8-aligned, freed in deinit; only this object and its generated code use it.
-        context = .allocate(byteCount: JITContext.size, alignment: 16)
-        context.initializeMemory(as: UInt8.self, repeating: 0, count: JITContext.size)
+        // SAFETY: the code memory's data page (page-aligned, JITContext.size <= its size), zeroed by the kernel,
+        // unmapped with the code memory; only this object and its generated code use it.
+        precondition(JITContext.size <= CodeMemory.dataBytes, "the JIT context outgrew its page")
+        context = code.data
         // SAFETY: allocated here, freed in deinit; entries are (u32 P, u32, u64 address), 16-aligned.
         jumpCache = .allocate(byteCount: JumpCache.entries * JumpCache.entryBytes, alignment: 16)
         jumpCache.initializeMemory(as: UInt8.self, repeating: 0, count: JumpCache.entries * JumpCache.entryBytes)
@@ -70,7 +71,6 @@ final class NativeCode {
     }
 
     deinit {
-        context.deallocate()
         jumpCache.deallocate()
     }
 
@@ -93,13 +93,13 @@ final class NativeCode {
         let saved: [R] = [.rbx, .rbp, .r12, .r13, .r14, .r15]
         for r in saved { a.push(r) }
         a.sub(.rsp, 8) // 8 (return address) + 48 (pushes) + 8 = 64: calls to helpers see a 16-byte aligned stack
-        a.mov(HostRegister.context, .rdi)
-        a.mov(HostRegister.registers, .qword[HostRegister.context + JITContext.registers])
-        a.mov(HostRegister.memory, .qword[HostRegister.context + JITContext.memory])
-        a.mov(HostRegister.budget, .qword[HostRegister.context + JITContext.budget])
-        a.jmp(.qword[HostRegister.context + JITContext.target])
+        // rdi: the context (the one the code reaches RIP-relatively).
+        a.mov(HostRegister.registers, .qword[.rdi + JITContext.registers])
+        a.mov(HostRegister.memory, .qword[.rdi + JITContext.memory])
+        a.mov(HostRegister.budget, .qword[.rdi + JITContext.budget])
+        a.jmp(.qword[.rdi + JITContext.target])
         let exitOffset = a.offset
-        a.mov(.qword[HostRegister.context + JITContext.budget], HostRegister.budget)
+        a.mov(.qword[JITContext.field(JITContext.budget, of: UInt(bitPattern: context))], HostRegister.budget)
         a.add(.rsp, 8)
         for r in saved.reversed() { a.pop(r) }
         a.ret()
@@ -136,7 +136,7 @@ final class NativeCode {
         let b = cache.blocks[Int(id)]
         code.align(to: NativeCode.blockAlignment)
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
-                                              buffer: assembly, scratch: scratch)
+                                              context: UInt(bitPattern: context), buffer: assembly, scratch: scratch)
         let at = code.append(bytes), size = bytes.count
         bytesGenerated += UInt64(size)
         while entries.count <= Int(id) {

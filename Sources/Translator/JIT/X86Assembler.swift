@@ -132,6 +132,16 @@ public struct X86Assembler {
         public var scale: UInt8 = 1
         /// The displacement.
         public var disp: Int32 = 0
+        /// Set for `[rip + d]` naming this host address (base and index unused):
+        /// only in instructions that end with their displacement (no immediate).
+        public var absolute: UInt?
+
+        /// The RIP-relative operand naming host address `target` (within 2 GiB of the code).
+        public static func rip(_ target: UInt) -> Address {
+            var a = Address(base: .rax)
+            a.absolute = target
+            return a
+        }
 
         /// (base + index) + disp.
         public static func + (a: Address, disp: Int32) -> Address {
@@ -241,6 +251,12 @@ public struct X86Assembler {
 
     private mutating func modrm(reg: UInt8, _ m: Address) {
         let r = (reg & 7) << 3
+        if let target = m.absolute {
+            // mod 00, r/m 101: disp32 from the end of the instruction, which this field ends.
+            emit(r | 5)
+            emit32(displacement(from: offset, to: target &+ UInt(bitPattern: Int(m.disp))))
+            return
+        }
         let base = m.base.n & 7
         // mod 00 with base 101 means RIP-relative (or no base): rbp and r13 always carry a displacement.
         let mod: UInt8 = m.disp == 0 && base != 5 ? 0 : (Int8(exactly: m.disp) != nil ? 1 : 2)
@@ -276,6 +292,7 @@ public struct X86Assembler {
     /// mov dword [m], imm32
     public mutating func mov(_ d: Mem, _ imm: UInt32) {
         precondition(d.size == 4, "only dword immediates are stored")
+        precondition(d.address.absolute == nil, "a RIP-relative operand takes no immediate after it")
         op(Opcode(0xC7), reg: 0, d.address)
         emit32(imm)
     }
@@ -344,6 +361,7 @@ public struct X86Assembler {
     }
     /// op byte, word, dword or qword [m], imm (sign-extended imm8 form when it fits)
     public mutating func alu(_ k: ALU, _ d: Mem, _ imm: Int32) {
+        precondition(d.address.absolute == nil, "a RIP-relative operand takes no immediate after it")
         switch d.size {
         case 8:
             if let i8 = Int8(exactly: imm) {
