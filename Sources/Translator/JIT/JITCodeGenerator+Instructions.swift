@@ -116,10 +116,23 @@ extension JITCodeGenerator {
 
     // MARK: - Memory
 
+    /// x[r] changed: what was verified about its old value no longer holds.
+    mutating func forget(_ r: UInt8) {
+        verified.removeAll { $0.register == r }
+    }
+
     /// The register holding a = x[rs1] + imm, zero-extended to 64 bits (a
     /// cached x[rs1] itself when imm is 0: cached registers are always
     /// zero-extended; otherwise eax), and a check that the n bytes there are
     /// inside the limit (a <= limit - n), trapping at op k if not.
+    ///
+    /// The check is left out where an earlier access of the block, on every
+    /// path here and with x[rs1] unchanged since, checked bytes imm ..< imm + n
+    /// from the same register. That is sound with 32-bit wrapping: a check
+    /// that passed for offsets o ..< o + m means x + o + m <= limit < 2^32 as
+    /// integers if x + o did not wrap, and if it did, every offset from o on
+    /// wraps too; either way the bytes at any offset inside the range are
+    /// inside the limit. Two such ranges that overlap are verified together.
     mutating func address(_ op: MicroOp, size n: Int32, at k: Int) -> A.Reg32 {
         var r = A.Reg32.eax
         if op.imm == 0, let h = host(op.rs1) {
@@ -130,6 +143,20 @@ extension JITCodeGenerator {
             read(.eax, op.rs1)
             if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
         }
+        let low = Int32(bitPattern: op.imm), high = low &+ n
+        guard high > low else { return checked(r, size: n, at: k) } // an offset near Int32.max: no range
+        if verified.contains(where: { $0.register == op.rs1 && $0.low <= low && high <= $0.high }) { return r }
+        if let i = verified.firstIndex(where: { $0.register == op.rs1 && $0.low <= high && low <= $0.high }) {
+            verified[i].low = min(verified[i].low, low)
+            verified[i].high = max(verified[i].high, high)
+        } else if verified.count < 8 {
+            verified.append(VerifiedRange(register: op.rs1, low: low, high: high))
+        }
+        return checked(r, size: n, at: k)
+    }
+
+    /// Emits the check that the n bytes at the address in `r` are inside the limit, trapping at op k if not.
+    private mutating func checked(_ r: A.Reg32, size n: Int32, at k: Int) -> A.Reg32 {
         a.cmp(r.q, .qword[field(JITContext.limitLess(Int(n)))])
         let trap = a.newLabel()
         a.j(.g, trap)

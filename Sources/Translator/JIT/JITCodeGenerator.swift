@@ -39,6 +39,7 @@ struct JITCodeGenerator {
         fileprivate var inside: [A.Label?] = []
         fileprivate var depth: [Int32] = []
         fileprivate var cached: [Int8] = [], uses: [Int] = []
+        fileprivate var verified: [VerifiedRange] = []
         fileprivate var cachedList: [UInt8] = [], writtenList: [UInt8] = [], loadList: [UInt8] = []
 
         fileprivate func lend(to g: inout JITCodeGenerator) {
@@ -47,6 +48,7 @@ struct JITCodeGenerator {
             swap(&depth, &g.depth)
             swap(&cached, &g.cached)
             swap(&uses, &g.uses)
+            swap(&verified, &g.verified)
             swap(&cachedList, &g.cachedList)
             swap(&writtenList, &g.writtenList)
             swap(&loadList, &g.loadList)
@@ -58,6 +60,7 @@ struct JITCodeGenerator {
             g.depth.removeAll(keepingCapacity: true)
             g.cached.removeAll(keepingCapacity: true)
             g.uses.removeAll(keepingCapacity: true)
+            g.verified.removeAll(keepingCapacity: true)
             g.cachedList.removeAll(keepingCapacity: true)
             g.writtenList.removeAll(keepingCapacity: true)
             g.loadList.removeAll(keepingCapacity: true)
@@ -88,6 +91,16 @@ struct JITCodeGenerator {
     var inside: [A.Label?] = []
     /// Per guest register: its uses, weighted, while choosing the cached ones.
     var uses: [Int] = []
+    /// Offsets from a guest register's current value whose bytes an access
+    /// already checked against the limit, on every path to here (see `address`).
+    var verified: [VerifiedRange] = []
+
+    /// Bytes x[register] + low ..< x[register] + high, known inside the limit.
+    struct VerifiedRange {
+        var register: UInt8
+        var low: Int32
+        var high: Int32
+    }
     /// Per op: how many of the block's loops (ops i...k for each jump at k back to op i) hold it.
     var depth: [Int32] = []
     /// Per guest register (and the write sink): its host register's index in `cacheRegisters`, or -1.
@@ -350,13 +363,18 @@ struct JITCodeGenerator {
         var k = 0
         while true {
             let op = ops[Int(block.first) + k]
-            if k > 0, k < inside.count, let label = inside[k] { a.bind(label) }
+            if k > 0, k < inside.count, let label = inside[k] {
+                a.bind(label)
+                verified.removeAll(keepingCapacity: true) // more than one way in: nothing known
+            }
             if !op.kind.endsBlock, k + 1 >= inside.count || inside[k + 1] == nil,
                scaledIndex(op, ops[Int(block.first) + k + 1]) {
+                forget(op.rd) // the pair writes only the first op's rd
                 k += 2 // two guest instructions, one host instruction (both still counted)
                 continue
             }
             emit(op, at: k)
+            if op.kind.registerUse.writes { forget(op.rd) }
             if op.kind.endsBlock { break }
             k += 1
         }
