@@ -248,15 +248,15 @@ extension JITCodeGenerator {
         a.and(.eax, -2)
         if Int(op.rd) != MicroOp.writeSink { write(op.rd, pc(k) &+ 4) }
         writeBack()
+        // Entry (P >> 2) mod entries, at 16 bytes each: (P & (entries - 1) << 2) * 4 bytes in.
         a.mov(.ecx, .eax)
-        a.shift(.shr, .ecx, 2)
-        a.and(.ecx, Int32(JumpCache.entries - 1))
-        a.shift(.shl, .ecx, 4)
-        a.add(.rcx, .qword[field(JITContext.jumpCache)])
-        a.cmp(.eax, .dword[.rcx])
+        a.and(.ecx, Int32(JumpCache.entries - 1) << 2)
+        a.mov(.rdx, .qword[field(JITContext.jumpCache)])
+        let entry = A.Address(base: .rdx, index: .rcx, scale: UInt8(JumpCache.entryBytes / 4))
+        a.cmp(.eax, .dword[entry])
         let miss = a.newLabel()
         a.j(.ne, miss)
-        a.jmp(.qword[.rcx + 8])
+        a.jmp(.qword[entry + 8])
         cold.append(.indirectMiss(miss))
     }
 }
