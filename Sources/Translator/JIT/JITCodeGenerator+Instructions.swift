@@ -41,6 +41,10 @@ extension JITCodeGenerator {
                 return
             }
         }
+        if rd == rs1, let h2 = host(rs2) { // x[rd] op= a cached rs2, in the register file itself
+            a.alu(k, JITCodeGenerator.x(rd), h2)
+            return
+        }
         read(.eax, rs1)
         alu(k, .eax, rs2)
         write(rd, .eax)
@@ -68,9 +72,15 @@ extension JITCodeGenerator {
     }
 
     mutating func setIf(_ c: A.Condition, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
-        read(.eax, rs1)
-        a.xor(.ecx, .ecx)
-        alu(.cmp, .eax, rs2)
+        a.xor(.ecx, .ecx) // before the compare: it clobbers the flags
+        if let h = host(rs1) {
+            alu(.cmp, h, rs2)
+        } else if let h2 = host(rs2) {
+            a.alu(.cmp, JITCodeGenerator.x(rs1), h2)
+        } else {
+            read(.eax, rs1)
+            alu(.cmp, .eax, rs2)
+        }
         a.set(c, .cl)
         write(rd, .ecx)
     }
@@ -220,6 +230,8 @@ extension JITCodeGenerator {
             if let h = host(op.rs1) { a.test(h, h) } else { a.cmp(JITCodeGenerator.x(op.rs1), 0) }
         } else if let h = host(op.rs1) {
             alu(.cmp, h, op.rs2)
+        } else if let h2 = host(op.rs2) {
+            a.alu(.cmp, JITCodeGenerator.x(op.rs1), h2) // cmp [x(rs1)], rs2: the same flags
         } else {
             read(.eax, op.rs1)
             alu(.cmp, .eax, op.rs2)

@@ -290,6 +290,8 @@ struct JITCodeGenerator {
     mutating func read(_ dst: A.Reg32, _ r: UInt8) {
         if let h = host(r) {
             if h != dst { a.mov(dst, h) }
+        } else if r == 0 {
+            a.mov(dst, 0 as UInt32) // x0 is 0 (a mov, not xor: flags may be live)
         } else {
             a.mov(dst, JITCodeGenerator.x(r))
         }
@@ -543,9 +545,8 @@ struct JITCodeGenerator {
         case .ori: immediate(.or, rd, rs1, imm)
         case .andi: immediate(.and, rd, rs1, imm)
         case .slti, .sltiu:
-            read(.eax, rs1)
             a.xor(.ecx, .ecx)
-            a.cmp(.eax, imm)
+            if let h = host(rs1) { a.cmp(h, imm) } else { a.alu(.cmp, JITCodeGenerator.x(rs1), imm) }
             a.set(op.kind == .slti ? .l : .b, .cl)
             write(rd, .ecx)
         case .slli, .srli, .srai:
