@@ -58,6 +58,7 @@ final class X86AssemblerTests: XCTestCase {
         XCTAssertEqual(bytes { _ = $0.cmpImm32(.eax, 0xFFFF_FFFF) }, [0x81, 0xF8, 0xFF, 0xFF, 0xFF, 0xFF])
         // Control: pushes and pops of extended registers, indirect calls through the context.
         XCTAssertEqual(bytes { $0.push(.rbx); $0.push(.r12); $0.pop(.r15); $0.ret() }, [0x53, 0x41, 0x54, 0x41, 0x5F, 0xC3])
+        XCTAssertEqual(bytes { $0.neg(.eax); $0.neg(.r9d) }, [0xF7, 0xD8, 0x41, 0xF7, 0xD9])
         XCTAssertEqual(bytes { $0.call(.qword[.rbx + 72]) }, [0xFF, 0x53, 0x48])
         XCTAssertEqual(bytes { $0.jmp(.qword[.rbx + 40]) }, [0xFF, 0x63, 0x28])
         XCTAssertEqual(bytes { $0.jmp(.rax) }, [0xFF, 0xE0])

@@ -26,6 +26,17 @@ extension JITCodeGenerator {
 
     /// x[rd] = x[rs1] op x[rs2]: straight into a cached rd where the operands allow.
     mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
+        if k == .add, let hd = host(rd), let h1 = host(rs1), let h2 = host(rs2), rd != rs1, rd != rs2 {
+            a.lea(hd, A.Address(base: h1.q, index: h2.q)) // three operands; the 32-bit lea wraps as add does
+            return
+        }
+        if k == .sub, rs1 == 0 { // neg
+            let d = host(rd) ?? .eax
+            read(d, rs2)
+            a.neg(d)
+            if d == .eax { write(rd, .eax) }
+            return
+        }
         if let hd = host(rd) {
             if rd == rs1 {
                 alu(k, hd, rs2)

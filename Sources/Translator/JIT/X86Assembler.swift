@@ -427,6 +427,8 @@ public struct X86Assembler {
     public mutating func imul(_ d: Reg64, _ s: Reg64) { op(.twoByte(0xAF), reg: d.n, rm: s.n, w: true) }
     /// cdq: sign-extend eax into edx.
     public mutating func cdq() { emit(0x99) }
+    /// neg r32
+    public mutating func neg(_ d: Reg32) { op(Opcode(0xF7), reg: 3, rm: d.n) }
     /// idiv r32: signed edx:eax / r, quotient in eax, remainder in edx.
     public mutating func idiv(_ s: Reg32) { op(Opcode(0xF7), reg: 7, rm: s.n) }
     /// div r32: unsigned edx:eax / r.
