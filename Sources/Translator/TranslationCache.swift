@@ -264,11 +264,21 @@ final class TranslationCache {
 
     /// Recomputes the code map's bytes `range` from the code bits.
     private func refreshCodeMap(bytes range: Range<Int>) {
+        // Byte 4w is code iff word w is; bytes 4w + 1 ... 4w + 3 iff word w or word w + 1 is.
         let words = codeBitWords * 32
-        for x in range {
-            let w0 = x >> 2, w1 = (x + 3) >> 2
-            let code = (w0 < words && isCode(word: w0)) || (w1 < words && isCode(word: w1))
-            codeMap[x] = code ? 1 : 0
+        var x = range.lowerBound
+        while x < range.upperBound {
+            let w = x >> 2
+            let here = w < words && isCode(word: w), next = w + 1 < words && isCode(word: w + 1)
+            if x & 3 == 0 {
+                codeMap[x] = here ? 1 : 0
+                x += 1
+            }
+            let end = min(range.upperBound, (w + 1) << 2), value: UInt8 = here || next ? 1 : 0
+            while x < end {
+                codeMap[x] = value
+                x += 1
+            }
         }
     }
 

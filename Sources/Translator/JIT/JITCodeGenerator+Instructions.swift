@@ -139,7 +139,10 @@ extension JITCodeGenerator {
 
     /// x[r] changed: what was verified about its old value no longer holds.
     mutating func forget(_ r: UInt8) {
-        verified.removeAll { $0.register == r }
+        var i = 0
+        while i < verified.count { // usually empty or a few: no closure, no removeAll(where:)
+            if verified[i].register == r { verified.swapAt(i, verified.count - 1); verified.removeLast() } else { i += 1 }
+        }
     }
 
     /// The register holding a = x[rs1] + imm, zero-extended to 64 bits (a

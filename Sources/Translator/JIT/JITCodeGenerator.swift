@@ -263,11 +263,17 @@ struct JITCodeGenerator {
         uses[MicroOp.writeSink] = 0
         // The most used registers first (the lower number on a tie), while used often enough.
         let threshold = loop ? 2 : 3
+        var candidates: UInt32 = 0
+        for r in 1..<32 where uses[r] >= threshold { candidates |= 1 << r }
         for i in 0..<JITCodeGenerator.cacheRegisters.count - (mapInRBP ? 1 : 0) {
-            var best = 0
-            for r in 1..<32 where uses[r] >= threshold && uses[r] > uses[best] { best = r }
+            var best = 0, rest = candidates
+            while rest != 0 { // the candidates from the lowest number up
+                let r = rest.trailingZeroBitCount
+                rest &= rest - 1
+                if uses[r] > uses[best] { best = r }
+            }
             guard best != 0 else { break }
-            uses[best] = 0
+            candidates &= ~(1 << best)
             cached[best] = Int8(i)
             cachedList.append(UInt8(best))
             if written & 1 << best != 0 { writtenList.append(UInt8(best)) }
