@@ -1,13 +1,6 @@
-/// The ten PG32 system instructions (SPEC section 5), in funct7 order.
-public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
-    case halt = "HALT", lpsw = "LPSW", setr = "SETR", getm = "GETM", getl = "GETL"
-    case getb = "GETB", jrstu = "JRSTU", setm = "SETM", out = "OUT"
-    /// VX's VM entry (SPEC section 11): privileged on every profile.
-    case vmrun = "VMRUN"
-
-    /// The opcode of this system instruction in the instruction table.
-    public var opcode: Opcode { Opcode(rawValue: Opcode.firstSystem.rawValue + UInt8(index))! }
-
+// The cases of `SystemInstruction`, `index` and `opcode` are generated from the
+// instruction-set description (InstructionSet.generated.swift).
+extension SystemInstruction {
     /// The instruction at `index` (0...9, the funct7 encoding).
     @inlinable public init(index: Int) {
         precondition(SystemInstruction.byIndex.indices.contains(index), "no system instruction has index \(index)")
@@ -16,23 +9,6 @@ public enum SystemInstruction: String, CaseIterable, Sendable, Codable {
 
     /// `allCases`, made once (the synthesized `allCases` builds its array on each use).
     @usableFromInline static let byIndex = allCases
-
-    /// Position in `allCases`, which is also the funct7 encoding (a switch, not a
-    /// search: monitors index their counters with it on every trap).
-    @inlinable public var index: Int {
-        switch self {
-        case .halt: return 0
-        case .lpsw: return 1
-        case .setr: return 2
-        case .getm: return 3
-        case .getl: return 4
-        case .getb: return 5
-        case .jrstu: return 6
-        case .setm: return 7
-        case .out: return 8
-        case .vmrun: return 9
-        }
-    }
 
     /// False only for VMRUN, which traps PRIVILEGED in user mode on every
     /// profile (SPEC section 6): a profile cannot make it anything else.

@@ -1,3 +1,5 @@
+import Foundation
+import InstructionSetGenerator
 import Machine
 import XCTest
 
@@ -5,6 +7,62 @@ final class InstructionTableTests: XCTestCase {
     func testTableHasOneRowPerOpcodeInOrder() {
         XCTAssertEqual(InstructionTable.rows.count, Opcode.allCases.count)
         XCTAssertEqual(Set(Opcode.allCases.map(\.mnemonic)).count, Opcode.allCases.count, "mnemonics are unique")
+    }
+
+    /// Machine's generated file is exactly what the description generates: a row
+    /// changed without running the generator fails here (and a new row, which
+    /// adds an `Opcode` case only through the generator, fails the build first
+    /// at every exhaustive switch).
+    func testGeneratedInstructionSetIsTheDescriptions() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let file = root.appendingPathComponent(InstructionSetGenerator.outputPath)
+        let onDisk = try String(contentsOf: file, encoding: .utf8)
+        XCTAssertTrue(try InstructionSetGenerator.render() == onDisk,
+                      "\(InstructionSetGenerator.outputPath) is out of date: run `swift run generate-instruction-set`")
+    }
+
+    /// The generated table holds the description's facts, row for row.
+    func testGeneratedRowsAreTheDescriptionsRows() {
+        let described = InstructionSet.rows
+        XCTAssertEqual(described.count, Opcode.allCases.count)
+        for (op, row) in zip(Opcode.allCases, described) {
+            XCTAssertEqual("\(op)", row.name)
+            XCTAssertEqual(op.info.mnemonic, row.mnemonic)
+            XCTAssertEqual("\(op.info.format)", row.format)
+            XCTAssertEqual(op.info.major, row.major.value, "\(op)")
+            XCTAssertEqual(op.info.funct3, row.funct3, "\(op)")
+            XCTAssertEqual(op.info.funct7, row.funct7, "\(op)")
+            XCTAssertEqual(op.info.exactWord, row.exactWord, "\(op)")
+        }
+    }
+
+    /// Descriptions the decoder could not tell apart, or whose system
+    /// instructions break the funct7-is-index rule, are refused with the reason.
+    func testGeneratorRefusesAmbiguousDescriptions() {
+        func refused(_ rows: [InstructionRow], system: [InstructionRow]? = nil) -> String? {
+            let sys = system ?? InstructionSet.groups.filter(\.system).flatMap(\.rows)
+            do {
+                _ = try InstructionSetGenerator.render([.init("core", rows), .init("system", system: true, sys)])
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        let add = InstructionRow("add", format: "r", major: .op, funct3: 0, funct7: 0)
+        XCTAssertNil(refused([add]), "a plain description is accepted")
+        XCTAssertEqual(refused([add, InstructionRow("andn", format: "r", major: .op, funct3: 0, funct7: 0)]),
+                       "major op, funct3 0: rows not told apart by funct7")
+        XCTAssertEqual(refused([add, InstructionRow("add2", mnemonic: "add", format: "r", major: .op, funct3: 1, funct7: 0)]),
+                       "two rows have the mnemonic add")
+        XCTAssertEqual(refused([InstructionRow("lui", format: "u", major: .lui),
+                                InstructionRow("lui2", format: "u", major: .lui, funct3: 1)]),
+                       "major lui has a row without funct3 beside others")
+        XCTAssertEqual(refused([InstructionRow("ecall", format: "none", major: .system, exactWord: 0x0000_0013)]),
+                       "ecall: its word is not in its major")
+        let shifted = Array(InstructionSet.groups.filter(\.system).flatMap(\.rows).dropFirst())
+        XCTAssertEqual(refused([add], system: shifted),
+                       "system instruction 0 (lpsw) must be custom-0, funct3 0, funct7 0")
     }
 
     /// The ordering the decoder, `Opcode.group` and `SystemInstruction`
