@@ -16,18 +16,20 @@ public struct X86Assembler {
         @exclusivity(unchecked) fileprivate var base: UnsafeMutablePointer<UInt8>
         @exclusivity(unchecked) fileprivate var capacity: Int
         /// Per label: its offset, or -1; and the head of its chain of pending fixups, or -1.
-        @exclusivity(unchecked) fileprivate var labelPosition: [Int] = []
-        @exclusivity(unchecked) fileprivate var labelFixups: [Int] = []
-        /// Pending fixups: the rel32 field's offset, and the next fixup of the same label.
-        @exclusivity(unchecked) fileprivate var fixupField: [Int] = []
-        @exclusivity(unchecked) fileprivate var fixupNext: [Int] = []
+        @exclusivity(unchecked) fileprivate var labels = PairList()
+        /// Pending fixups: the rel32 field's offset, and the next fixup of the same label, or -1.
+        @exclusivity(unchecked) fileprivate var fixups = PairList()
         /// A buffer of `capacity` bytes (it grows if needed).
         public init(capacity: Int = 4096) {
             self.capacity = max(capacity, 16)
             // SAFETY: owned here, freed in deinit.
             base = .allocate(capacity: self.capacity)
         }
-        deinit { base.deallocate() }
+        deinit {
+            base.deallocate()
+            labels.deallocate()
+            fixups.deallocate()
+        }
         fileprivate func grow() {
             let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: capacity * 2)
             bigger.update(from: base, count: capacity)
@@ -52,21 +54,18 @@ public struct X86Assembler {
         self.buffer = buffer
         base = buffer.base
         capacity = buffer.capacity
-        buffer.labelPosition.removeAll(keepingCapacity: true)
-        buffer.labelFixups.removeAll(keepingCapacity: true)
-        buffer.fixupField.removeAll(keepingCapacity: true)
-        buffer.fixupNext.removeAll(keepingCapacity: true)
+        buffer.labels.removeAll()
+        buffer.fixups.removeAll()
     }
 
     /// A new, unbound label.
     public mutating func newLabel() -> Label {
-        buffer.labelPosition.append(-1)
-        buffer.labelFixups.append(-1)
-        return Label(id: buffer.labelPosition.count - 1)
+        buffer.labels.append(-1, -1)
+        return Label(id: buffer.labels.count - 1)
     }
 
     /// True once `label` is bound.
-    public func isBound(_ label: Label) -> Bool { buffer.labelPosition[label.id] >= 0 }
+    public func isBound(_ label: Label) -> Bool { buffer.labels[label.id].0 >= 0 }
 
     /// The bytes emitted so far.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: offset)) }
@@ -440,15 +439,14 @@ public struct X86Assembler {
 
     /// Binds `label` here and fixes up the jumps already aimed at it.
     public mutating func bind(_ label: Label) {
-        precondition(buffer.labelPosition[label.id] < 0, "a label is bound once")
-        buffer.labelPosition[label.id] = offset
-        var f = buffer.labelFixups[label.id]
+        precondition(buffer.labels[label.id].0 < 0, "a label is bound once")
+        var f = buffer.labels[label.id].1
+        buffer.labels[label.id] = (offset, -1)
         while f >= 0 {
-            let field = buffer.fixupField[f]
+            let (field, next) = buffer.fixups[f]
             patch32(at: field, Int32(offset - (field + 4)))
-            f = buffer.fixupNext[f]
+            f = next
         }
-        buffer.labelFixups[label.id] = -1
     }
 
     private mutating func patch32(at i: Int, _ v: Int32) {
@@ -459,13 +457,12 @@ public struct X86Assembler {
     }
 
     private mutating func rel32(to label: Label) {
-        let p = buffer.labelPosition[label.id]
+        let (p, pending) = buffer.labels[label.id]
         if p >= 0 {
             emit32(Int32(p - (offset + 4)))
         } else {
-            buffer.fixupField.append(offset)
-            buffer.fixupNext.append(buffer.labelFixups[label.id])
-            buffer.labelFixups[label.id] = buffer.fixupField.count - 1
+            buffer.fixups.append(offset, pending)
+            buffer.labels[label.id].1 = buffer.fixups.count - 1
             emit32(UInt32(0))
         }
     }
@@ -525,5 +522,55 @@ extension X86Assembler {
         let field = offset
         emit32(imm)
         return field
+    }
+}
+
+/// A growable list of pairs of Ints for the assembler's labels and fixups:
+/// appends without an array's uniqueness and capacity checks through
+/// `swift_isUniquelyReferenced` (label work was a seventh of translation).
+/// Indices are checked against the count.
+struct PairList {
+    private var base: UnsafeMutablePointer<(Int, Int)>
+    private var capacity = 64
+    /// How many pairs there are.
+    private(set) var count = 0
+
+    init() {
+        // SAFETY: owned by the Buffer holding this list, freed in its deinit.
+        base = .allocate(capacity: capacity)
+    }
+
+    /// Frees the storage (the owner's deinit; the list is not used after).
+    func deallocate() { base.deallocate() }
+
+    /// Empties the list, keeping its storage.
+    mutating func removeAll() { count = 0 }
+
+    /// Appends the pair (a, b).
+    @inline(__always) mutating func append(_ a: Int, _ b: Int) {
+        if count == capacity { grow() }
+        // SAFETY: count < capacity; pairs are trivial, so initializing over old ones is fine.
+        (base + count).initialize(to: (a, b))
+        count += 1
+    }
+
+    /// The pair at `i`.
+    @inline(__always) subscript(i: Int) -> (Int, Int) {
+        get {
+            precondition(i >= 0 && i < count, "no such label or fixup")
+            return base[i]
+        }
+        set {
+            precondition(i >= 0 && i < count, "no such label or fixup")
+            base[i] = newValue
+        }
+    }
+
+    private mutating func grow() {
+        let bigger = UnsafeMutablePointer<(Int, Int)>.allocate(capacity: capacity * 2)
+        bigger.initialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity *= 2
     }
 }
