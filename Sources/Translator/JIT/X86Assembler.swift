@@ -181,52 +181,63 @@ public struct X86Assembler {
 
     // MARK: - Encoding
 
-    @inline(__always) private mutating func emit(_ b: UInt8) {
-        if offset == capacity {
-            buffer.grow()
-            base = buffer.base
-            capacity = buffer.capacity
-        }
-        // SAFETY: offset < capacity.
+    /// The longest x86-64 instruction, in bytes. An instruction's prefix, REX,
+    /// opcode and operand bytes are written with `put` after one `reserve` of
+    /// this much (a capacity check per byte was most of an encoder's work).
+    private static let longest = 15
+
+    /// Makes room for `n` more bytes.
+    @inline(__always) private mutating func reserve(_ n: Int) {
+        if offset + n > capacity { grow(toFit: n) }
+    }
+    private mutating func grow(toFit n: Int) {
+        while offset + n > capacity { buffer.grow(); capacity = buffer.capacity }
+        base = buffer.base
+    }
+    /// One byte, in room `reserve` made.
+    @inline(__always) private mutating func put(_ b: UInt8) {
+        // SAFETY: offset < capacity, reserved by the caller.
         base[offset] = b
         offset += 1
     }
-    @inline(__always) private mutating func emit32(_ v: UInt32) {
-        while offset + 4 > capacity {
-            buffer.grow()
-            base = buffer.base
-            capacity = buffer.capacity
-        }
-        // SAFETY: offset + 4 <= capacity; the store may be unaligned.
+    /// Four bytes, in room `reserve` made.
+    @inline(__always) private mutating func put32(_ v: UInt32) {
+        // SAFETY: offset + 4 <= capacity, reserved by the caller; the store may be unaligned.
         UnsafeMutableRawPointer(base + offset).storeBytes(of: v.littleEndian, as: UInt32.self)
         offset += 4
     }
-    private mutating func emit32(_ v: Int32) { emit32(UInt32(bitPattern: v)) }
-    private mutating func emit64(_ v: UInt64) {
-        emit32(UInt32(truncatingIfNeeded: v))
-        emit32(UInt32(truncatingIfNeeded: v >> 32))
+    @inline(__always) private mutating func emit(_ b: UInt8) {
+        reserve(1)
+        put(b)
     }
+    @inline(__always) private mutating func emit32(_ v: UInt32) {
+        reserve(4)
+        put32(v)
+    }
+    private mutating func emit32(_ v: Int32) { emit32(UInt32(bitPattern: v)) }
 
-    /// A REX prefix if any of its bits is set (or `always`).
+    /// A REX prefix if any of its bits is set (or `always`), in reserved room.
     private mutating func rex(w: Bool, reg: UInt8, index: UInt8 = 0, rm: UInt8, always: Bool = false) {
         let bits = (w ? 8 : 0) | (reg & 8) >> 1 | (index & 8) >> 2 | (rm & 8) >> 3
-        if bits != 0 || always { emit(0x40 | bits) }
+        if bits != 0 || always { put(0x40 | bits) }
     }
 
     /// Prefix (REX), opcode bytes and ModRM for `reg` with a memory operand.
     private mutating func op(_ opcode: Opcode, reg: UInt8, _ m: Address, w: Bool = false, prefix: UInt8? = nil) {
-        if let prefix { emit(prefix) }
+        reserve(Self.longest)
+        if let prefix { put(prefix) }
         rex(w: w, reg: reg, index: m.index?.n ?? 0, rm: m.base.n)
-        emitOpcode(opcode)
+        putOpcode(opcode)
         modrm(reg: reg, m)
     }
 
     /// Prefix (REX), opcode bytes and ModRM for `reg` with register `rm`.
     private mutating func op(_ opcode: Opcode, reg: UInt8, rm: UInt8, w: Bool = false, prefix: UInt8? = nil) {
-        if let prefix { emit(prefix) }
+        reserve(Self.longest)
+        if let prefix { put(prefix) }
         rex(w: w, reg: reg, rm: rm)
-        emitOpcode(opcode)
-        emit(0xC0 | (reg & 7) << 3 | rm & 7)
+        putOpcode(opcode)
+        put(0xC0 | (reg & 7) << 3 | rm & 7)
     }
 
     /// One opcode byte, or 0F and a second (no array per instruction: this runs per emitted instruction).
@@ -243,17 +254,18 @@ public struct X86Assembler {
         }
     }
 
-    private mutating func emitOpcode(_ o: Opcode) {
-        emit(o.first)
-        if let s = o.second { emit(s) }
+    private mutating func putOpcode(_ o: Opcode) {
+        put(o.first)
+        if let s = o.second { put(s) }
     }
 
+    /// ModRM, SIB and displacement, in reserved room.
     private mutating func modrm(reg: UInt8, _ m: Address) {
         let r = (reg & 7) << 3
         if let target = m.absolute {
             // mod 00, r/m 101: disp32 from the end of the instruction, which this field ends.
-            emit(r | 5)
-            emit32(displacement(from: offset, to: target &+ UInt(bitPattern: Int(m.disp))))
+            put(r | 5)
+            put32(UInt32(bitPattern: displacement(from: offset, to: target &+ UInt(bitPattern: Int(m.disp)))))
             return
         }
         let base = m.base.n & 7
@@ -262,16 +274,16 @@ public struct X86Assembler {
         if let index = m.index {
             precondition(index.n != 4, "rsp cannot be an index")
             let ss: UInt8 = m.scale == 8 ? 3 : m.scale == 4 ? 2 : m.scale == 2 ? 1 : 0
-            emit(mod << 6 | r | 4)
-            emit(ss << 6 | (index.n & 7) << 3 | base)
+            put(mod << 6 | r | 4)
+            put(ss << 6 | (index.n & 7) << 3 | base)
         } else if base == 4 {
             // rsp and r12 as a base need a SIB byte with no index.
-            emit(mod << 6 | r | 4)
-            emit(0x24)
+            put(mod << 6 | r | 4)
+            put(0x24)
         } else {
-            emit(mod << 6 | r | base)
+            put(mod << 6 | r | base)
         }
-        if mod == 1 { emit(UInt8(bitPattern: Int8(m.disp))) } else if mod == 2 { emit32(m.disp) }
+        if mod == 1 { put(UInt8(truncatingIfNeeded: m.disp)) } else if mod == 2 { put32(UInt32(bitPattern: m.disp)) }
     }
 
     // MARK: - Moves
@@ -284,9 +296,10 @@ public struct X86Assembler {
     public mutating func mov(_ d: Reg32, _ s: Reg32) { op(Opcode(0x89), reg: s.n, rm: d.n) }
     /// mov r32, imm32
     public mutating func mov(_ d: Reg32, _ imm: UInt32) {
+        reserve(Self.longest)
         rex(w: false, reg: 0, rm: d.n)
-        emit(0xB8 | d.n & 7)
-        emit32(imm)
+        put(0xB8 | d.n & 7)
+        put32(imm)
     }
     /// mov dword [m], imm32
     public mutating func mov(_ d: Mem, _ imm: UInt32) {
@@ -303,9 +316,11 @@ public struct X86Assembler {
     public mutating func mov(_ d: Reg64, _ s: Reg64) { op(Opcode(0x89), reg: s.n, rm: d.n, w: true) }
     /// mov r64, imm64 (movabs)
     public mutating func mov(_ d: Reg64, _ imm: UInt64) {
+        reserve(Self.longest)
         rex(w: true, reg: 0, rm: d.n)
-        emit(0xB8 | d.n & 7)
-        emit64(imm)
+        put(0xB8 | d.n & 7)
+        put32(UInt32(truncatingIfNeeded: imm))
+        put32(UInt32(truncatingIfNeeded: imm >> 32))
     }
     /// mov word [m], r16
     public mutating func mov(_ d: Mem, _ s: Reg16) { op(Opcode(0x89), reg: s.n, d.address, prefix: 0x66) }
@@ -502,9 +517,9 @@ public struct X86Assembler {
     /// call rel32 to `l` (a routine inside the same code, which returns with `ret`).
     public mutating func call(_ l: Label) { emit(0xE8); rel32(to: l) }
     /// push r64
-    public mutating func push(_ r: Reg64) { rex(w: false, reg: 0, rm: r.n); emit(0x50 | r.n & 7) }
+    public mutating func push(_ r: Reg64) { reserve(2); rex(w: false, reg: 0, rm: r.n); put(0x50 | r.n & 7) }
     /// pop r64
-    public mutating func pop(_ r: Reg64) { rex(w: false, reg: 0, rm: r.n); emit(0x58 | r.n & 7) }
+    public mutating func pop(_ r: Reg64) { reserve(2); rex(w: false, reg: 0, rm: r.n); put(0x58 | r.n & 7) }
     /// int3, a trap if execution ever falls where it must not.
     public mutating func int3() { emit(0xCC) }
 
