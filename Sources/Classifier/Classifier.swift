@@ -187,7 +187,7 @@ public enum Classifier {
     static func describe(_ s: ProbeState, _ mode: Mode, _ what: String) -> String {
         let word = InstructionWord(s.word)
         var sources: [Int] = []
-        switch Instruction(decoding: s.word)?.op.info.format {
+        switch Instruction(decoding: s.word)?.op.format {
         case .r?, .store?, .branch?, .sysRs1Rs2?: sources = [word.rs1, word.rs2]
         case .i?, .load?, .shift?, .sysRs1?: sources = [word.rs1]
         case .u?, .jump?, .none?, .sysRd?, nil: break

@@ -116,6 +116,21 @@ public enum InstructionSetGenerator {
                 /// The last system instruction (the last opcode).
                 @inlinable public static var lastSystem: Opcode { .\(system.last!.name) }
 
+                /// Operand shape: the row's format, as a switch (no load, and no copy of
+                /// the row and its mnemonic, per decoded instruction).
+                @inlinable public var format: OperandFormat {
+                    switch self {
+            """)
+        var formats: [String] = []
+        for row in groups.flatMap(\.rows) where !formats.contains(row.format) { formats.append(row.format) }
+        for format in formats {
+            let names = groups.flatMap(\.rows).filter { $0.format == format }.map { "." + $0.name }
+            out.wrapped(names, prefix: "        case ", continuation: "             ", suffix: ": return .\(format)")
+        }
+        out.line("""
+                    }
+                }
+
                 /// Core or system, and which system instruction.
                 public var group: InstructionGroup {
                     switch self {

@@ -23,7 +23,7 @@ extension Instruction {
                               using rng: inout some RandomNumberGenerator) -> Instruction {
         func r() -> Int { Int.random(in: registers, using: &rng) }
         func imm12() -> Int32 { Int32.random(in: -2048...2047, using: &rng) }
-        switch op.info.format {
+        switch op.format {
         case .r: return Instruction(op, rd: r(), rs1: r(), rs2: r())
         case .i, .load: return Instruction(op, rd: r(), rs1: r(), imm: imm12())
         case .shift: return Instruction(op, rd: r(), rs1: r(), imm: Int32.random(in: 0...31, using: &rng))

@@ -30,7 +30,7 @@ public struct Instruction: Hashable, Sendable, CustomStringConvertible {
         guard let op = Opcode.decode(w) else { return nil }
         self.op = op
         rd = 0; rs1 = 0; rs2 = 0; imm = 0
-        switch op.info.format {
+        switch op.format {
         case .r: rd = w.rd; rs1 = w.rs1; rs2 = w.rs2
         case .i, .load: rd = w.rd; rs1 = w.rs1; imm = Int32(bitPattern: w.iImm)
         case .shift: rd = w.rd; rs1 = w.rs1; imm = Int32(w.shamt)
@@ -85,7 +85,7 @@ public struct Instruction: Hashable, Sendable, CustomStringConvertible {
             if let pc { return hex(pc &+ UInt32(bitPattern: imm)) }
             return imm >= 0 ? "+\(imm)" : "\(imm)"
         }
-        switch op.info.format {
+        switch op.format {
         case .r: return "\(m)\(reg(rd)), \(reg(rs1)), \(reg(rs2))"
         case .i, .shift: return "\(m)\(reg(rd)), \(reg(rs1)), \(imm)"
         case .load: return "\(m)\(reg(rd)), \(imm)(\(reg(rs1)))"

@@ -36,6 +36,26 @@ extension Opcode {
     /// The last system instruction (the last opcode).
     @inlinable public static var lastSystem: Opcode { .vmrun }
 
+    /// Operand shape: the row's format, as a switch (no load, and no copy of
+    /// the row and its mnemonic, per decoded instruction).
+    @inlinable public var format: OperandFormat {
+        switch self {
+        case .lui, .auipc: return .u
+        case .jal: return .jump
+        case .jalr, .lb, .lh, .lw, .lbu, .lhu: return .load
+        case .beq, .bne, .blt, .bge, .bltu, .bgeu: return .branch
+        case .sb, .sh, .sw: return .store
+        case .addi, .slti, .sltiu, .xori, .ori, .andi: return .i
+        case .slli, .srli, .srai: return .shift
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and, .mul, .mulh, .mulhsu,
+             .mulhu, .div, .divu, .rem, .remu: return .r
+        case .fence, .fenceI, .ecall, .ebreak: return .none
+        case .halt, .lpsw, .jrstu, .setm, .out, .vmrun: return .sysRs1
+        case .setr: return .sysRs1Rs2
+        case .getm, .getl, .getb: return .sysRd
+        }
+    }
+
     /// Core or system, and which system instruction.
     public var group: InstructionGroup {
         switch self {

@@ -66,7 +66,7 @@ extension Opcode {
     /// True for instructions that may change P other than to P + 4
     /// (a basic block ends after one of these).
     public var isControlTransfer: Bool {
-        switch info.format {
+        switch format {
         case .branch, .jump: return true
         case .load: return self == .jalr // jalr is written like a load: rd, imm(rs1)
         case .r, .i, .store, .u, .shift, .none, .sysRs1, .sysRs1Rs2, .sysRd: return false

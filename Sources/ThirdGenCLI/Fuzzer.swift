@@ -55,11 +55,11 @@ struct FuzzProgram {
     /// upper immediates, from the instruction table: a new instruction of
     /// those formats is generated without being listed here.
     static let arithmetic = Opcode.allCases.filter {
-        $0.group == .core && [.r, .i, .shift, .u].contains($0.info.format)
+        $0.group == .core && [.r, .i, .shift, .u].contains($0.format)
     }
     /// Every load and store, from the table (jalr is written like a load, but jumps).
     static let memoryAccesses = Opcode.allCases.filter {
-        $0.group == .core && ($0.info.format == .store || $0.info.format == .load) && $0 != .jalr
+        $0.group == .core && ($0.format == .store || $0.format == .load) && $0 != .jalr
     }
 
     static func generate(using rng: inout SplitMix64) -> FuzzProgram {

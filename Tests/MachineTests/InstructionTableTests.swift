@@ -30,6 +30,7 @@ final class InstructionTableTests: XCTestCase {
             XCTAssertEqual("\(op)", row.name)
             XCTAssertEqual(op.info.mnemonic, row.mnemonic)
             XCTAssertEqual("\(op.info.format)", row.format)
+            XCTAssertEqual(op.format, op.info.format, "\(op): the switch and the row agree")
             XCTAssertEqual(op.info.major, row.major.value, "\(op)")
             XCTAssertEqual(op.info.funct3, row.funct3, "\(op)")
             XCTAssertEqual(op.info.funct7, row.funct7, "\(op)")

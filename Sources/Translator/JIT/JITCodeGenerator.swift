@@ -38,7 +38,7 @@ struct JITCodeGenerator {
         fileprivate var cold: [Stub] = []
         fileprivate var inside: [A.Label?] = []
         fileprivate var depth: [Int32] = []
-        fileprivate var cached: [Int8] = [], uses: [Int] = []
+        fileprivate var cached: [Int8] = []
         fileprivate var verified: [VerifiedRange] = []
         fileprivate var cachedList: [UInt8] = [], writtenList: [UInt8] = [], loadList: [UInt8] = []
 
@@ -47,7 +47,6 @@ struct JITCodeGenerator {
             swap(&inside, &g.inside)
             swap(&depth, &g.depth)
             swap(&cached, &g.cached)
-            swap(&uses, &g.uses)
             swap(&verified, &g.verified)
             swap(&cachedList, &g.cachedList)
             swap(&writtenList, &g.writtenList)
@@ -59,7 +58,6 @@ struct JITCodeGenerator {
             g.inside.removeAll(keepingCapacity: true)
             g.depth.removeAll(keepingCapacity: true)
             g.cached.removeAll(keepingCapacity: true)
-            g.uses.removeAll(keepingCapacity: true)
             g.verified.removeAll(keepingCapacity: true)
             g.cachedList.removeAll(keepingCapacity: true)
             g.writtenList.removeAll(keepingCapacity: true)
@@ -89,8 +87,6 @@ struct JITCodeGenerator {
     /// Per op of the block: its label if some jump of the block leads to it
     /// (op 0's is `body`), bound where the op's code starts.
     var inside: [A.Label?] = []
-    /// Per guest register: its uses, weighted, while choosing the cached ones.
-    var uses: [Int] = []
     /// Offsets from a guest register's current value whose bytes an access
     /// already checked against the limit, on every path to here (see `address`).
     var verified: [VerifiedRange] = []
@@ -237,47 +233,53 @@ struct JITCodeGenerator {
     /// often enough to repay a load and a store. A use inside d > 0 of the
     /// block's `loops` counts d * `loopWeight` times.
     mutating func allocate(ops: UnsafePointer<MicroOp>, loop: Bool) {
-        // Per register: its weighted uses (`uses`), whether the block writes it, whether it must be loaded at entry, whether seen.
-        uses.append(contentsOf: repeatElement(0, count: 33))
-        var written = 0 as UInt64, needsLoad = ~0 as UInt64, seen = 0 as UInt64
-        // A register whose first use is a write made before any way out of the block needs no load:
-        // no exit can see its host register before that write (in a loop's later turns neither).
-        var exitSeen = false
-        for k in 0...Int(count) {
-            let op = ops[Int(block.first) + k]
-            let (reads, writes) = op.kind.registerUse
-            let d = min(3, Int(depth[k]))
-            let weight = d == 0 ? 1 : d * JITCodeGenerator.loopWeight
-            if reads >= 1 { uses[Int(op.rs1)] += weight; seen |= 1 << op.rs1 }
-            if reads >= 2 { uses[Int(op.rs2)] += weight; seen |= 1 << op.rs2 }
-            exitSeen = exitSeen || op.kind.mayLeave
-            if writes {
-                uses[Int(op.rd)] += weight
-                written |= 1 << op.rd
-                if seen & 1 << op.rd == 0, !exitSeen { needsLoad &= ~(1 << op.rd) }
-                seen |= 1 << op.rd
+        // Per register (and the write sink): its weighted uses, counted in a buffer of this call's
+        // (an array member's every `+=` checked its uniqueness); whether the block writes it, whether
+        // it must be loaded at entry, whether seen.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: MicroOp.writeSink + 1) { uses in
+            uses.initialize(repeating: 0)
+            var written = 0 as UInt64, needsLoad = ~0 as UInt64, seen = 0 as UInt64
+            // A register whose first use is a write made before any way out of the block needs no load:
+            // no exit can see its host register before that write (in a loop's later turns neither).
+            var exitSeen = false
+            depth.withUnsafeBufferPointer { depth in
+                for k in 0...Int(count) {
+                    let op = ops[Int(block.first) + k]
+                    let (reads, writes) = op.kind.registerUse
+                    let d = min(3, Int(depth[k]))
+                    let weight = d == 0 ? 1 : d * JITCodeGenerator.loopWeight
+                    if reads >= 1 { uses[Int(op.rs1)] += weight; seen |= 1 << op.rs1 }
+                    if reads >= 2 { uses[Int(op.rs2)] += weight; seen |= 1 << op.rs2 }
+                    exitSeen = exitSeen || op.kind.mayLeave
+                    if writes {
+                        uses[Int(op.rd)] += weight
+                        written |= 1 << op.rd
+                        if seen & 1 << op.rd == 0, !exitSeen { needsLoad &= ~(1 << op.rd) }
+                        seen |= 1 << op.rd
+                    }
+                    if op.kind.endsBlock { break }
+                }
             }
-            if op.kind.endsBlock { break }
-        }
-        uses[0] = 0
-        uses[MicroOp.writeSink] = 0
-        // The most used registers first (the lower number on a tie), while used often enough.
-        let threshold = loop ? 2 : 3
-        var candidates: UInt32 = 0
-        for r in 1..<32 where uses[r] >= threshold { candidates |= 1 << r }
-        for i in 0..<JITCodeGenerator.cacheRegisters.count - (mapInRBP ? 1 : 0) {
-            var best = 0, rest = candidates
-            while rest != 0 { // the candidates from the lowest number up
-                let r = rest.trailingZeroBitCount
-                rest &= rest - 1
-                if uses[r] > uses[best] { best = r }
+            uses[0] = 0
+            uses[MicroOp.writeSink] = 0
+            // The most used registers first (the lower number on a tie), while used often enough.
+            let threshold = loop ? 2 : 3
+            var candidates: UInt32 = 0
+            for r in 1..<32 where uses[r] >= threshold { candidates |= 1 << r }
+            for i in 0..<JITCodeGenerator.cacheRegisters.count - (mapInRBP ? 1 : 0) {
+                var best = 0, rest = candidates
+                while rest != 0 { // the candidates from the lowest number up
+                    let r = rest.trailingZeroBitCount
+                    rest &= rest - 1
+                    if uses[r] > uses[best] { best = r }
+                }
+                guard best != 0 else { break }
+                candidates &= ~(1 << best)
+                cached[best] = Int8(i)
+                cachedList.append(UInt8(best))
+                if written & 1 << best != 0 { writtenList.append(UInt8(best)) }
+                if needsLoad & 1 << best != 0 { loadList.append(UInt8(best)) }
             }
-            guard best != 0 else { break }
-            candidates &= ~(1 << best)
-            cached[best] = Int8(i)
-            cachedList.append(UInt8(best))
-            if written & 1 << best != 0 { writtenList.append(UInt8(best)) }
-            if needsLoad & 1 << best != 0 { loadList.append(UInt8(best)) }
         }
     }
 
