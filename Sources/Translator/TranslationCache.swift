@@ -259,7 +259,14 @@ final class TranslationCache {
         for w in firstWord..<firstWord + Int(b.count) {
             if set { codeBits[w >> 5] |= 1 << UInt32(w & 31) } else { codeBits[w >> 5] &= ~(1 << UInt32(w & 31)) }
         }
-        refreshCodeMap(bytes: max(0, 4 * firstWord - 3)..<4 * (firstWord + Int(b.count)))
+        let bytes = max(0, 4 * firstWord - 3)..<min(codeMapBytes, 4 * (firstWord + Int(b.count)))
+        if set {
+            // Every byte there is now code: the block's own, and the three before it, which a
+            // store of up to 4 bytes reaching into the block's first word starts at.
+            if !bytes.isEmpty { codeMap.advanced(by: bytes.lowerBound).update(repeating: 1, count: bytes.count) }
+        } else {
+            refreshCodeMap(bytes: bytes)
+        }
     }
 
     /// Recomputes the code map's bytes `range` from the code bits.
