@@ -60,13 +60,13 @@ public final class BinaryTranslator: ExecutionEngine {
 
     // MARK: - The executor
 
-    /// Guest P of op `i` of the block whose first op is `first`, at `blockPC`.
-    /// Not inlined, on purpose: with P computed in place for jal, jalr and a
-    /// trap, the optimizer kept P of the current op in a register of its own
-    /// and advanced it at every op. Called instead, bt's own host instructions
-    /// (callgrind, the bt run less the interpreter's) fell 4-8% on ten of the
-    /// twelve compute guests; stackvm, a jalr every 8.8 instructions, rose
-    /// 2.7%, wordfreq 0.2%.
+    /// Guest P of op `i` of the block whose first op is `first`, at `blockPC`,
+    /// for a trap and for a store that rewrote its own block. Not inlined, and
+    /// jal and jalr link from their rs2 (`MicroOp.translate`), on purpose:
+    /// with P computed in place from the op index, the optimizer kept P of the
+    /// current op in a register of its own and advanced it at every op.
+    /// Without that, bt's own host instructions (callgrind, the bt run less
+    /// the interpreter's) fell 3-7% on every compute guest.
     @inline(never)
     private static func address(ofOp i: Int, _ first: Int, _ blockPC: UInt32) -> UInt32 {
         blockPC &+ UInt32(truncatingIfNeeded: (i &- first) &<< 2)
@@ -267,13 +267,13 @@ public final class BinaryTranslator: ExecutionEngine {
                 case .bltu: if Arithmetic.lessThanUnsigned(x[rs1], x[rs2]) { if Self.taken(op.imm, at: &i, first, count, blockPC, &remaining, &selfLoops, &pc, &slot, &exitOp) { continue opLoop } else { break opLoop } }
                 case .bgeu: if !Arithmetic.lessThanUnsigned(x[rs1], x[rs2]) { if Self.taken(op.imm, at: &i, first, count, blockPC, &remaining, &selfLoops, &pc, &slot, &exitOp) { continue opLoop } else { break opLoop } }
                 case .jal:
-                    x[rd] = Self.address(ofOp: i &+ 1, first, blockPC)
+                    x[rd] = blockPC &+ UInt32(op.rs2) &<< 2 // P + 4: rs2 is its place in the block, plus one
                     pc = op.imm
                     slot = 0
                     break opLoop
                 case .jalr:
                     let target = (x[rs1] &+ op.imm) & ~1
-                    x[rd] = Self.address(ofOp: i &+ 1, first, blockPC)
+                    x[rd] = blockPC &+ UInt32(op.rs2) &<< 2
                     pc = target
                     slot = 2 // a computed target: chained through its op's one-entry inline cache
                     exitOp = i

@@ -64,7 +64,10 @@ extension MicroOp {
     /// Register index 32 of the machine's register file: where writes to x0 go.
     static let writeSink = 32
 
-    /// The op for guest instruction `word` at virtual `pc`.
+    /// The op for guest instruction `word` at virtual `pc`. (jal and jalr do
+    /// not read rs2: the front end puts there their place in the block plus
+    /// one, from which the portable executor makes the link, block P + 4 *
+    /// rs2.)
     static func translate(_ word: UInt32, at pc: UInt32) -> MicroOp {
         guard let inst = Instruction(decoding: word) else { return MicroOp(.illegal, imm: word) }
         let imm = UInt32(bitPattern: inst.imm)

@@ -22,7 +22,10 @@ extension TranslationCache {
         while true {
             // SAFETY: p + 4 <= limit <= w - l, so l + p + 4 is inside the VM's storage.
             let word = UInt32(littleEndian: memory.loadUnaligned(fromByteOffset: Int(l) + Int(p), as: UInt32.self))
-            let op = MicroOp.translate(word, at: p)
+            var op = MicroOp.translate(word, at: p)
+            // jal's and jalr's unread rs2: their place in the block plus one (count < 64), which
+            // the portable executor links with (P + 4 = block P + 4 * rs2) without the op index.
+            if op.kind == .jal || op.kind == .jalr { op.rs2 = UInt8(count + 1) }
             append(op, word: word)
             count += 1
             p &+= 4
