@@ -30,8 +30,11 @@ extension TranslationCache {
             count += 1
             p &+= 4
             if op.kind.endsBlock { break }
-            // A block stays inside one page and one fetchable range, and is bounded in length.
-            if (Int(l) + Int(p)) & 0xFFF == 0 || count == TranslationCache.maximumBlock || Int(p) + 4 > limit {
+            // A block stays inside one physical page (the next instruction's last byte included:
+            // under an l that is not a multiple of 4 an instruction can straddle two pages; only a
+            // block's first instruction then does), one fetchable range, and is bounded in length.
+            if (Int(l) + Int(p) + 3) >> 12 != (Int(l) + Int(pc)) >> 12 || count == TranslationCache.maximumBlock
+                || Int(p) + 4 > limit {
                 append(MicroOp(.continueAt, imm: p), word: 0)
                 break
             }

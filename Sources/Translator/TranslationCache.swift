@@ -243,9 +243,33 @@ final class TranslationCache {
         buckets[h] = id + 1
         frontKeys[s] = ~k
         frontBlocks[s] = id
-        pageBlocks[page].append(id)
-        markCode(blocks[blockCount - 1], set: true)
+        let b = blocks[blockCount - 1]
+        for p in TranslationCache.pages(of: b) { pageBlocks[p].append(id) }
+        markCode(b, set: true)
         return id
+    }
+
+    /// The guest physical bytes block `b` was translated from.
+    @inline(__always) static func bytes(of b: Block) -> Range<Int> {
+        let start = Int(b.l) + Int(b.pc)
+        return start..<start + 4 * Int(b.count)
+    }
+
+    /// The pages holding `b`'s bytes: its own, and the next when its first
+    /// instruction straddles a page boundary (an l that is not a multiple of 4).
+    @inline(__always) static func pages(of b: Block) -> ClosedRange<Int> {
+        let bytes = bytes(of: b)
+        return (bytes.lowerBound >> 12)...((bytes.upperBound - 1) >> 12)
+    }
+
+    /// The code words `b` covers (every physical word one of its bytes is in:
+    /// two per instruction under an l that is not a multiple of 4), and the
+    /// code-map bytes it makes code: those words' bytes and the three before
+    /// them, where a store of up to 4 bytes reaching into the first starts.
+    private func codeRanges(of b: Block) -> (words: Range<Int>, mapBytes: Range<Int>) {
+        let bytes = TranslationCache.bytes(of: b)
+        let words = (bytes.lowerBound >> 2)..<((bytes.upperBound + 3) >> 2)
+        return (words, max(0, 4 * words.lowerBound - 3)..<min(codeMapBytes, 4 * words.upperBound))
     }
 
     /// True if guest physical word `index` has translations.
@@ -253,16 +277,14 @@ final class TranslationCache {
         codeBits[index >> 5] & (1 << UInt32(index & 31)) != 0
     }
 
-    /// Sets or clears the code bits of the words `b` covers.
+    /// Sets or clears the code bits of the words `b` covers, and the code map with them.
     private func markCode(_ b: Block, set: Bool) {
-        let firstWord = (Int(b.l) + Int(b.pc)) >> 2
-        for w in firstWord..<firstWord + Int(b.count) {
+        let (words, bytes) = codeRanges(of: b)
+        for w in words {
             if set { codeBits[w >> 5] |= 1 << UInt32(w & 31) } else { codeBits[w >> 5] &= ~(1 << UInt32(w & 31)) }
         }
-        let bytes = max(0, 4 * firstWord - 3)..<min(codeMapBytes, 4 * (firstWord + Int(b.count)))
         if set {
-            // Every byte there is now code: the block's own, and the three before it, which a
-            // store of up to 4 bytes reaching into the block's first word starts at.
+            // Every byte there is now code (a store starting there reaches a code word).
             if !bytes.isEmpty { codeMap.advanced(by: bytes.lowerBound).update(repeating: 1, count: bytes.count) }
         } else {
             refreshCodeMap(bytes: bytes)
@@ -302,13 +324,15 @@ final class TranslationCache {
     func invalidate(page: Int, overlapping bytes: Range<Int>? = nil) {
         guard page >= 0, page < pageCount, !pageBlocks[page].isEmpty else { return }
         var kept: [Int32] = []
+        var neighbours = page...page // pages whose code words an invalidated block also covered
         for id in pageBlocks[page] where blocks[Int(id)].valid {
             let b = blocks[Int(id)]
-            let start = Int(b.l) + Int(b.pc)
-            if let bytes, !bytes.overlaps(start..<start + 4 * Int(b.count)) {
+            if let bytes, !bytes.overlaps(TranslationCache.bytes(of: b)) {
                 kept.append(id)
                 continue
             }
+            let pages = TranslationCache.pages(of: b)
+            neighbours = min(neighbours.lowerBound, pages.lowerBound)...max(neighbours.upperBound, pages.upperBound)
             tableRemove(id)
             blocks[Int(id)].valid = false
             let s = TranslationCache.slot(b.pc, b.l)
@@ -322,8 +346,13 @@ final class TranslationCache {
             counters.invalidations += 1
             blockInvalidated?(id)
         }
-        // Blocks may overlap (a jump into the middle of another block): the kept ones keep their bits.
+        // Blocks may overlap (a jump into the middle of another block), and under an l that is not
+        // a multiple of 4 share a word with blocks next to them, in this page or the next: the
+        // blocks kept keep their bits.
         for id in kept { markCode(blocks[Int(id)], set: true) }
+        for q in neighbours where q != page {
+            for id in pageBlocks[q] where blocks[Int(id)].valid { markCode(blocks[Int(id)], set: true) }
+        }
         pageBlocks[page] = kept
     }
 
@@ -336,11 +365,9 @@ final class TranslationCache {
             let b = blocks[i]
             buckets[bucket(b.pc, b.l)] = 0
             frontKeys[TranslationCache.slot(b.pc, b.l)] = 0
-            let start = Int(b.l) + Int(b.pc)
-            let low = max(0, start - 3), high = min(codeMapBytes, start + 4 * Int(b.count))
-            if low < high { codeMap.advanced(by: low).update(repeating: 0, count: high - low) }
-            let firstWord = start >> 2
-            for w in stride(from: firstWord >> 5, through: (firstWord + Int(b.count) - 1) >> 5, by: 1) { codeBits[w] = 0 }
+            let (words, bytes) = codeRanges(of: b)
+            if !bytes.isEmpty { codeMap.advanced(by: bytes.lowerBound).update(repeating: 0, count: bytes.count) }
+            for w in stride(from: words.lowerBound >> 5, through: (words.upperBound - 1) >> 5, by: 1) { codeBits[w] = 0 }
         }
         incoming.removeAll(keepingCapacity: true)
         for p in 0..<pageCount where !pageBlocks[p].isEmpty { pageBlocks[p] = [] }

@@ -349,6 +349,17 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// Stores into translated code under a relocation l that is not a multiple
+    /// of 4 (`UnalignedRelocation`): the bare JIT ends where the reference does.
+    func testStoresIntoCodeUnderAnUnalignedRelocation() throws {
+        let img = UnalignedRelocation.image
+        let reference = Machine(booting: img, memorySize: UnalignedRelocation.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(reference.outcome.exitCode, UnalignedRelocation.exitCode, "the reference runs the rewritten code")
+        let machine = Machine(booting: img, memorySize: UnalignedRelocation.memory, profile: .pg32v)
+        let exit = try BareJIT(machine: machine).run(budget: 10_000)
+        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent)
+    }
+
     /// Division's corner cases, which fault on x86 if passed through: x / 0 and INT_MIN / -1.
     func testDivisionCornersDoNotFaultTheHost() throws {
         var code = JITTests.li(1, 0x8000_0000) + JITTests.li(2, 0xFFFF_FFFF) + JITTests.li(3, 7)

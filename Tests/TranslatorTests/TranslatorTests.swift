@@ -67,6 +67,20 @@ final class TranslatorTests: XCTestCase {
         }
     }
 
+    /// Stores into translated code under a relocation l that is not a multiple
+    /// of 4, one into a block that straddles a page (`UnalignedRelocation`):
+    /// both backends, under the control program, end where the bare machine does.
+    func testStoresIntoCodeUnderAnUnalignedRelocation() throws {
+        let img = UnalignedRelocation.image
+        let bare = Machine(booting: img, memorySize: 1 << 20, profile: .pg32v).runToEnd(budget: 100_000)
+        XCTAssertEqual(bare.outcome.exitCode, UnalignedRelocation.exitCode, "the bare machine runs the rewritten code")
+        for backend in Backend.available {
+            let (cp, _) = try backend.controlProgram([img], profile: .pg32v, budget: 100_000)
+            cp.run()
+            XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: bare), .equivalent, "\(backend)")
+        }
+    }
+
     /// A cache far too small for the guest flushes again and again and stays correct.
     func testTinyCacheFlushesAndStaysCorrect() throws {
         for backend in Backend.available {
