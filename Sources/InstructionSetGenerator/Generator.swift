@@ -256,14 +256,13 @@ public enum InstructionSetGenerator {
             }
             let funct3s = Set(inMajor.compactMap(\.funct3)).sorted()
             if funct3s.count == 1 {
-                let same = inMajor
-                if same.count == 1 {
-                    out.line("        case \(label): return \(choice(same[0], field: "funct3"))")
+                if inMajor.count == 1 {
+                    out.line("        case \(label): return \(choice(inMajor[0], checkingFunct3: true))")
                     continue
                 }
                 out.line("        case \(label):")
                 out.line("            guard word.funct3 == \(funct3s[0]) else { return nil }")
-                renderFunct7(same, indent: "            ", into: &out)
+                renderFunct7(inMajor, indent: "            ", into: &out)
                 continue
             }
             out.line("        case \(label):")
@@ -271,7 +270,7 @@ public enum InstructionSetGenerator {
             for f3 in funct3s {
                 let same = inMajor.filter { $0.funct3 == f3 }
                 if same.count == 1 {
-                    out.line("            case \(f3): return \(choice(same[0], field: "funct7"))")
+                    out.line("            case \(f3): return \(choice(same[0], checkingFunct3: false))")
                 } else {
                     out.line("            case \(f3):")
                     renderFunct7(same, indent: "                ", into: &out)
@@ -289,9 +288,10 @@ public enum InstructionSetGenerator {
             """)
     }
 
-    /// `.name`, or the test of the one field still to check.
-    static func choice(_ row: InstructionRow, field: String) -> String {
-        if field == "funct3", let f3 = row.funct3 {
+    /// `.name`, or the test of the fields still to check: funct3 (if
+    /// `checkingFunct3`, the switch above not having decided it) and funct7.
+    static func choice(_ row: InstructionRow, checkingFunct3: Bool) -> String {
+        if checkingFunct3, let f3 = row.funct3 {
             if let f7 = row.funct7 { return "word.funct3 == \(f3) && word.funct7 == \(hex(f7, digits: 2)) ? .\(row.name) : nil" }
             return "word.funct3 == \(f3) ? .\(row.name) : nil"
         }
