@@ -206,13 +206,12 @@ extension JITCodeGenerator {
     mutating func store(_ op: MicroOp, at k: Int) {
         let n = op.kind.storeSize!
         let at = address(op, size: Int32(n), at: k)
-        // The value straight from its cached register where one can be named at this width.
-        var value = host(op.rs2) ?? .edx
-        if n == 1, value.b == nil { value = .edx }
+        // The value straight from its cached register, at every width (sil, dil and bpl under a REX prefix).
+        let value = host(op.rs2) ?? .edx
         if value == .edx { read(.edx, op.rs2) }
         let m = A.Mem(address: HostRegister.memory + at.q, size: n)
         switch n {
-        case 1: a.mov(m, value.b!)
+        case 1: a.mov(m, value.b)
         case 2: a.mov(m, value.w)
         default: a.mov(m, value)
         }

@@ -105,15 +105,19 @@ struct JITCodeGenerator {
     var cachedList: [UInt8] = []
     var writtenList: [UInt8] = []
     var loadList: [UInt8] = []
+    /// Where the block's first write-back was emitted (stores through r12, position-independent).
+    var writeBackCode: Range<Int>?
     /// Stubs emitted after the body: values, not closures (translation allocates per block, not per instruction).
     var cold: [Stub] = []
-    /// The block's two shared tails, emitted after the stubs if some stub
-    /// jumps there: every memory trap's, and every store-into-code hit's.
+    /// The block's shared tails, emitted after the stubs if some stub jumps
+    /// there: every chain site's first resolve, every memory trap's, and
+    /// every store-into-code hit's.
     /// Each stub only places its op's index and address and goes there, so
     /// the write-back of the cached registers (and after a store hit the
     /// reload) is emitted once per block instead of once per access: the
     /// stubs were most of a block's code.
     var memoryTrapTail: A.Label?
+    var resolveTail: A.Label?
     var storeHitTail: A.Label?
 
     /// A rare path, emitted after the body at its label.
@@ -248,14 +252,16 @@ struct JITCodeGenerator {
                     let (reads, writes) = op.kind.registerUse
                     let d = min(3, Int(depth[k]))
                     let weight = d == 0 ? 1 : d * JITCodeGenerator.loopWeight
-                    if reads >= 1 { uses[Int(op.rs1)] += weight; seen |= 1 << op.rs1 }
-                    if reads >= 2 { uses[Int(op.rs2)] += weight; seen |= 1 << op.rs2 }
+                    // Wrapping arithmetic: registers are below 64 and the counts small (no overflow or shift-range checks).
+                    if reads >= 1 { uses[Int(op.rs1)] &+= weight; seen |= 1 &<< op.rs1 }
+                    if reads >= 2 { uses[Int(op.rs2)] &+= weight; seen |= 1 &<< op.rs2 }
                     exitSeen = exitSeen || op.kind.mayLeave
                     if writes {
-                        uses[Int(op.rd)] += weight
-                        written |= 1 << op.rd
-                        if seen & 1 << op.rd == 0, !exitSeen { needsLoad &= ~(1 << op.rd) }
-                        seen |= 1 << op.rd
+                        let bit = 1 &<< UInt64(op.rd)
+                        uses[Int(op.rd)] &+= weight
+                        written |= bit
+                        if seen & bit == 0, !exitSeen { needsLoad &= ~bit }
+                        seen |= bit
                     }
                     if op.kind.endsBlock { break }
                 }
@@ -290,8 +296,15 @@ struct JITCodeGenerator {
     }
 
     /// Stores the cached registers the block writes to the register file (harmless where unchanged).
+    /// Every exit writes back the same registers: the first emits the stores, the others copy their bytes.
     mutating func writeBack() {
+        if let code = writeBackCode {
+            a.repeatBytes(code)
+            return
+        }
+        let start = a.offset
         for r in writtenList { a.mov(JITCodeGenerator.x(r), host(r)!) }
+        writeBackCode = start..<a.offset
     }
 
     /// dst = x[r]
@@ -393,8 +406,19 @@ struct JITCodeGenerator {
             emit(cold[next])
             next += 1
         }
+        if let tail = resolveTail { emitResolveTail(tail) }
         if let tail = memoryTrapTail { emitMemoryTrapTail(tail) }
         if let tail = storeHitTail { emitStoreHitTail(tail) }
+    }
+
+    /// A chain site's first use (target P in esi, the site's address in rdx): resolve, patch, go there.
+    mutating func emitResolveTail(_ tail: A.Label) {
+        a.bind(tail)
+        a.mov(.ecx, 0)
+        call(.resolve)
+        a.test(.rax, .rax)
+        a.j(.e, absolute: exit)
+        a.jmp(.rax)
     }
 
     /// Puts P of op k (k in ecx) in esi, and gives back the budget of the ops after it.
@@ -455,11 +479,8 @@ struct JITCodeGenerator {
             a.bind(label)
             a.mov(.esi, target)
             a.mov(.rdx, UInt64(site))
-            a.mov(.ecx, 0)
-            call(.resolve)
-            a.test(.rax, .rax)
-            a.j(.e, absolute: exit)
-            a.jmp(.rax)
+            if resolveTail == nil { resolveTail = a.newLabel() }
+            a.jmp(resolveTail!)
         case .memoryTrap(let label, let k, let address):
             a.bind(label)
             if address != .edx { a.mov(.edx, address) }
@@ -535,7 +556,7 @@ struct JITCodeGenerator {
             } else if rd == rs1 {
                 if imm != 0 { alu(.add, rd, imm) }
             } else if imm == 0 { // mv
-                if let hd = host(rd) { read(hd, rs1) } else {
+                if let hd = host(rd) { read(hd, rs1) } else if let hs = host(rs1) { a.mov(JITCodeGenerator.x(rd), hs) } else {
                     read(.eax, rs1)
                     write(rd, .eax)
                 }

@@ -103,8 +103,8 @@ public struct X86Assembler {
         public var q: Reg64 { Reg64(n: n) }
         /// Its low 16 bits.
         public var w: Reg16 { Reg16(n: n) }
-        /// Its low 8 bits, where that needs no REX prefix to name (al, cl, dl, bl, r8b to r15b); nil for the others.
-        public var b: Reg8? { n < 4 || n >= 8 ? Reg8(n: n) : nil }
+        /// Its low 8 bits (spl, bpl, sil and dil are named with a REX prefix, which the encoders add).
+        public var b: Reg8 { Reg8(n: n) }
     }
 
     /// The low 16 bits of rax, rcx or rdx.
@@ -114,11 +114,15 @@ public struct X86Assembler {
         public static let ax = Reg16(n: 0), cx = Reg16(n: 1), dx = Reg16(n: 2)
     }
 
-    /// The low 8 bits of rax, rcx or rdx (the ones that need no REX prefix to name).
+    /// The low 8 bits of a general register. Numbers 4 to 7 are spl, bpl, sil
+    /// and dil only under a REX prefix (without one they would name ah, ch,
+    /// dh and bh, which this assembler never uses): see `needsREX`.
     public struct Reg8: Equatable, Sendable {
         /// The hardware number.
         public let n: UInt8
         public static let al = Reg8(n: 0), cl = Reg8(n: 1), dl = Reg8(n: 2)
+        /// True for spl, bpl, sil and dil, which only an instruction with a REX prefix names.
+        var needsREX: Bool { n >= 4 && n < 8 }
     }
 
     /// An effective address: base + index * scale + displacement.
@@ -198,13 +202,13 @@ public struct X86Assembler {
     @inline(__always) private mutating func put(_ b: UInt8) {
         // SAFETY: offset < capacity, reserved by the caller.
         base[offset] = b
-        offset += 1
+        offset &+= 1 // offset < capacity: no overflow check needed
     }
     /// Four bytes, in room `reserve` made.
     @inline(__always) private mutating func put32(_ v: UInt32) {
         // SAFETY: offset + 4 <= capacity, reserved by the caller; the store may be unaligned.
         UnsafeMutableRawPointer(base + offset).storeBytes(of: v.littleEndian, as: UInt32.self)
-        offset += 4
+        offset &+= 4
     }
     @inline(__always) private mutating func emit(_ b: UInt8) {
         reserve(1)
@@ -223,19 +227,21 @@ public struct X86Assembler {
     }
 
     /// Prefix (REX), opcode bytes and ModRM for `reg` with a memory operand.
-    private mutating func op(_ opcode: Opcode, reg: UInt8, _ m: Address, w: Bool = false, prefix: UInt8? = nil) {
+    private mutating func op(_ opcode: Opcode, reg: UInt8, _ m: Address, w: Bool = false, prefix: UInt8? = nil,
+                             rexAlways: Bool = false) {
         reserve(Self.longest)
         if let prefix { put(prefix) }
-        rex(w: w, reg: reg, index: m.index?.n ?? 0, rm: m.base.n)
+        rex(w: w, reg: reg, index: m.index?.n ?? 0, rm: m.base.n, always: rexAlways)
         putOpcode(opcode)
         modrm(reg: reg, m)
     }
 
     /// Prefix (REX), opcode bytes and ModRM for `reg` with register `rm`.
-    private mutating func op(_ opcode: Opcode, reg: UInt8, rm: UInt8, w: Bool = false, prefix: UInt8? = nil) {
+    private mutating func op(_ opcode: Opcode, reg: UInt8, rm: UInt8, w: Bool = false, prefix: UInt8? = nil,
+                             rexAlways: Bool = false) {
         reserve(Self.longest)
         if let prefix { put(prefix) }
-        rex(w: w, reg: reg, rm: rm)
+        rex(w: w, reg: reg, rm: rm, always: rexAlways)
         putOpcode(opcode)
         put(0xC0 | (reg & 7) << 3 | rm & 7)
     }
@@ -325,14 +331,14 @@ public struct X86Assembler {
     /// mov word [m], r16
     public mutating func mov(_ d: Mem, _ s: Reg16) { op(Opcode(0x89), reg: s.n, d.address, prefix: 0x66) }
     /// mov byte [m], r8
-    public mutating func mov(_ d: Mem, _ s: Reg8) { op(Opcode(0x88), reg: s.n, d.address) }
+    public mutating func mov(_ d: Mem, _ s: Reg8) { op(Opcode(0x88), reg: s.n, d.address, rexAlways: s.needsREX) }
 
     /// movzx r32, byte or word [m]
     public mutating func movzx(_ d: Reg32, _ s: Mem) { op(.twoByte(s.size == 1 ? 0xB6 : 0xB7), reg: d.n, s.address) }
     /// movsx r32, byte or word [m]
     public mutating func movsx(_ d: Reg32, _ s: Mem) { op(.twoByte(s.size == 1 ? 0xBE : 0xBF), reg: d.n, s.address) }
     /// movzx r32, r8
-    public mutating func movzx(_ d: Reg32, _ s: Reg8) { op(.twoByte(0xB6), reg: d.n, rm: s.n) }
+    public mutating func movzx(_ d: Reg32, _ s: Reg8) { op(.twoByte(0xB6), reg: d.n, rm: s.n, rexAlways: s.needsREX) }
     /// movsxd r64, dword [m]
     public mutating func movsxd(_ d: Reg64, _ s: Mem) { op(Opcode(0x63), reg: d.n, s.address, w: true) }
     /// movsxd r64, r32
@@ -448,7 +454,7 @@ public struct X86Assembler {
     /// div r32: unsigned edx:eax / r.
     public mutating func div(_ s: Reg32) { op(Opcode(0xF7), reg: 6, rm: s.n) }
     /// setcc r8
-    public mutating func set(_ c: Condition, _ d: Reg8) { op(.twoByte(0x90 | c.rawValue), reg: 0, rm: d.n) }
+    public mutating func set(_ c: Condition, _ d: Reg8) { op(.twoByte(0x90 | c.rawValue), reg: 0, rm: d.n, rexAlways: d.needsREX) }
 
     // MARK: - Control
 
@@ -522,6 +528,16 @@ public struct X86Assembler {
     public mutating func pop(_ r: Reg64) { reserve(2); rex(w: false, reg: 0, rm: r.n); put(0x58 | r.n & 7) }
     /// int3, a trap if execution ever falls where it must not.
     public mutating func int3() { emit(0xCC) }
+
+    /// Emits again the bytes emitted at offsets `range`: code that does not depend on where it is
+    /// (no rel32 or RIP-relative field, no label inside), such as a repeated sequence of stores.
+    public mutating func repeatBytes(_ range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= offset, "repeating bytes not emitted")
+        reserve(range.count)
+        // SAFETY: both ranges are inside the buffer (reserved above) and do not overlap (the copy is appended).
+        (base + offset).update(from: base + range.lowerBound, count: range.count)
+        offset += range.count
+    }
 
     /// Overwrites the 4 bytes at `offset` (a rel32 or imm32 field emitted earlier).
     public mutating func patch(at offset: Int, _ value: UInt32) { patch32(at: offset, Int32(bitPattern: value)) }
