@@ -78,6 +78,7 @@ public enum MonitorStats {
                 ("invalidations", .uint(c.invalidations)),
                 ("flushes", .uint(c.flushes)),
                 ("translationNanoseconds", .uint(c.translationNanoseconds)),
+                ("loopAllocations", .uint(c.loopAllocations)),
                 ("cacheBytesReserved", .int(Int64(reserved))),
                 ("cacheBytesUsed", .int(Int64(used))),
             ])),

@@ -65,6 +65,9 @@ public struct TranslationCounters: Sendable {
     public var flushes: UInt64 = 0
     /// Time spent translating.
     public var translationNanoseconds: UInt64 = 0
+    /// JIT only: loops given a choice of cached registers of their own (entered
+    /// and left through a switch of the cached registers; see `JITCodeGenerator.chooseRegions`).
+    public var loopAllocations: UInt64 = 0
     /// Zeroed counters.
     public init() {}
 }

@@ -148,6 +148,78 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// Inner loops whose registers the block's choice leaves uncached (an
+    /// outer loop's body uses nine others more) get a choice of their own,
+    /// switched to at the loop's first op and back where it is left: by
+    /// falling out of it, by a break to the outer body, by a taken branch out
+    /// of the block, by a memory trap (loads past the bound), by a store into
+    /// the block's own code (the same word written back), and by the budget
+    /// running out in any turn. Each stop must be the reference machine's; each
+    /// program's block must have got its loop allocation (the counter), or
+    /// the test would check nothing new.
+    func testLoopsWithRegistersOfTheirOwn() throws {
+        var rng = SplitMix64(seed: 0x100C)
+        let alu: [Opcode] = [.add, .sub, .xor, .or, .and, .sll, .srl, .sra, .slt, .sltu, .mul, .addi, .xori, .slli, .srai]
+        func ops(_ n: Int, _ registers: ClosedRange<Int>) -> [Instruction] {
+            (0..<n).map { _ in Instruction.random(alu[Int.random(in: 0..<alu.count, using: &rng)], registers: registers, using: &rng) }
+        }
+        for trial in 0..<24 {
+            var code: [Instruction] = []
+            for r in 1...9 { code += JITTests.li(r, UInt32.random(in: 0...UInt32.max, using: &rng)) }
+            for r in 18...23 { code += JITTests.li(r, UInt32.random(in: 0...UInt32.max, using: &rng) >> UInt32.random(in: 0...31, using: &rng)) }
+            code += JITTests.li(16, 0x3000) + JITTests.li(17, UInt32(JITTests.memory))
+            code.append(Instruction(.jal, imm: 4)) // the block starts at the outer loop's head
+            let start = code.count
+            code += JITTests.li(10, UInt32.random(in: 1...4, using: &rng))
+            let outer = code.count
+            code += ops(24, 1...9)
+            code += JITTests.li(11, UInt32.random(in: 1...6, using: &rng))
+            let inner = code.count
+            var body = ops(Int.random(in: 4...8, using: &rng), 18...23)
+            switch trial % 4 {
+            case 0: body.insert(Instruction(.lw, rd: 19, rs1: 16, imm: 4 * Int32.random(in: 0...15, using: &rng)), at: 1)
+            case 1 where trial % 8 == 1: body.insert(Instruction(.lw, rd: 19, rs1: 17, imm: 0), at: 2) // past the bound: a trap
+            case 1: body.insert(Instruction(.sw, rs1: 16, rs2: 20, imm: 4 * Int32.random(in: 0...15, using: &rng)), at: 2)
+            case 2: // the same word stored over the loop's first instruction: a store into translated code
+                let here = 0x1000 + 4 * UInt32(inner)
+                body = JITTests.li(24, here) + [Instruction(.lw, rd: 25, rs1: 24, imm: 0), Instruction(.sw, rs1: 24, rs2: 25, imm: 0)] + body
+            default: break
+            }
+            // Sometimes, when two of the loop's registers compare so, a break: to the outer body (past the
+            // loop's last two ops), to the halt after the outer loop, or out of the block (the zero word
+            // after the halt: an illegal instruction).
+            let tail = 2 + Int.random(in: 0...2, using: &rng)
+            switch Int.random(in: 0..<4, using: &rng) {
+            case 0: body.append(Instruction(.blt, rs1: 18, rs2: 19, imm: 4 * 3))
+            case 1: body.append(Instruction(.bltu, rs1: 20, rs2: 21, imm: 4 * Int32(2 + tail + 3 + 1)))
+            case 2: body.append(Instruction(.bgeu, rs1: 22, rs2: 23, imm: 4 * Int32(2 + tail + 3 + 2)))
+            default: break
+            }
+            body.append(Instruction(.addi, rd: 11, rs1: 11, imm: -1))
+            code += body + [Instruction(.bne, rs1: 11, rs2: 0, imm: -4 * Int32(body.count))]
+            code += ops(tail, 1...9)
+            code += [Instruction(.add, rd: 1, rs1: 1, rs2: 18), Instruction(.addi, rd: 10, rs1: 10, imm: -1)]
+            code.append(Instruction(.bne, rs1: 10, rs2: 0, imm: -4 * Int32(code.count - outer)))
+            code.append(Instruction(.halt, rs1: 0))
+            XCTAssertLessThan(code.count - start, TranslationCache.maximumBlock, "trial \(trial): one block")
+            let img = JITTests.image(code)
+            let full = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 20_000)
+            let total = Int(full.instructions)
+            var allocated: UInt64 = 0
+            for budget in Set([total, total + 1] + (start...max(start, total)).filter { _ in Int.random(in: 0..<4, using: &rng) == 0 }) {
+                let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: UInt64(budget))
+                let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                let jit = try BareJIT(machine: machine)
+                let exit = jit.run(budget: UInt64(budget))
+                allocated = max(allocated, jit.counters.loopAllocations)
+                let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference)
+                XCTAssertNil(difference, "trial \(trial), budget \(budget) of \(total)")
+                if difference != nil { return }
+            }
+            XCTAssertGreaterThan(allocated, 0, "trial \(trial): the inner loop got no registers of its own")
+        }
+    }
+
     /// Checks left out because an earlier access from the same base register
     /// covered the bytes: bases just below the bound and just below 2^32 (so
     /// that offsets wrap), runs of accesses at nearby offsets and widths, the

@@ -184,7 +184,7 @@ extension JITCodeGenerator {
         a.cmp(r.q, .qword[field(JITContext.limitLess(Int(n)))])
         let trap = a.newLabel()
         a.j(.g, trap)
-        cold.append(.memoryTrap(trap, at: k, address: r))
+        later(.memoryTrap(trap, at: k, address: r))
         return r
     }
 
@@ -232,7 +232,7 @@ extension JITCodeGenerator {
         let hit = a.newLabel(), resume = a.newLabel()
         a.j(.ne, hit)
         a.bind(resume)
-        cold.append(.storeHit(hit, resume: resume, address: at, l: l, size: n, at: k))
+        later(.storeHit(hit, resume: resume, address: at, l: l, size: n, at: k))
     }
 
     // MARK: - Control transfers
@@ -249,21 +249,21 @@ extension JITCodeGenerator {
             read(.eax, op.rs1)
             alu(.cmp, .eax, op.rs2)
         }
-        if let i = opIndex(op.imm), i <= k, let label = inside[i] {
+        if let i = opIndex(op.imm), i <= k, let label = landing(i), staysInAllocation(i) {
             // A loop inside this block: taken is the hot path, so it stays inline
-            // (see `jump(to:from:)` for the budget).
+            // (see `jump(to:from:)` for the budget). Out of the region, through a stub that switches.
             let notTaken = a.newLabel(), spent = a.newLabel()
             a.j(A.Condition(rawValue: c.rawValue ^ 1)!, notTaken)
             a.sub(HostRegister.budget, Int32(k - i + 1))
             a.j(.ge, label)
             a.jmp(spent)
-            cold.append(.slow(spent, at: i, writeBack: true))
+            later(.slow(spent, at: i, writeBack: true))
             a.bind(notTaken)
             return
         }
         let taken = a.newLabel()
         a.j(c, taken)
-        cold.append(.taken(taken, from: k, target: op.imm))
+        later(.taken(taken, from: k, target: op.imm))
     }
 
     /// jalr: the target's block from the jump cache, or from `resolve`, which fills the entry.
@@ -282,7 +282,7 @@ extension JITCodeGenerator {
         let miss = a.newLabel()
         a.j(.ne, miss)
         a.jmp(.qword[entry + 8])
-        cold.append(.indirectMiss(miss))
+        later(.indirectMiss(miss))
     }
 }
 

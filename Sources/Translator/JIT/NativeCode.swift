@@ -138,6 +138,7 @@ final class NativeCode {
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
                                               context: UInt(bitPattern: context), buffer: assembly, scratch: scratch)
         let at = code.append(bytes), size = bytes.count
+        cache.counters.loopAllocations += UInt64(scratch.takeLoopAllocations())
         bytesGenerated += UInt64(size)
         while entries.count <= Int(id) {
             entries.append(0)
