@@ -66,11 +66,12 @@ struct JITCodeGenerator {
             g.inside.removeAll(keepingCapacity: true)
             g.depth.removeAll(keepingCapacity: true)
             g.verified.removeAll(keepingCapacity: true)
-            g.allocation.clear()
+            // The allocations are cleared where they are next used (`emitBlock`, `parkedAllocation`).
             loopAllocations += g.regions.count
-            for i in g.parked.indices { g.parked[i].clear() } // kept (with their lists' capacity) for the next block
-            g.regions.removeAll(keepingCapacity: true)
-            g.regionLoops.removeAll(keepingCapacity: true)
+            if !g.regions.isEmpty {
+                g.regions.removeAll(keepingCapacity: true)
+                g.regionLoops.removeAll(keepingCapacity: true)
+            }
             lend(to: &g)
         }
     }
@@ -140,12 +141,17 @@ struct JITCodeGenerator {
         var storeHitTail: A.Label?
 
         /// Nothing cached (for 32 registers and the write sink), capacity kept.
+        /// In place, and empty lists left alone: `removeAll` and `append` were
+        /// a twentieth of translation when each block cleared five of these.
         mutating func clear() {
-            cached.removeAll(keepingCapacity: true)
-            cached.append(contentsOf: repeatElement(-1, count: MicroOp.writeSink + 1))
-            cachedList.removeAll(keepingCapacity: true)
-            writtenList.removeAll(keepingCapacity: true)
-            loadList.removeAll(keepingCapacity: true)
+            if cached.count == MicroOp.writeSink + 1 {
+                cached.withUnsafeMutableBufferPointer { $0.update(repeating: -1) }
+            } else {
+                cached = Array(repeating: -1, count: MicroOp.writeSink + 1)
+            }
+            if !cachedList.isEmpty { cachedList.removeAll(keepingCapacity: true) }
+            if !writtenList.isEmpty { writtenList.removeAll(keepingCapacity: true) }
+            if !loadList.isEmpty { loadList.removeAll(keepingCapacity: true) }
             writeBackCode = nil
             memoryTrapTail = nil
             storeHitTail = nil
@@ -313,21 +319,20 @@ struct JITCodeGenerator {
             // The switch into a region writes back like an exit.
             var exitSeen = false
             depth.withUnsafeBufferPointer { depth in
-                scan: for k in 0...Int(count) {
-                    let op = ops[Int(block.first) + k]
-                    switch covered {
-                    case .block: break
-                    case .inside(let r):
-                        if !r.contains(k) {
-                            if op.kind.endsBlock { break scan }
-                            continue scan
-                        }
-                    case .outsideRegions:
-                        if regions.contains(where: { $0.contains(k) }) {
-                            exitSeen = true
-                            if op.kind.endsBlock { break scan }
-                            continue scan
-                        }
+                var ops = UnsafePointer(ops + Int(block.first)), first = 0, last = Int(count), outside = false
+                switch covered {
+                case .block: break
+                case .inside(let r): (first, last) = (r.lowerBound, r.upperBound) // a loop's ops never end the block early
+                case .outsideRegions: outside = true
+                }
+                ops += first
+                for k in first...last {
+                    let op = ops.pointee
+                    ops += 1
+                    if outside, regions.contains(where: { $0.contains(k) }) {
+                        exitSeen = true
+                        if op.kind.endsBlock { break }
+                        continue
                     }
                     let (reads, writes) = op.kind.registerUse
                     let weight = JITCodeGenerator.weight(depth: depth[k])
@@ -414,13 +419,13 @@ struct JITCodeGenerator {
                 if let inner = (i + 1 ..< end[i] + 1).first(where: { end[$0] >= 0 }) { i = inner; continue } // not innermost
                 let loop = i...end[i]
                 i = end[i] + 1
-                guard loop.lowerBound > 0 || loop.upperBound < last else { continue } // the whole block
+                guard depth[loop.lowerBound] >= 2, loop.lowerBound > 0 || loop.upperBound < last else { continue }
                 let enteredInside = (0...last).contains { k in
                     let op = ops[Int(block.first) + k]
                     guard !loop.contains(k), op.kind.isDirectJump, let t = opIndex(op.imm) else { return false }
                     return t > loop.lowerBound && loop.contains(t)
                 }
-                if enteredInside || depth[loop.lowerBound] < 2 { continue }
+                if enteredInside { continue }
                 var own = parkedAllocation(regions.count + 1)
                 swap(&allocation, &own)
                 allocate(ops: ops, loop: true, covering: .inside(loop))
@@ -550,10 +555,11 @@ struct JITCodeGenerator {
             if op.kind.endsBlock { break }
         }
         // rbp holds the code map if the block stores, inside a loop if it has one.
-        var level: Int32 = 0, storesOutside = false, storesInside = false
+        var level: Int32 = 0, storesOutside = false, storesInside = false, nested = false
         for k in 0...Int(count) {
             level += depth[k]
             depth[k] = level
+            nested = nested || level >= 2
             let op = ops[Int(block.first) + k]
             if op.kind.storeSize != nil {
                 if level > 0 { storesInside = true } else { storesOutside = true }
@@ -562,7 +568,7 @@ struct JITCodeGenerator {
         }
         mapInRBP = storesInside || (!loop && storesOutside)
         allocate(ops: ops, loop: loop)
-        if loop { chooseRegions(ops: ops) }
+        if nested { chooseRegions(ops: ops) }
         let slow = a.newLabel()
         a.bind(entry)
         // The budget may not cover the block. (Its bound was checked by whoever
@@ -581,7 +587,7 @@ struct JITCodeGenerator {
                 a.bind(label)
                 verified.removeAll(keepingCapacity: true) // more than one way in: nothing known
             }
-            if k > 0, current == 0, let n = regions.firstIndex(where: { $0.lowerBound == k }) {
+            if k > 0, current == 0, !regions.isEmpty, let n = regions.firstIndex(where: { $0.lowerBound == k }) {
                 switchAllocation(to: n + 1) // into a loop with registers of its own
                 a.bind(regionLoops[n])
             }
