@@ -288,6 +288,43 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// A run of accesses from one base at offsets from 0 up is checked once,
+    /// for its highest byte; where that check fails the block leaves for the
+    /// reference interpreter, which must end exactly where the reference
+    /// does: the first access in bounds done (a store written), the trap at
+    /// the first one out, with its address; or no trap at all where the
+    /// guest's addresses wrap at 2^32 back into storage (the check is made
+    /// without wrapping). Runs in both orders, bases cached (used often) and
+    /// not, every base from 20 bytes below the limit to 4 past it and near
+    /// 2^32. Some runs must have been stepped, or the path went untested.
+    func testChecksForSeveralAccessesStepWhereOneIsOut() throws {
+        let m = UInt32(JITTests.memory)
+        var stepped: UInt64 = 0
+        let bases = Array((m - 20)...(m + 4)) + [0xFFFF_FFF0, 0xFFFF_FFF4, 0xFFFF_FFF8, 0xFFFF_FFFC, 0x3000]
+        for base in bases {
+            for (descending, cached) in [(false, false), (false, true), (true, false), (true, true)] {
+                var run = [Instruction(.sw, rs1: 1, rs2: 9, imm: 0), Instruction(.lw, rd: 5, rs1: 1, imm: 4),
+                           Instruction(.sb, rs1: 1, rs2: 9, imm: 9), Instruction(.lh, rd: 6, rs1: 1, imm: 10),
+                           Instruction(.lw, rd: 7, rs1: 1, imm: 12)]
+                if descending { run.reverse() }
+                var code = JITTests.li(1, base) + JITTests.li(9, 0xA5C3_E187)
+                code.append(Instruction(.jal, imm: 4)) // the block starts here
+                if cached { code += [Instruction](repeating: Instruction(.add, rd: 8, rs1: 8, rs2: 1), count: 4) }
+                code += run + [Instruction(.add, rd: 8, rs1: 5, rs2: 7), Instruction(.halt, rs1: 0)]
+                let img = JITTests.image(code)
+                let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 1000)
+                let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                let jit = try BareJIT(machine: machine)
+                let exit = jit.run(budget: 1000)
+                stepped += jit.counters.instructionsStepped
+                let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference)
+                XCTAssertNil(difference, "base \(String(base, radix: 16)), descending \(descending), cached \(cached)")
+                if difference != nil { return }
+            }
+        }
+        XCTAssertGreaterThan(stepped, 0, "no run left a block for the interpreter")
+    }
+
     /// Every register-register and register-immediate op with each of its
     /// operands x0, a cached register (x1, x2: used throughout the block) or
     /// an uncached one (x5, x6: used once), aliased every way, each

@@ -145,19 +145,53 @@ extension JITCodeGenerator {
         }
     }
 
-    /// The register holding a = x[rs1] + imm, zero-extended to 64 bits (a
-    /// cached x[rs1] itself when imm is 0: cached registers are always
-    /// zero-extended; otherwise eax), and a check that the n bytes there are
-    /// inside the limit (a <= limit - n), trapping at op k if not.
+    /// Where an access's bytes are in the host: memory + register (zero-extended) + disp.
+    struct GuestAddress {
+        var register: A.Reg32
+        var disp: Int32
+        /// The operand of `size` bytes there.
+        func operand(size: Int) -> A.Mem { A.Mem(address: HostRegister.memory + register.q + disp, size: size) }
+    }
+
+    /// Where the n bytes at a = x[rs1] + imm are, checked inside the limit
+    /// (a <= limit - n), trapping at op k if not.
     ///
-    /// The check is left out where an earlier access of the block, on every
-    /// path here and with x[rs1] unchanged since, checked bytes imm ..< imm + n
-    /// from the same register. That is sound with 32-bit wrapping: a check
-    /// that passed for offsets o ..< o + m means x + o + m <= limit < 2^32 as
-    /// integers if x + o did not wrap, and if it did, every offset from o on
-    /// wraps too; either way the bytes at any offset inside the range are
-    /// inside the limit. Two such ranges that overlap are verified together.
-    mutating func address(_ op: MicroOp, size n: Int32, at k: Int) -> A.Reg32 {
+    /// Usually a register holding a, zero-extended to 64 bits (a cached
+    /// x[rs1] itself when imm is 0: cached registers are always zero-extended;
+    /// otherwise eax), and no displacement. The check is left out where an
+    /// earlier access of the block, on every path here and with x[rs1]
+    /// unchanged since, checked bytes imm ..< imm + n from the same register.
+    /// That is sound with 32-bit wrapping: a check that passed for offsets
+    /// o ..< o + m means x + o + m <= limit < 2^32 as integers if x + o did
+    /// not wrap, and if it did, every offset from o on wraps too; either way
+    /// the bytes at any offset inside the range are inside the limit. Two such
+    /// ranges that overlap are verified together.
+    ///
+    /// A run of accesses from one base at offsets from 0 up, with the base
+    /// unchanged and no other way in between (`accessesAhead`), is checked
+    /// once, at the first, for the highest byte any of them reaches, in 64
+    /// bits: x + top <= limit. Then no offset from 0 to top wraps, and each
+    /// access addresses memory + x + imm directly (no lea). If the check fails
+    /// (some access of the run is out of bounds, or the guest's addresses
+    /// wrap at 2^32), the block leaves for the reference interpreter to step
+    /// from op k, which traps at the right access with the right address.
+    mutating func address(_ op: MicroOp, size n: Int32, at k: Int) -> GuestAddress {
+        let low = Int32(bitPattern: op.imm), high = low &+ n
+        let ranged = high > low // false for an offset near Int32.max: no range
+        if ranged, low >= 0, verified.contains(where: { $0.wide && $0.register == op.rs1 && high <= $0.high }) {
+            return GuestAddress(register: base(op.rs1), disp: low)
+        }
+        let covered = ranged && verified.contains(where: { $0.register == op.rs1 && $0.low <= low && high <= $0.high })
+        if ranged, !covered, low >= 0, verified.count < 8, let top = accessesAhead(from: k, base: op.rs1, low: low, high: high) {
+            let r = base(op.rs1)
+            a.lea(.rcx, r.q + (top - 1)) // in 64 bits: no wrap
+            a.cmp(.rcx, .qword[field(JITContext.limitLess(1))])
+            let step = a.newLabel()
+            a.j(.g, step)
+            later(.step(step, at: k))
+            verified.append(VerifiedRange(register: op.rs1, low: 0, high: top, wide: true))
+            return GuestAddress(register: r, disp: low)
+        }
         var r = A.Reg32.eax
         if op.imm == 0, let h = host(op.rs1) {
             r = h
@@ -167,10 +201,9 @@ extension JITCodeGenerator {
             read(.eax, op.rs1)
             if op.imm != 0 { a.add(.eax, Int32(bitPattern: op.imm)) }
         }
-        let low = Int32(bitPattern: op.imm), high = low &+ n
-        guard high > low else { return checked(r, size: n, at: k) } // an offset near Int32.max: no range
-        if verified.contains(where: { $0.register == op.rs1 && $0.low <= low && high <= $0.high }) { return r }
-        if let i = verified.firstIndex(where: { $0.register == op.rs1 && $0.low <= high && low <= $0.high }) {
+        guard ranged else { return checked(r, size: n, at: k) }
+        if covered { return GuestAddress(register: r, disp: 0) }
+        if let i = verified.firstIndex(where: { !$0.wide && $0.register == op.rs1 && $0.low <= high && low <= $0.high }) {
             verified[i].low = min(verified[i].low, low)
             verified[i].high = max(verified[i].high, high)
         } else if verified.count < 8 {
@@ -179,19 +212,55 @@ extension JITCodeGenerator {
         return checked(r, size: n, at: k)
     }
 
+    /// The host register holding x[r] zero-extended: its cache register, or eax loaded.
+    private mutating func base(_ r: UInt8) -> A.Reg32 {
+        if let h = host(r) { return h }
+        read(.eax, r)
+        return .eax
+    }
+
+    /// How many ops past an access `accessesAhead` looks.
+    static let lookahead = 16
+
+    /// The end of the bytes that op k's access (offsets `low` ..< `high`) and
+    /// the accesses after it from the same `base` reach from offset 0, if
+    /// some later one lies outside op k's bytes (else one check buys nothing): the
+    /// accesses on the straight path from op k, up to `lookahead` ops on,
+    /// before the base is written, the block ends or another way in (a
+    /// label) joins. Only offsets from 0 up count; one that wraps ends nothing.
+    func accessesAhead(from k: Int, base: UInt8, low: Int32, high: Int32) -> Int32? {
+        guard let ops = blockOps else { return nil }
+        let first = ops[k]
+        if first.kind.registerUse.writes, first.rd == base { return nil } // the base changes at op k itself
+        var top = high, further = false, j = k + 1
+        while j <= Int(count), j - k <= JITCodeGenerator.lookahead, j >= inside.count || inside[j] == nil {
+            let op = ops[j]
+            if let access = op.kind.access, op.rs1 == base {
+                let o = Int32(bitPattern: op.imm), e = o &+ Int32(access.size)
+                if o >= 0, e > o {
+                    top = max(top, e)
+                    if o < low || e > high { further = true } // this one would need a check of its own
+                }
+            }
+            if op.kind.endsBlock || (op.kind.registerUse.writes && op.rd == base) { break }
+            j += 1
+        }
+        return further ? top : nil
+    }
+
     /// Emits the check that the n bytes at the address in `r` are inside the limit, trapping at op k if not.
-    private mutating func checked(_ r: A.Reg32, size n: Int32, at k: Int) -> A.Reg32 {
+    private mutating func checked(_ r: A.Reg32, size n: Int32, at k: Int) -> GuestAddress {
         a.cmp(r.q, .qword[field(JITContext.limitLess(Int(n)))])
         let trap = a.newLabel()
         a.j(.g, trap)
         later(.memoryTrap(trap, at: k, address: r))
-        return r
+        return GuestAddress(register: r, disp: 0)
     }
 
     mutating func load(_ op: MicroOp, at k: Int) {
         let access = op.kind.access!
         let at = address(op, size: Int32(access.size), at: k)
-        let m = A.Mem(address: HostRegister.memory + at.q, size: access.size)
+        let m = at.operand(size: access.size)
         let d = host(op.rd) ?? .edx
         if access.size == 4 {
             a.mov(d, m)
@@ -209,7 +278,7 @@ extension JITCodeGenerator {
         // The value straight from its cached register, at every width (sil, dil and bpl under a REX prefix).
         let value = host(op.rs2) ?? .edx
         if value == .edx { read(.edx, op.rs2) }
-        let m = A.Mem(address: HostRegister.memory + at.q, size: n)
+        let m = at.operand(size: n)
         switch n {
         case 1: a.mov(m, value.b)
         case 2: a.mov(m, value.w)
@@ -223,16 +292,16 @@ extension JITCodeGenerator {
             map = .rdx
             a.mov(.rdx, .qword[field(JITContext.codeMap)])
         }
-        if block.l <= UInt32(Int32.max) {
-            a.cmp(A.Mem(address: map + at.q + l, size: 1), 0)
+        if let d = Int32(exactly: Int64(at.disp) + Int64(block.l)) {
+            a.cmp(A.Mem(address: map + at.register.q + d, size: 1), 0)
         } else {
-            a.lea(.ecx, at.q + l) // physical = a + l, below 2^32
+            a.lea(.ecx, at.register.q + (at.disp &+ l)) // physical = a + l, below 2^32 (a 32-bit lea wraps)
             a.cmp(A.Mem(address: map + .rcx, size: 1), 0)
         }
         let hit = a.newLabel(), resume = a.newLabel()
         a.j(.ne, hit)
         a.bind(resume)
-        later(.storeHit(hit, resume: resume, address: at, l: l, size: n, at: k))
+        later(.storeHit(hit, resume: resume, address: at.register, l: at.disp &+ l, size: n, at: k))
     }
 
     // MARK: - Control transfers

@@ -100,12 +100,17 @@ struct JITCodeGenerator {
     /// Offsets from a guest register's current value whose bytes an access
     /// already checked against the limit, on every path to here (see `address`).
     var verified: [VerifiedRange] = []
+    /// The block's ops (op k at `blockOps[k]`), for looking ahead.
+    var blockOps: UnsafePointer<MicroOp>?
 
-    /// Bytes x[register] + low ..< x[register] + high, known inside the limit.
+    /// Bytes x[register] + low ..< x[register] + high, known inside the limit;
+    /// `wide` if known without 32-bit wrapping (x[register] + high <= limit as
+    /// integers, from a check for several accesses: see `address`), with low 0.
     struct VerifiedRange {
         var register: UInt8
         var low: Int32
         var high: Int32
+        var wide = false
     }
     /// Per op: how many of the block's loops (ops i...k for each jump at k back to op i) hold it.
     var depth: [Int32] = []
@@ -183,9 +188,13 @@ struct JITCodeGenerator {
         case resolve(A.Label, target: UInt32, site: UInt)
         /// A memory trap at op `at`, the address a in `address`: on to the block's memory-trap tail.
         case memoryTrap(A.Label, at: Int, address: A.Reg32)
-        /// A store at op `at` to physical a + l (a in `address`) of n bytes hit
+        /// A store at op `at` to physical a + l (a in `address`, l the relocation plus the access's displacement) of n bytes hit
         /// a code word: through the block's store-hit tail, which resumes or leaves.
         case storeHit(A.Label, resume: A.Label, address: A.Reg32, l: Int32, size: Int, at: Int)
+        /// A check made for several accesses from op `at` on failed: give back
+        /// the budget of ops `at`..., write back, leave for the reference
+        /// interpreter to step from op `at` (it traps at the first access out of bounds).
+        case step(A.Label, at: Int)
         /// A taken branch at op `from`: jump to `target`.
         case taken(A.Label, from: Int, target: UInt32)
         /// A jalr whose target (eax) missed the jump cache.
@@ -536,6 +545,7 @@ struct JITCodeGenerator {
     // MARK: - The block
 
     mutating func emitBlock(ops: UnsafePointer<MicroOp>) {
+        blockOps = ops + Int(block.first)
         // The jump targets inside the block, and each op's loop depth (from
         // +1 at a loop's first op and -1 after its last).
         allocation.clear()
@@ -681,6 +691,11 @@ struct JITCodeGenerator {
             a.add(HostRegister.budget, count - Int32(i))
             if cached { writeBack() }
             leave(.leaveSlow, pc: pc(i))
+        case .step(let label, let i):
+            a.bind(label)
+            a.add(HostRegister.budget, count - Int32(i))
+            writeBack()
+            leave(.leaveStep, pc: pc(i))
         case .resolve(let label, let target, let site):
             a.bind(label)
             a.mov(.esi, target)

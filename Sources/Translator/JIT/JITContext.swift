@@ -76,11 +76,14 @@ enum JITHelper: Int, CaseIterable {
     /// A store to guest physical esi of edx bytes in block ecx may have hit
     /// translated code: invalidate; returns nonzero if block ecx itself was hit.
     case storeHitCode
+    /// A check made for several accesses at once failed at P (some of them may be
+    /// inside the limit): leave for the reference interpreter to step from P, exactly.
+    case leaveStep
 }
 
 /// Why generated code returned to the executor.
 enum JITExit: UInt32 {
-    case slow = 0, lookup, trap, system, rewritten
+    case slow = 0, lookup, trap, system, rewritten, step
 }
 
 /// A place in generated code that is patched to chain blocks: a jump's rel32.

@@ -270,13 +270,17 @@ final class NativeCode {
         var remaining = Int(clamping: budget)
         var pc = psw.pc, stepped = 0
         var event = EngineEvent.budget
+        // A block left through `.step`: the reference interpreter steps from P (its check
+        // covered several accesses and failed; the first out of bounds must trap exactly).
+        var mustStep = false
         while remaining > 0 {
             guard let id = cache.block(pc: pc, l: l, orTranslate: { translate(pc: pc) }) else {
                 event = .trap(.memory, value: pc) // the fetch traps; it is not counted
                 break
             }
             let bp = cache.blocks + Int(id)
-            if TranslationCache.needsSlowEntry(bp, remaining: remaining, limit: limit, epoch: cache.epoch) {
+            if mustStep || TranslationCache.needsSlowEntry(bp, remaining: remaining, limit: limit, epoch: cache.epoch) {
+                mustStep = false
                 var at = psw
                 at.pc = pc
                 switch cache.slowEntry(bp, psw: at, storageSize: w, remaining: remaining, memory: memory, stepper: stepper) {
@@ -302,6 +306,9 @@ final class NativeCode {
             let detail = context.load(fromByteOffset: Int(JITContext.detail), as: UInt32.self)
             switch JITExit(rawValue: context.load(fromByteOffset: Int(JITContext.reason), as: UInt32.self))! {
             case .slow, .lookup, .rewritten:
+                continue
+            case .step:
+                mustStep = true
                 continue
             case .trap:
                 event = .trap(TrapCause(rawValue: detail)!, value: value)
@@ -344,6 +351,9 @@ enum JITHelpers {
     private static let leaveSlow: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
         record(ctx, .slow, pc: pc)
     }
+    private static let leaveStep: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
+        record(ctx, .step, pc: pc)
+    }
     private static let leaveRewritten: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
         record(ctx, .rewritten, pc: pc)
     }
@@ -366,6 +376,7 @@ enum JITHelpers {
             case .leaveRewritten: return unsafeBitCast(leaveRewritten, to: UnsafeRawPointer.self)
             case .resolve: return unsafeBitCast(resolve, to: UnsafeRawPointer.self)
             case .storeHitCode: return unsafeBitCast(storeHitCode, to: UnsafeRawPointer.self)
+            case .leaveStep: return unsafeBitCast(leaveStep, to: UnsafeRawPointer.self)
             }
         }
     }
