@@ -294,18 +294,20 @@ final class JITTests: XCTestCase {
     /// does: the first access in bounds done (a store written), the trap at
     /// the first one out, with its address; or no trap at all where the
     /// guest's addresses wrap at 2^32 back into storage (the check is made
-    /// without wrapping). Runs in both orders, bases cached (used often) and
-    /// not, every base from 20 bytes below the limit to 4 past it and near
-    /// 2^32. Some runs must have been stepped, or the path went untested.
+    /// without wrapping). Runs in both orders, at offsets from 0 up and from
+    /// -12 up, bases cached (used often) and not, every base from 20 bytes
+    /// below the limit to 4 past it, near 0 (where a negative offset wraps)
+    /// and near 2^32. Some runs must have been stepped, or the path went untested.
     func testChecksForSeveralAccessesStepWhereOneIsOut() throws {
         let m = UInt32(JITTests.memory)
         var stepped: UInt64 = 0
-        let bases = Array((m - 20)...(m + 4)) + [0xFFFF_FFF0, 0xFFFF_FFF4, 0xFFFF_FFF8, 0xFFFF_FFFC, 0x3000]
+        let bases = Array((m - 20)...(m + 4)) + Array(0...16) + [0xFFFF_FFF0, 0xFFFF_FFF4, 0xFFFF_FFF8, 0xFFFF_FFFC, 0x3000]
         for base in bases {
-            for (descending, cached) in [(false, false), (false, true), (true, false), (true, true)] {
-                var run = [Instruction(.sw, rs1: 1, rs2: 9, imm: 0), Instruction(.lw, rd: 5, rs1: 1, imm: 4),
-                           Instruction(.sb, rs1: 1, rs2: 9, imm: 9), Instruction(.lh, rd: 6, rs1: 1, imm: 10),
-                           Instruction(.lw, rd: 7, rs1: 1, imm: 12)]
+            for (descending, cached, shift) in [(false, false, 0), (false, true, 0), (true, false, 0), (true, true, 0),
+                                                (false, false, -12), (true, true, -12)] as [(Bool, Bool, Int32)] {
+                var run = [Instruction(.sw, rs1: 1, rs2: 9, imm: 0 + shift), Instruction(.lw, rd: 5, rs1: 1, imm: 4 + shift),
+                           Instruction(.sb, rs1: 1, rs2: 9, imm: 9 + shift), Instruction(.lh, rd: 6, rs1: 1, imm: 10 + shift),
+                           Instruction(.lw, rd: 7, rs1: 1, imm: 12 + shift)]
                 if descending { run.reverse() }
                 var code = JITTests.li(1, base) + JITTests.li(9, 0xA5C3_E187)
                 code.append(Instruction(.jal, imm: 4)) // the block starts here
@@ -318,7 +320,7 @@ final class JITTests: XCTestCase {
                 let exit = jit.run(budget: 1000)
                 stepped += jit.counters.instructionsStepped
                 let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference)
-                XCTAssertNil(difference, "base \(String(base, radix: 16)), descending \(descending), cached \(cached)")
+                XCTAssertNil(difference, "base \(String(base, radix: 16)), descending \(descending), cached \(cached), offsets from \(shift)")
                 if difference != nil { return }
             }
         }

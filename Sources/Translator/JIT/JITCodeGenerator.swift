@@ -104,8 +104,9 @@ struct JITCodeGenerator {
     var blockOps: UnsafePointer<MicroOp>?
 
     /// Bytes x[register] + low ..< x[register] + high, known inside the limit;
-    /// `wide` if known without 32-bit wrapping (x[register] + high <= limit as
-    /// integers, from a check for several accesses: see `address`), with low 0.
+    /// `wide` if known without 32-bit wrapping (x[register] + low >= 0 and
+    /// x[register] + high <= limit as integers, from a check for several
+    /// accesses: see `address`).
     struct VerifiedRange {
         var register: UInt8
         var low: Int32
