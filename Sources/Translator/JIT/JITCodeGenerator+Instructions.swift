@@ -232,8 +232,9 @@ extension JITCodeGenerator {
     /// (offsets `low` ..< `high`) and the accesses after it from the same
     /// `base` reach, if some later one lies outside op k's bytes (else one
     /// check buys nothing; two such if the run reaches below offset 0, whose
-    /// check is two): the accesses on the straight path from op k, up
-    /// to `lookahead` ops on, before the base is written, the block ends or
+    /// check is two): the accesses that follow op k, up to `lookahead` ops
+    /// on, before the base is written, a branch or jump (an access it may
+    /// skip must not fail the check for the others), the block ends or
     /// another way in (a label) joins. An offset whose end wraps is left out.
     func accessesAhead(from k: Int, base: UInt8, low: Int32, high: Int32) -> (low: Int32, high: Int32)? {
         guard let ops = blockOps else { return nil }
@@ -249,7 +250,7 @@ extension JITCodeGenerator {
                     if o < low || e > high { further += 1 } // this one would need a check of its own
                 }
             }
-            if op.kind.endsBlock || (op.kind.registerUse.writes && op.rd == base) { break }
+            if op.kind.endsBlock || op.kind.isDirectJump || (op.kind.registerUse.writes && op.rd == base) { break }
             j += 1
         }
         // Below offset 0 the check is two (x + low >= 0 as well): worth it for three checks or more
