@@ -316,12 +316,15 @@ struct JITCodeGenerator {
     /// Chooses the guest registers to cache, into `allocation` (clear): the
     /// most used ones over the ops `covered`, if used often enough to repay a
     /// load and a store. A use inside d > 0 of the block's loops counts
-    /// `weight(depth: d)` times.
-    mutating func allocate(ops: UnsafePointer<MicroOp>, loop: Bool, covering covered: Coverage = .block) {
+    /// `weight(depth: d)` times. Given the registers of `other` choice,
+    /// returns how many more weighted uses over those ops this one caches (else 0).
+    @discardableResult
+    mutating func allocate(ops: UnsafePointer<MicroOp>, loop: Bool, covering covered: Coverage = .block,
+                           against other: UInt64? = nil) -> Int {
         // Per register (and the write sink): its weighted uses, counted in a buffer of this call's
         // (an array member's every `+=` checked its uniqueness); whether the block writes it, whether
         // it must be loaded at entry, whether seen.
-        withUnsafeTemporaryAllocation(of: Int.self, capacity: MicroOp.writeSink + 1) { uses in
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: MicroOp.writeSink + 1) { uses -> Int in
             uses.initialize(repeating: 0)
             var written = 0 as UInt64, needsLoad = ~0 as UInt64, seen = 0 as UInt64
             // A register whose first use is a write made before any way out of the block needs no load:
@@ -380,22 +383,16 @@ struct JITCodeGenerator {
                 if written & 1 << best != 0 { allocation.writtenList.append(UInt8(best)) }
                 if needsLoad & 1 << best != 0 { allocation.loadList.append(UInt8(best)) }
             }
+            guard let other else { return 0 }
+            var gain = 0
+            for r in allocation.cachedList { gain += uses[Int(r)] }
+            var rest = other
+            while rest != 0 { // other's registers (never x0 or the write sink)
+                gain -= uses[rest.trailingZeroBitCount]
+                rest &= rest - 1
+            }
+            return gain
         }
-    }
-
-    /// The weighted uses, by the ops of `loop`, of the guest registers in `registers`.
-    func uses(in loop: ClosedRange<Int>, of registers: UInt64, ops: UnsafePointer<MicroOp>) -> Int {
-        var n = 0
-        for k in loop {
-            let op = ops[Int(block.first) + k]
-            let (reads, writes) = op.kind.registerUse
-            var hits = 0
-            if reads >= 1, registers & 1 &<< op.rs1 != 0 { hits += 1 }
-            if reads >= 2, registers & 1 &<< op.rs2 != 0 { hits += 1 }
-            if writes, registers & 1 &<< op.rd != 0 { hits += 1 }
-            n += hits * JITCodeGenerator.weight(depth: depth[k])
-        }
-        return n
     }
 
     /// The loops to give registers of their own: the block's innermost loops
@@ -438,11 +435,9 @@ struct JITCodeGenerator {
                 if enteredInside { continue }
                 var own = parkedAllocation(regions.count + 1)
                 swap(&allocation, &own)
-                allocate(ops: ops, loop: true, covering: .inside(loop))
+                let gain = allocate(ops: ops, loop: true, covering: .inside(loop), against: blockChoice)
                 swap(&allocation, &own)
-                let turn = JITCodeGenerator.weight(depth: depth[loop.lowerBound])
-                let gain = uses(in: loop, of: own.registers, ops: ops) - uses(in: loop, of: blockChoice, ops: ops)
-                if gain >= 2 * turn {
+                if gain >= 2 * JITCodeGenerator.weight(depth: depth[loop.lowerBound]) { // two uses per turn
                     parked[regions.count + 1] = own
                     regions.append(loop)
                     regionLoops.append(loop.lowerBound == 0 ? body : a.newLabel())
@@ -685,18 +680,21 @@ struct JITCodeGenerator {
         a.jmp(absolute: exit)
     }
 
+    /// At `label`: gives back the budget of ops i... (charged, not run), writes
+    /// back what is cached if `writeBack`, leaves at op i through helper `h`.
+    mutating func leave(at i: Int, from label: A.Label, writeBack cached: Bool, through h: JITHelper) {
+        a.bind(label)
+        a.add(HostRegister.budget, count - Int32(i))
+        if cached { writeBack() }
+        leave(h, pc: pc(i))
+    }
+
     mutating func emit(_ stub: Stub) {
         switch stub {
         case .slow(let label, let i, let cached):
-            a.bind(label)
-            a.add(HostRegister.budget, count - Int32(i))
-            if cached { writeBack() }
-            leave(.leaveSlow, pc: pc(i))
+            leave(at: i, from: label, writeBack: cached, through: .leaveSlow)
         case .step(let label, let i):
-            a.bind(label)
-            a.add(HostRegister.budget, count - Int32(i))
-            writeBack()
-            leave(.leaveStep, pc: pc(i))
+            leave(at: i, from: label, writeBack: true, through: .leaveStep)
         case .resolve(let label, let target, let site):
             a.bind(label)
             a.mov(.esi, target)
