@@ -16,7 +16,8 @@ final class JITTests: XCTestCase {
     /// Code at 0x1000, data at 0x3000, a trap handler at 0x800 that halts
     /// with the cause (x20) after saving the trap value and old P (x21, x22).
     private static let memory = 0x8000
-    private static func image(_ code: [Instruction]) -> ELFImage {
+    /// `words` (address, value) replace what the image has there.
+    private static func image(_ code: [Instruction], words patches: [(Int, UInt32)] = []) -> ELFImage {
         var words = [UInt32](repeating: 0, count: memory / 4)
         for (i, w) in PSW(mode: .supervisor, pc: 0x800, l: 0, b: UInt32(memory)).words.enumerated() { words[4 + i] = w }
         let handler = [Instruction(.lw, rd: 20, rs1: 0, imm: 0x20), Instruction(.lw, rd: 21, rs1: 0, imm: 0x24),
@@ -24,6 +25,7 @@ final class JITTests: XCTestCase {
         for (i, inst) in handler.enumerated() { words[0x800 / 4 + i] = inst.encoded }
         for (i, inst) in code.enumerated() { words[0x1000 / 4 + i] = inst.encoded }
         for i in 0..<256 { words[0x3000 / 4 + i] = UInt32(truncatingIfNeeded: i &* 0x9E37_79B9) }
+        for (address, w) in patches { words[address / 4] = w }
         return ELFImage(words: words, at: 0, entry: 0x1000)
     }
 
@@ -414,8 +416,12 @@ final class JITTests: XCTestCase {
         XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
     }
 
-    /// `slli t, x, s; add t, b, t` becomes one scaled-index lea: every
-    /// aliasing of t, x and b, every scale, cached or not, wrapping at 32 bits.
+    /// `slli t, x, s; add z, b, t` becomes one scaled-index lea (z = t), or
+    /// a lea and the shift after it (z another register): every aliasing of
+    /// t, x, b and z (z = x too, which is not paired), every scale, wrapping
+    /// at 32 bits, registers cached (used all over the block) or not (used
+    /// once); and the pointer-chase shape, a load from z into x that traps
+    /// at the bound, where the trap must see t shifted.
     func testScaledIndexPairs() throws {
         var code: [Instruction] = []
         for (r, v) in [(5, 0x7FFF_FFF0), (6, 0x1234_5678), (7, 0xFFFF_FFFF), (8, 3)] as [(Int, UInt32)] { code += JITTests.li(r, v) }
@@ -425,14 +431,44 @@ final class JITTests: XCTestCase {
                 code += [Instruction(.slli, rd: t, rs1: x, imm: s), Instruction(.add, rd: t, rs1: b, rs2: t)]
                 code += [Instruction(.slli, rd: t, rs1: x, imm: s), Instruction(.add, rd: t, rs1: t, rs2: b)]
                 code.append(Instruction(.xor, rd: 20, rs1: 20, rs2: t))
+                for z in Set([14, b, x, t]) where z != 0 {
+                    code += JITTests.li(t, 0x5A5A_0000 | UInt32(t))
+                    code += [Instruction(.slli, rd: t, rs1: x, imm: s), Instruction(.add, rd: z, rs1: b, rs2: t)]
+                    code += [Instruction(.xor, rd: 20, rs1: 20, rs2: t), Instruction(.xor, rd: 21, rs1: 21, rs2: z)]
+                    for r in Set([5, 6, 7, 8, t, x, b, z]) where r != 0 { code += JITTests.li(r, UInt32(r) &* 0x0101_0101) }
+                }
             }
         }
-        code.append(Instruction(.halt, rs1: 0))
+        // Registers used once in the block (x23-x26): not cached.
+        code += JITTests.li(23, 0x0F0F_0F0F) + JITTests.li(24, 0x1000)
+        code += [Instruction(.slli, rd: 25, rs1: 23, imm: 3), Instruction(.add, rd: 26, rs1: 24, rs2: 25),
+                 Instruction(.halt, rs1: 0)]
         let img = JITTests.image(code)
-        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
+        XCTAssertEqual(reference.outcome, .halted(0))
         let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine).run(budget: 10_000)
+        let exit = try BareJIT(machine: machine).run(budget: 100_000)
         XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent)
+
+        // A chase through a table of indices at 0x3000 (each entry the next index) until one leads
+        // past the bound: `slli t, x, 2; add z, b, t; lw x, 0(z)`, for every t, z distinct from x and b.
+        for (t, z) in [(9, 10), (9, 6), (10, 9)] {
+            var chase = JITTests.li(6, 0x3000) + JITTests.li(5, 0) + JITTests.li(7, 0)
+            let loop = chase.count
+            chase += [Instruction(.slli, rd: t, rs1: 5, imm: 2), Instruction(.add, rd: z, rs1: 6, rs2: t),
+                      Instruction(.lw, rd: 5, rs1: z, imm: 0), Instruction(.addi, rd: 7, rs1: 7, imm: 1)]
+            if z == 6 { chase += JITTests.li(6, 0x3000) }
+            chase.append(Instruction(.jal, rd: 0, imm: Int32(4 * (loop - chase.count))))
+            // Entries 0 -> 3 -> 7 -> 0x2000 (past the bound at 0x8000 once shifted and added).
+            let img = JITTests.image(chase, words: [(0x3000, 3), (0x300C, 7), (0x301C, 0x2000)])
+            let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+            XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "t=x\(t) z=x\(z)")
+            XCTAssertEqual(reference.registers[t], 0x2000 << 2, "the trap sees t shifted")
+            let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+            let exit = try BareJIT(machine: machine).run(budget: 10_000)
+            XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent,
+                           "t=x\(t) z=x\(z)")
+        }
     }
 
     /// A store of each width at each byte offset that overlaps an already

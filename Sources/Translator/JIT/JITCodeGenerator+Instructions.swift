@@ -4,23 +4,29 @@ import Machine
 extension JITCodeGenerator {
     // MARK: - Arithmetic
 
-    /// `slli t, x, s` then `add t, b, t` (s = 1 to 3, b not t): array
-    /// indexing, one `lea t, [b + x << s]`. The shifted value lives only in
-    /// t, which the add overwrites, and neither op can leave the block, so
-    /// nothing can see it. Returns false (emitting nothing) for other pairs.
+    /// `slli t, x, s` then `add z, b, t` (s = 1 to 3, b not t): array
+    /// indexing, `lea z, [b + x << s]`. Where z is t, that one instruction
+    /// is the pair: the shifted value lives only in t, which the add
+    /// overwrites. Where z is another register (not x, which the lea would
+    /// overwrite before the shift reads it), the shift follows the lea, so
+    /// the address does not wait for it: on a pointer chase (`t = x << 3`,
+    /// `z = b + t`, load from z into x) the loop's chain of dependences is
+    /// one instruction shorter. Neither op can leave the block, so no exit
+    /// sees the order. Returns false (emitting nothing) for other pairs.
     mutating func scaledIndex(_ first: MicroOp, _ second: MicroOp) -> Bool {
-        guard first.kind == .slli, (1...3).contains(first.imm), second.kind == .add, second.rd == first.rd,
+        guard first.kind == .slli, (1...3).contains(first.imm), second.kind == .add,
               second.rs1 == first.rd || second.rs2 == first.rd else { return false }
-        let t = first.rd, x = first.rs1
+        let t = first.rd, x = first.rs1, z = second.rd
         let b = second.rs1 == t ? second.rs2 : second.rs1
-        guard b != t else { return false }
+        guard b != t, z == t || z != x, Int(z) != MicroOp.writeSink else { return false }
         let base: A.Reg32 = host(b) ?? .ecx
         if base == .ecx { read(.ecx, b) }
         let index: A.Reg32 = host(x) ?? .eax
         if index == .eax { read(.eax, x) }
-        let d = host(t) ?? .eax
+        let d = host(z) ?? .eax
         a.lea(d, A.Address(base: base.q, index: index.q, scale: UInt8(1 << first.imm)))
-        if d == .eax { write(t, .eax) }
+        if d == .eax { write(z, .eax) }
+        if z != t { emit(first, at: -1) } // x unchanged by the lea (z is not x); slli never uses its index
         return true
     }
 

@@ -599,8 +599,9 @@ struct JITCodeGenerator {
             }
             if !op.kind.endsBlock, k + 1 >= inside.count || inside[k + 1] == nil,
                scaledIndex(op, ops[Int(block.first) + k + 1]) {
-                forget(op.rd) // the pair writes only the first op's rd
-                k += 2 // two guest instructions, one host instruction (both still counted)
+                forget(op.rd) // the pair writes the two ops' rd
+                forget(ops[Int(block.first) + k + 1].rd)
+                k += 2 // two guest instructions (both still counted)
                 continue
             }
             emit(op, at: k)
