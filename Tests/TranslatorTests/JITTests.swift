@@ -374,6 +374,46 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// `add d, a, b; sltu c, d, x` (x = a or b) takes its carry from the add:
+    /// every aliasing of d, a, b, c and x among cached registers (x1, x2),
+    /// registers only the pair uses (x5, x6) and x0, on sums that carry and
+    /// sums that do not; d and c are stored and compared, and so is every register.
+    func testCarryPairs() throws {
+        let registers = [0, 1, 2, 5, 6]
+        var shapes = 0
+        for values in [[0x8000_0001, 0xFFFF_FFF7, 0x7FFF_FFFE, 33], [1, 2, 0x7FFF_FFFF, 0x8000_0000]] as [[UInt32]] {
+            for d in registers where d != 0 {
+                for a0 in registers { // a program per (values, d, a): the code must fit below the data at 0x3000
+                    var code = JITTests.li(16, 0x3000), results = 0
+                    for b0 in registers {
+                        for x in Set([a0, b0]) where x != d {
+                            for c in registers {
+                                for (r, v) in zip([1, 2, 5, 6], values) { code += JITTests.li(r, v) }
+                                code.append(Instruction(.jal, imm: 4)) // a block for this combination
+                                code += [Instruction(.add, rd: d, rs1: a0, rs2: b0), Instruction(.sltu, rd: c, rs1: d, rs2: x)]
+                                code += [Instruction(.add, rd: 4, rs1: 1, rs2: 2), Instruction(.xor, rd: 4, rs1: 4, rs2: 1),
+                                         Instruction(.or, rd: 4, rs1: 4, rs2: 2), Instruction(.jal, imm: 4),
+                                         Instruction(.sw, rs1: 16, rs2: d, imm: Int32(8 * results)),
+                                         Instruction(.sw, rs1: 16, rs2: c, imm: Int32(8 * results + 4))]
+                                results += 1
+                            }
+                        }
+                    }
+                    shapes += results
+                    code.append(Instruction(.halt, rs1: 0))
+                    let img = JITTests.image(code)
+                    let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
+                    XCTAssertEqual(reference.outcome, .halted(0))
+                    let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                    let exit = try BareJIT(machine: machine).run(budget: 100_000)
+                    XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
+                                 "values \(values), d = x\(d), a = x\(a0)")
+                }
+            }
+        }
+        XCTAssertGreaterThan(shapes, 300)
+    }
+
     /// Each access width at every address around the bound: in bounds runs, one byte past traps, as on the reference.
     func testBoundsChecksAtTheEdge() throws {
         for op in [Opcode.lb, .lbu, .lh, .lhu, .lw, .sb, .sh, .sw] {

@@ -30,6 +30,37 @@ extension JITCodeGenerator {
         return true
     }
 
+    /// `add d, a, b` then `sltu c, d, x` with x one of a and b (not d): the
+    /// carry out of a 32-bit add (d < x exactly when a + b wrapped), as
+    /// 64-bit arithmetic on RV32 spells it. The add is made with x86's `add`,
+    /// whose carry flag `setb` turns into c, instead of comparing again.
+    /// Neither op can leave the block. Returns false (emitting nothing) for other pairs.
+    mutating func carry(_ first: MicroOp, _ second: MicroOp) -> Bool {
+        let d = first.rd, a0 = first.rs1, b0 = first.rs2, c = second.rd, x = second.rs2
+        guard first.kind == .add, second.kind == .sltu, second.rs1 == d, x != d, x == a0 || x == b0,
+              Int(d) != MicroOp.writeSink, Int(c) != MicroOp.writeSink else { return false }
+        // c's 0 first (the xor clobbers the flags), in c's own host register if nothing the add reads or writes is c.
+        let bit: A.Reg32 = host(c).flatMap { c != a0 && c != b0 && c != d ? $0 : nil } ?? .ecx
+        a.xor(bit, bit)
+        if let hd = host(d) {
+            if d == a0 {
+                alu(.add, hd, b0)
+            } else if d == b0 {
+                alu(.add, hd, a0)
+            } else {
+                read(hd, a0) // a mov: the flags are the add's
+                alu(.add, hd, b0)
+            }
+        } else {
+            read(.eax, a0)
+            alu(.add, .eax, b0)
+            write(d, .eax)
+        }
+        a.set(.b, bit.b)
+        if bit == .ecx { write(c, .ecx) }
+        return true
+    }
+
     /// x[rd] = x[rs1] op x[rs2]: straight into a cached rd where the operands allow.
     mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
         if k == .add, let hd = host(rd), let h1 = host(rs1), let h2 = host(rs2), rd != rs1, rd != rs2 {
@@ -89,15 +120,32 @@ extension JITCodeGenerator {
     }
 
     mutating func setIf(_ c: A.Condition, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
-        a.xor(.ecx, .ecx) // before the compare: it clobbers the flags
-        if let h = host(rs1) {
-            alu(.cmp, h, rs2)
-        } else if let h2 = host(rs2) {
-            a.alu(.cmp, JITCodeGenerator.x(rs1), h2)
-        } else {
-            read(.eax, rs1)
-            alu(.cmp, .eax, rs2)
+        setIf(c, rd, operands: (rs1, rs2)) { g in
+            if let h = g.host(rs1) {
+                g.alu(.cmp, h, rs2)
+            } else if let h2 = g.host(rs2) {
+                g.a.alu(.cmp, JITCodeGenerator.x(rs1), h2)
+            } else {
+                g.read(.eax, rs1)
+                g.alu(.cmp, .eax, rs2)
+            }
         }
+    }
+
+    /// x[rd] = 1 if condition c holds after the flags `compare` sets, else 0.
+    /// The 0 must be written before the compare (an xor clobbers the flags):
+    /// into rd's host register when rd is cached and not one of the
+    /// `operands`, which setcc then completes; else into ecx, moved to rd after.
+    mutating func setIf(_ c: A.Condition, _ rd: UInt8, operands: (UInt8, UInt8),
+                        compare: (inout JITCodeGenerator) -> Void) {
+        if let hd = host(rd), rd != operands.0, rd != operands.1 {
+            a.xor(hd, hd)
+            compare(&self)
+            a.set(c, hd.b)
+            return
+        }
+        a.xor(.ecx, .ecx)
+        compare(&self)
         a.set(c, .cl)
         write(rd, .ecx)
     }

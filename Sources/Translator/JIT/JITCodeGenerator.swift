@@ -598,7 +598,7 @@ struct JITCodeGenerator {
                 a.bind(regionLoops[n])
             }
             if !op.kind.endsBlock, k + 1 >= inside.count || inside[k + 1] == nil,
-               scaledIndex(op, ops[Int(block.first) + k + 1]) {
+               scaledIndex(op, ops[Int(block.first) + k + 1]) || carry(op, ops[Int(block.first) + k + 1]) {
                 forget(op.rd) // the pair writes the two ops' rd
                 forget(ops[Int(block.first) + k + 1].rd)
                 k += 2 // two guest instructions (both still counted)
@@ -795,10 +795,9 @@ struct JITCodeGenerator {
         case .ori: immediate(.or, rd, rs1, imm)
         case .andi: immediate(.and, rd, rs1, imm)
         case .slti, .sltiu:
-            a.xor(.ecx, .ecx)
-            if let h = host(rs1) { a.cmp(h, imm) } else { a.alu(.cmp, JITCodeGenerator.x(rs1), imm) }
-            a.set(op.kind == .slti ? .l : .b, .cl)
-            write(rd, .ecx)
+            setIf(op.kind == .slti ? .l : .b, rd, operands: (rs1, rs1)) { g in
+                if let h = g.host(rs1) { g.a.cmp(h, imm) } else { g.a.alu(.cmp, JITCodeGenerator.x(rs1), imm) }
+            }
         case .slli, .srli, .srai:
             let d = host(rd) ?? .eax
             read(d, rs1)
