@@ -430,6 +430,65 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// An access at x + imm, imm > 0, is checked against the context's
+    /// limit - (imm + n) and addresses memory + x + imm (no lea); where the
+    /// check fails the reference interpreter steps it. Each width, offsets
+    /// in the limit table and past it (253 and up for words), every base from
+    /// 4 bytes below the edge to 1 past it, and bases near 2^32 whose sum
+    /// wraps into storage (a valid access at a small address) or past the
+    /// bound: the same end, trap value and storage as the reference's.
+    func testOneAccessAtAnOffsetAroundTheBound() throws {
+        let m = UInt32(JITTests.memory)
+        var stepped: UInt64 = 0
+        for op in [Opcode.lb, .lbu, .lh, .lhu, .lw, .sb, .sh, .sw] {
+            for imm: UInt32 in [1, 3, 252, 253, 2047] {
+                let edge = m - imm // x + imm = m: the first address past the bound
+                let bases = Array((edge - 4)...(edge + 1)) + [0 &- imm, 4 &- imm, edge &- m, (m - 4) &- imm &- m]
+                for base in bases {
+                    let access = op.info.format == .store ? Instruction(op, rs1: 1, rs2: 3, imm: Int32(imm))
+                                                          : Instruction(op, rd: 2, rs1: 1, imm: Int32(imm))
+                    let code = JITTests.li(1, base) + JITTests.li(3, 0x1234_5678)
+                        + [Instruction(.jal, imm: 4), access, Instruction(.halt, rs1: 0)]
+                    let img = JITTests.image(code)
+                    let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100)
+                    let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                    let jit = try BareJIT(machine: machine)
+                    let exit = jit.run(budget: 100)
+                    stepped += jit.counters.instructionsStepped
+                    XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
+                                 "\(op) \(imm)(\(String(base, radix: 16)))")
+                }
+            }
+        }
+        XCTAssertGreaterThan(stepped, 0, "no check failed into the interpreter")
+    }
+
+    /// The limit table generated code compares with follows the bound: a
+    /// block with a load at x + 8 runs once in bounds, LPSW narrows the bound
+    /// so that the same load (same block, same base) is past it, and the
+    /// block's next run must trap there, with the address.
+    func testOffsetChecksFollowANarrowedBound() throws {
+        var code = JITTests.li(1, 0x1FF8) + JITTests.li(11, 0x2100)
+        code.append(Instruction(.jal, imm: 4)) // the load starts a block, in both passes
+        let load = 0x1000 + 4 * UInt32(code.count)
+        code += [Instruction(.lw, rd: 5, rs1: 1, imm: 8), Instruction(.addi, rd: 6, rs1: 6, imm: 1)]
+        for (i, w) in PSW(mode: .supervisor, pc: load, l: 0, b: 0x2000).words.enumerated() {
+            code += JITTests.li(10, w) + [Instruction(.sw, rs1: 11, rs2: 10, imm: Int32(4 * i))]
+        }
+        code += [Instruction(.lpsw, rs1: 11), Instruction(.halt, rs1: 0)]
+        let img = JITTests.image(code)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "the load traps under the narrowed bound")
+        XCTAssertEqual(reference.registers[6], 1, "after one pass in bounds")
+        XCTAssertEqual(reference.registers[21], 0x2000, "the trap value: the load's address")
+        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+        let exit = try BareJIT(machine: machine).run(budget: 10_000)
+        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, "native-jit")
+        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000)
+        cp.run()
+        XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
+    }
+
     /// Blocks do not check their bound on entry: a jump linked while the
     /// bound was wide must not lead past it once LPSW has narrowed it.
     func testLinkedJumpPastAShrunkenBoundTraps() throws {

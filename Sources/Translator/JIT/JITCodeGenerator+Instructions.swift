@@ -245,11 +245,27 @@ extension JITCodeGenerator {
                 a.test(.rcx, .rcx)
                 a.j(.s, step)
             }
-            a.lea(.rcx, r.q + (run.high - 1)) // in 64 bits: no wrap
-            a.cmp(.rcx, .qword[field(JITContext.limitLess(1))])
+            if (1...JITContext.limitOffsets).contains(Int(run.high)) {
+                a.cmp(r.q, limit(less: Int(run.high))) // x + high <= limit, in 64 bits: no wrap
+            } else {
+                a.lea(.rcx, r.q + (run.high - 1))
+                a.cmp(.rcx, limit(less: 1))
+            }
             a.j(.g, step)
             later(.step(step, at: k))
             verified.append(VerifiedRange(register: op.rs1, low: min(run.low, 0), high: run.high, wide: true))
+            return GuestAddress(register: r, disp: low)
+        }
+        if ranged, !covered, low > 0, high <= JITContext.limitOffsets {
+            // One access at x + low, low > 0: checked as a run of one, x + high <= limit in 64 bits,
+            // and addressed at memory + x + low (no lea). Where that fails (out of bounds, or an address
+            // that wraps at 2^32), the reference interpreter steps op k.
+            let r = base(op.rs1)
+            let step = a.newLabel()
+            a.cmp(r.q, limit(less: Int(high)))
+            a.j(.g, step)
+            later(.step(step, at: k))
+            if verified.count < 8 { verified.append(VerifiedRange(register: op.rs1, low: 0, high: high, wide: true)) }
             return GuestAddress(register: r, disp: low)
         }
         var r = A.Reg32.eax
@@ -270,6 +286,12 @@ extension JITCodeGenerator {
             verified.append(VerifiedRange(register: op.rs1, low: low, high: high))
         }
         return checked(r, size: n, at: k)
+    }
+
+    /// The context's limit - k (`JITContext.limitLess`), noted in `limitEntries`.
+    mutating func limit(less k: Int) -> A.Mem {
+        limitEntries = max(limitEntries, k)
+        return .qword[field(JITContext.limitLess(k))]
     }
 
     /// The host register holding x[r] zero-extended: its cache register, or eax loaded.
@@ -314,7 +336,7 @@ extension JITCodeGenerator {
 
     /// Emits the check that the n bytes at the address in `r` are inside the limit, trapping at op k if not.
     private mutating func checked(_ r: A.Reg32, size n: Int32, at k: Int) -> GuestAddress {
-        a.cmp(r.q, .qword[field(JITContext.limitLess(Int(n)))])
+        a.cmp(r.q, limit(less: Int(n)))
         let trap = a.newLabel()
         a.j(.g, trap)
         later(.memoryTrap(trap, at: k, address: r))

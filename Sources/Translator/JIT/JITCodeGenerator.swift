@@ -43,6 +43,8 @@ struct JITCodeGenerator {
         fileprivate var regions: [ClosedRange<Int>] = [], regionLoops: [A.Label] = []
         /// Loops given registers of their own by the blocks generated since the last `takeLoopAllocations`.
         private var loopAllocations = 0
+        /// The largest k of a `JITContext.limitLess(k)` entry any block generated with this scratch compares with.
+        private(set) var limitEntries = 4
 
         /// The loops given registers of their own since the last call.
         func takeLoopAllocations() -> Int {
@@ -68,6 +70,7 @@ struct JITCodeGenerator {
             g.verified.removeAll(keepingCapacity: true)
             // The allocations are cleared where they are next used (`emitBlock`, `parkedAllocation`).
             loopAllocations += g.regions.count
+            limitEntries = max(limitEntries, g.limitEntries)
             if !g.regions.isEmpty {
                 g.regions.removeAll(keepingCapacity: true)
                 g.regionLoops.removeAll(keepingCapacity: true)
@@ -81,6 +84,8 @@ struct JITCodeGenerator {
     /// that call one and come back reload. The last, ebp, only in blocks
     /// without stores (in the others rbp holds the code map).
     static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .r14d, .ebx, .ebp]
+    /// The largest k of a `JITContext.limitLess(k)` entry this block compares with (`limit(less:)`).
+    var limitEntries = 0
     /// True if rbp holds the code map (and one register fewer caches): the
     /// block stores, inside its loop if it has one. Other stores load the map's address.
     var mapInRBP = false
@@ -142,9 +147,10 @@ struct JITCodeGenerator {
         var loadList: [UInt8] = []
         /// Where the first write-back under it was emitted (stores through r12, position-independent).
         var writeBackCode: Range<Int>?
-        /// The memory-trap and store-hit tails of the stubs emitted under it.
+        /// The memory-trap, store-hit and step tails of the stubs emitted under it.
         var memoryTrapTail: A.Label?
         var storeHitTail: A.Label?
+        var stepTail: A.Label?
 
         /// Nothing cached (for 32 registers and the write sink), capacity kept.
         /// In place, and empty lists left alone: `removeAll` and `append` were
@@ -161,6 +167,7 @@ struct JITCodeGenerator {
             writeBackCode = nil
             memoryTrapTail = nil
             storeHitTail = nil
+            stepTail = nil
         }
 
         /// The cached guest registers as a bit set.
@@ -192,9 +199,10 @@ struct JITCodeGenerator {
         /// A store at op `at` to physical a + l (a in `address`, l the relocation plus the access's displacement) of n bytes hit
         /// a code word: through the block's store-hit tail, which resumes or leaves.
         case storeHit(A.Label, resume: A.Label, address: A.Reg32, l: Int32, size: Int, at: Int)
-        /// A check made for several accesses from op `at` on failed: give back
-        /// the budget of ops `at`..., write back, leave for the reference
-        /// interpreter to step from op `at` (it traps at the first access out of bounds).
+        /// A check made for the accesses from op `at` on failed: on to the
+        /// block's step tail, which gives back the budget of ops `at`..., writes
+        /// back and leaves for the reference interpreter to step from op `at`
+        /// (it traps at the first access out of bounds, if one is).
         case step(A.Label, at: Int)
         /// A taken branch at op `from`: jump to `target`.
         case taken(A.Label, from: Int, target: UInt32)
@@ -621,6 +629,7 @@ struct JITCodeGenerator {
             select(n)
             if let tail = allocation.memoryTrapTail { emitMemoryTrapTail(tail) }
             if let tail = allocation.storeHitTail { emitStoreHitTail(tail) }
+            if let tail = allocation.stepTail { emitStepTail(tail) }
         }
     }
 
@@ -634,11 +643,12 @@ struct JITCodeGenerator {
         a.jmp(.rax)
     }
 
-    /// Puts P of op k (k in ecx) in esi, and gives back the budget of the ops after it.
-    mutating func placeOp() {
+    /// Puts P of op k (k in ecx) in esi, and gives back the budget of the
+    /// ops after it (and of op k itself if `unrun`: it is left before it runs).
+    mutating func placeOp(unrun: Bool = false) {
         a.mov(.esi, block.pc)
         a.lea(.esi, A.Address(base: .rsi, index: .rcx, scale: 4))
-        a.add(HostRegister.budget, count - 1)
+        a.add(HostRegister.budget, unrun ? count : count - 1)
         a.alu(.sub, HostRegister.budget, .rcx)
     }
 
@@ -649,6 +659,17 @@ struct JITCodeGenerator {
         placeOp()
         a.mov(.ecx, TrapCause.memory.rawValue)
         call(.leaveTrap)
+        a.jmp(absolute: exit)
+    }
+
+    /// A failed check for op k (ecx) and maybe accesses after it: registers
+    /// written back, the budget of ops k... given back (op k does not run
+    /// here), leave for the reference interpreter to step from op k.
+    mutating func emitStepTail(_ tail: A.Label) {
+        a.bind(tail)
+        writeBack()
+        placeOp(unrun: true)
+        call(.leaveStep)
         a.jmp(absolute: exit)
     }
 
@@ -694,8 +715,11 @@ struct JITCodeGenerator {
         switch stub {
         case .slow(let label, let i, let cached):
             leave(at: i, from: label, writeBack: cached, through: .leaveSlow)
-        case .step(let label, let i):
-            leave(at: i, from: label, writeBack: true, through: .leaveStep)
+        case .step(let label, let k):
+            a.bind(label)
+            a.mov(.ecx, UInt32(k))
+            if allocation.stepTail == nil { allocation.stepTail = a.newLabel() }
+            a.jmp(allocation.stepTail!)
         case .resolve(let label, let target, let site):
             a.bind(label)
             a.mov(.esi, target)

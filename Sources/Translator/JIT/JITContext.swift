@@ -43,11 +43,22 @@ enum JITContext {
     static let owner: Int32 = 64
     /// The jump cache: `JumpCache.entries` entries of (P: u32, unused: u32, code address: u64).
     static let jumpCache: Int32 = 72
-    /// limit - n for n = 1, 2, 4 (signed 64-bit), where limit = min(b, w - l):
-    /// an n-byte access at a is valid iff a <= limit - n.
-    static func limitLess(_ n: Int) -> Int32 { n == 1 ? 80 : n == 2 ? 88 : 96 }
+    // 80 to 103: unused.
+    /// The most bytes past a base register one check covers (`limitLess`).
+    static let limitOffsets = 256
+    /// limit - k for k = 1 ... `limitOffsets` (signed 64-bit), where limit =
+    /// min(b, w - l): the bytes at x + o ..< x + k (o >= 0, x a zero-extended
+    /// 32-bit value, computed without wrapping) are inside the limit iff
+    /// x <= limit - k. A one-operand compare, `cmp x, [limitLess(k)]`, so an
+    /// access at x + o needs no lea before its check (it addresses memory + x + o).
+    /// The executor keeps the entries that generated code uses up to date (`NativeCode`).
+    static func limitLess(_ k: Int) -> Int32 {
+        precondition(k >= 1 && k <= limitOffsets, "no limit entry for \(k) bytes")
+        return limitTable + 8 * Int32(k - 1)
+    }
+    static let limitTable: Int32 = 104
     /// The helper table: one function pointer per `JITHelper`.
-    static let helpers: Int32 = 104
+    static let helpers: Int32 = limitTable + 8 * Int32(limitOffsets)
     static let size = Int(helpers) + 8 * JITHelper.allCases.count
 
     /// The operand of field `offset` of the context at host address `context`.

@@ -38,6 +38,18 @@ final class NativeCode {
     /// Code bytes generated (across flushes).
     @exclusivity(unchecked) private(set) var bytesGenerated: UInt64 = 0
 
+    /// The context's `limitLess` entries hold limit - k for k = 1 ... `limitEntries`
+    /// (the largest any block compares with) and limit `tableLimit`, rewritten
+    /// when a run's limit differs (only the entries in use: a bound that changes
+    /// at every trap of a trap-and-emulate guest rewrites a few).
+    @exclusivity(unchecked) private var limitEntries = 4
+    @exclusivity(unchecked) private var tableLimit = -1
+
+    private func writeLimitEntries(_ ks: ClosedRange<Int>) {
+        // SAFETY: entries of the context's limit table, inside JITContext.size.
+        for k in ks { context.storeBytes(of: Int64(limit) - Int64(k), toByteOffset: Int(JITContext.limitLess(k)), as: Int64.self) }
+    }
+
     /// The guest storage the current run is over: what `resolve` translates from.
     @exclusivity(unchecked) private var memory: UnsafeMutableRawPointer?
     @exclusivity(unchecked) private var l: UInt32 = 0
@@ -139,6 +151,10 @@ final class NativeCode {
                                               context: UInt(bitPattern: context), buffer: assembly, scratch: scratch)
         let at = code.append(bytes), size = bytes.count
         cache.counters.loopAllocations += UInt64(scratch.takeLoopAllocations())
+        if scratch.limitEntries > limitEntries { // entries no block compared with before: for the current limit
+            writeLimitEntries(limitEntries + 1 ... scratch.limitEntries)
+            limitEntries = scratch.limitEntries
+        }
         bytesGenerated += UInt64(size)
         while entries.count <= Int(id) {
             entries.append(0)
@@ -264,9 +280,10 @@ final class NativeCode {
         // Generated code reads guest storage only below memory + l + limit, which lies inside [memory, memory + w).
         context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
         context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
-        context.storeBytes(of: Int64(limit) - 1, toByteOffset: Int(JITContext.limitLess(1)), as: Int64.self)
-        context.storeBytes(of: Int64(limit) - 2, toByteOffset: Int(JITContext.limitLess(2)), as: Int64.self)
-        context.storeBytes(of: Int64(limit) - 4, toByteOffset: Int(JITContext.limitLess(4)), as: Int64.self)
+        if limit != tableLimit {
+            writeLimitEntries(1...limitEntries)
+            tableLimit = limit
+        }
         var remaining = Int(clamping: budget)
         var pc = psw.pc, stepped = 0
         var event = EngineEvent.budget
