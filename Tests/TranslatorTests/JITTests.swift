@@ -414,6 +414,47 @@ final class JITTests: XCTestCase {
         XCTAssertGreaterThan(shapes, 300)
     }
 
+    /// slt, sltu, slti and sltiu followed by `xori rd, rd, 1` (one setcc of
+    /// the opposite condition), with rd cached, uncached and x0, aliasing
+    /// each operand, on values either side of the signed and unsigned
+    /// boundaries, after an op that leaves ecx (setcc's scratch) nonzero;
+    /// and an xori into another register, which must see the set value.
+    func testNegatedLessPairs() throws {
+        let registers = [0, 1, 2, 5, 6]
+        for kind in [Opcode.slt, .sltu, .slti, .sltiu] {
+            for values in [[0x8000_0001, 0xFFFF_FFF7, 0x7FFF_FFFE, 33], [1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF]] as [[UInt32]] {
+                for rd in registers { // a program per rd: the code must fit below the data at 0x3000
+                    var code = JITTests.li(16, 0x3000), results = 0
+                    for rs1 in registers {
+                        for rs2 in kind.info.format == .r ? registers : [0] {
+                            for into in Set([rd, 6]) {
+                                for (r, v) in zip([1, 2, 5, 6], values) { code += JITTests.li(r, v) }
+                                code.append(Instruction(.jal, imm: 4)) // a block for this combination
+                                // sll's count goes through ecx: a scratch register full of ones before the pair.
+                                code += [Instruction(.sll, rd: 4, rs1: 1, rs2: 2),
+                                         Instruction(kind, rd: rd, rs1: rs1, rs2: rs2, imm: -3),
+                                         Instruction(.xori, rd: into, rs1: rd, imm: 1)]
+                                code += [Instruction(.add, rd: 4, rs1: 1, rs2: 2), Instruction(.xor, rd: 4, rs1: 4, rs2: 1),
+                                         Instruction(.jal, imm: 4),
+                                         Instruction(.sw, rs1: 16, rs2: rd, imm: Int32(8 * results)),
+                                         Instruction(.sw, rs1: 16, rs2: into, imm: Int32(8 * results + 4))]
+                                results += 1
+                            }
+                        }
+                    }
+                    code.append(Instruction(.halt, rs1: 0))
+                    let img = JITTests.image(code)
+                    let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
+                    XCTAssertEqual(reference.outcome, .halted(0))
+                    let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                    let exit = try BareJIT(machine: machine).run(budget: 100_000)
+                    XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
+                                 "\(kind) \(values) rd x\(rd)")
+                }
+            }
+        }
+    }
+
     /// Each access width at every address around the bound: in bounds runs, one byte past traps, as on the reference.
     func testBoundsChecksAtTheEdge() throws {
         for op in [Opcode.lb, .lbu, .lh, .lhu, .lw, .sb, .sh, .sw] {

@@ -119,7 +119,18 @@ extension JITCodeGenerator {
         if d == .eax { write(rd, .eax) }
     }
 
-    mutating func setIf(_ c: A.Condition, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
+    /// slt, sltu, slti, sltiu: x[rd] = 1 if x[rs1] < x[rs2] (or imm), signed
+    /// or unsigned; with `negated`, 1 if not (the op and an `xori rd, rd, 1` after it).
+    mutating func setLess(_ op: MicroOp, negated: Bool = false) {
+        let rd = op.rd, rs1 = op.rs1, rs2 = op.rs2, imm = Int32(bitPattern: op.imm)
+        let signed = op.kind == .slt || op.kind == .slti
+        let c: A.Condition = signed ? (negated ? .ge : .l) : (negated ? .ae : .b)
+        if op.kind == .slti || op.kind == .sltiu {
+            setIf(c, rd, operands: (rs1, rs1)) { g in
+                if let h = g.host(rs1) { g.a.cmp(h, imm) } else { g.a.alu(.cmp, JITCodeGenerator.x(rs1), imm) }
+            }
+            return
+        }
         setIf(c, rd, operands: (rs1, rs2)) { g in
             if let h = g.host(rs1) {
                 g.alu(.cmp, h, rs2)
@@ -132,16 +143,36 @@ extension JITCodeGenerator {
         }
     }
 
+    /// A set-less-than then `xori rd, rd, 1` of its result: one setcc of the opposite condition.
+    /// Neither op can leave the block. Returns false (emitting nothing) for other pairs.
+    mutating func negatedLess(_ first: MicroOp, _ second: MicroOp) -> Bool {
+        switch first.kind {
+        case .slt, .sltu, .slti, .sltiu: break
+        default: return false
+        }
+        guard second.kind == .xori, second.imm == 1,
+              second.rs1 == first.rd, second.rd == first.rd, Int(first.rd) != MicroOp.writeSink else { return false }
+        setLess(first, negated: true)
+        return true
+    }
+
     /// x[rd] = 1 if condition c holds after the flags `compare` sets, else 0.
     /// The 0 must be written before the compare (an xor clobbers the flags):
     /// into rd's host register when rd is cached and not one of the
-    /// `operands`, which setcc then completes; else into ecx, moved to rd after.
+    /// `operands`, which setcc then completes. A cached rd that is an
+    /// operand takes setcc's byte zero-extended; an uncached one, ecx zeroed first.
     mutating func setIf(_ c: A.Condition, _ rd: UInt8, operands: (UInt8, UInt8),
                         compare: (inout JITCodeGenerator) -> Void) {
-        if let hd = host(rd), rd != operands.0, rd != operands.1 {
-            a.xor(hd, hd)
-            compare(&self)
-            a.set(c, hd.b)
+        if let hd = host(rd) {
+            if rd != operands.0, rd != operands.1 {
+                a.xor(hd, hd)
+                compare(&self)
+                a.set(c, hd.b)
+            } else {
+                compare(&self)
+                a.set(c, .cl)
+                a.movzx(hd, .cl)
+            }
             return
         }
         a.xor(.ecx, .ecx)

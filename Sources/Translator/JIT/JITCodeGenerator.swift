@@ -606,7 +606,7 @@ struct JITCodeGenerator {
                 a.bind(regionLoops[n])
             }
             if !op.kind.endsBlock, k + 1 >= inside.count || inside[k + 1] == nil,
-               scaledIndex(op, ops[Int(block.first) + k + 1]) || carry(op, ops[Int(block.first) + k + 1]) {
+               pair(op, ops[Int(block.first) + k + 1]) {
                 forget(op.rd) // the pair writes the two ops' rd
                 forget(ops[Int(block.first) + k + 1].rd)
                 k += 2 // two guest instructions (both still counted)
@@ -631,6 +631,12 @@ struct JITCodeGenerator {
             if let tail = allocation.storeHitTail { emitStoreHitTail(tail) }
             if let tail = allocation.stepTail { emitStepTail(tail) }
         }
+    }
+
+    /// Ops k and k + 1 (no jump leads to k + 1) as one shape, if they make
+    /// one (`scaledIndex`, `carry`, `negatedLess`): true if emitted.
+    mutating func pair(_ first: MicroOp, _ second: MicroOp) -> Bool {
+        scaledIndex(first, second) || carry(first, second) || negatedLess(first, second)
     }
 
     /// A chain site's first use (target P in esi, the site's address in rdx): resolve, patch, go there.
@@ -767,8 +773,7 @@ struct JITCodeGenerator {
         case .sll: shift(.shl, rd, rs1, rs2)
         case .srl: shift(.shr, rd, rs1, rs2)
         case .sra: shift(.sar, rd, rs1, rs2)
-        case .slt: setIf(.l, rd, rs1, rs2)
-        case .sltu: setIf(.b, rd, rs1, rs2)
+        case .slt, .sltu, .slti, .sltiu: setLess(op)
         case .mul:
             let d: A.Reg32
             var other = rs2
@@ -818,10 +823,6 @@ struct JITCodeGenerator {
         case .xori: immediate(.xor, rd, rs1, imm)
         case .ori: immediate(.or, rd, rs1, imm)
         case .andi: immediate(.and, rd, rs1, imm)
-        case .slti, .sltiu:
-            setIf(op.kind == .slti ? .l : .b, rd, operands: (rs1, rs1)) { g in
-                if let h = g.host(rs1) { g.a.cmp(h, imm) } else { g.a.alu(.cmp, JITCodeGenerator.x(rs1), imm) }
-            }
         case .slli, .srli, .srai:
             let d = host(rd) ?? .eax
             read(d, rs1)
