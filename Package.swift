@@ -32,7 +32,7 @@ let package = Package(
     ],
     targets: [
         // The PG32 machine: state, instruction table, decoder, reference interpreter.
-        .target(name: "Machine", swiftSettings: strict),
+        .target(name: "Machine", dependencies: ["CodeMemorySupport"], swiftSettings: strict),
         // The instruction set described once, and the generator that writes Machine's
         // Opcode, instruction table, SystemInstruction and decoder from it
         // (`swift run generate-instruction-set`). Depends on nothing, so it builds
@@ -48,7 +48,8 @@ let package = Package(
         .target(name: "HardwareVMM", dependencies: ["Machine", "TrapVMM"], swiftSettings: strict),
         // Block-caching binary translation: the portable backend and the x86-64 JIT.
         .target(name: "Translator", dependencies: ["Machine", "TrapVMM", "CodeMemorySupport"], swiftSettings: strict),
-        // One C function (memfd_create needs _GNU_SOURCE): the JIT maps its code twice, RW and RX.
+        // memfd_create (it needs _GNU_SOURCE): the JIT maps its code twice, RW and RX, and storage is
+        // a memory file so that the JIT can map a guarded view of a VM; the fault handler for those views.
         .target(name: "CodeMemorySupport"),
         // Popek and Goldberg's classification, derived by executing instructions.
         .target(name: "Classifier", dependencies: ["Machine"], swiftSettings: strict),

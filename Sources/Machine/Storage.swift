@@ -1,3 +1,4 @@
+import CodeMemorySupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -8,6 +9,9 @@ import Darwin
 ///
 /// One allocation, made once; the interpreter reaches it through `base`
 /// with every access checked against the relocation-bounds register first.
+/// Where the host allows, the allocation is a memory file mapped shared, so
+/// that the JIT can map a second view of a VM's bytes with nothing
+/// accessible around them (`file`).
 public final class Storage {
     /// Size q in bytes: a multiple of 4096, at least 4096.
     public let size: Int
@@ -15,8 +19,12 @@ public final class Storage {
     public let base: UnsafeMutableRawPointer
     /// For a view: the storage whose bytes these are, kept alive. Nil if this owns its allocation.
     private let owner: Storage?
-    /// True if `base` is an anonymous mapping (unmapped in deinit), false if allocated.
+    /// True if `base` is a mapping (unmapped in deinit), false if allocated.
     private let mapped: Bool
+    /// The memory file the bytes are (shared-)mapped from, if they are: so
+    /// that another view of them can be mapped (the JIT's guarded views). Nil
+    /// for allocated storage. Owned (closed in deinit) unless a view's.
+    public let file: StorageFile?
 
     /// Zero-filled storage of `size` bytes. The caller has validated `size`
     /// (`Storage.validate`); an invalid size is a programming error.
@@ -28,6 +36,21 @@ public final class Storage {
         precondition(Storage.validate(size: size) == nil, "invalid storage size \(size)")
         self.size = size
         owner = nil
+        // Preferably a memory file of `size` bytes (sparse: zero pages on first touch), mapped shared.
+        let fd = thirdgen_memfd("thirdgen-storage")
+        if fd >= 0 {
+            // SAFETY: a fresh memory file nothing else refers to, mapped whole; unmapped and closed in deinit.
+            var status = stat()
+            if ftruncate(fd, off_t(size)) == 0, fstat(fd, &status) == 0,
+               let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0), region != MAP_FAILED {
+                base = region
+                mapped = true
+                file = StorageFile(descriptor: fd, offset: 0, identity: UInt64(status.st_ino))
+                return
+            }
+            close(fd)
+        }
+        file = nil
         // SAFETY: a fresh private anonymous mapping of `size` bytes, zero-filled by the kernel,
         // unmapped in deinit; MAP_NORESERVE so that untouched pages are never committed.
         let region = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
@@ -50,6 +73,7 @@ public final class Storage {
         size = range.count
         owner = storage
         mapped = false
+        file = storage.file?.advanced(by: range.lowerBound)
         // SAFETY: inside `storage`'s allocation (checked above), which `owner` keeps alive.
         base = storage.base + range.lowerBound
     }
@@ -58,6 +82,7 @@ public final class Storage {
         guard owner == nil else { return }
         // SAFETY: this object made the mapping (or allocation) in init and nothing else frees it.
         if mapped { munmap(base, size) } else { base.deallocate() }
+        if let file { close(file.descriptor) }
     }
 
     /// The largest storage a PG32 machine can have: the bound b is a 32-bit
@@ -121,4 +146,22 @@ public final class Storage {
         // SAFETY: range checked above.
         (base + range.lowerBound).initializeMemory(as: UInt8.self, repeating: value, count: range.count)
     }
+}
+
+/// Where storage bytes lie in a memory file: its descriptor, the file offset
+/// of the first byte, and the file's identity (its inode: unique while the
+/// file exists, which a mapping of it keeps; descriptor numbers are reused).
+public struct StorageFile: Sendable, Equatable {
+    public let descriptor: Int32
+    public let offset: Int
+    public let identity: UInt64
+
+    public init(descriptor: Int32, offset: Int, identity: UInt64) {
+        self.descriptor = descriptor
+        self.offset = offset
+        self.identity = identity
+    }
+
+    /// The same file, `n` bytes further on.
+    public func advanced(by n: Int) -> StorageFile { StorageFile(descriptor: descriptor, offset: offset + n, identity: identity) }
 }

@@ -13,6 +13,43 @@ final class JITTests: XCTestCase {
         if let why = JITTranslator.unavailableReason { throw XCTSkip(why) }
     }
 
+    /// Whether the runs use guarded views (no access checked, faults caught)
+    /// or check every access; the tests named `...WithCheckedAccesses` run a test of the other with false.
+    private var guarded = true
+
+    func testRandomProgramsWithCheckedAccesses() throws { guarded = false; try testRandomProgramsMatchTheReferenceInterpreter() }
+    func testBudgetsWithCheckedAccesses() throws { guarded = false; try testJumpsInsideABlockChargeTheBudgetExactly() }
+    func testLoopRegistersWithCheckedAccesses() throws { guarded = false; try testLoopsWithRegistersOfTheirOwn() }
+    func testElidedChecksWithCheckedAccesses() throws { guarded = false; try testElidedBoundChecksTrapWhereTheReferenceDoes() }
+    func testRunsWithCheckedAccesses() throws { guarded = false; try testChecksForSeveralAccessesStepWhereOneIsOut() }
+    func testOperandShapesWithCheckedAccesses() throws { guarded = false; try testEveryOperandShapeIncludingX0() }
+    func testTheEdgeWithCheckedAccesses() throws { guarded = false; try testBoundsChecksAtTheEdge() }
+    func testOffsetsWithCheckedAccesses() throws { guarded = false; try testOneAccessAtAnOffsetAroundTheBound() }
+    func testNarrowedBoundWithCheckedAccesses() throws { guarded = false; try testOffsetChecksFollowANarrowedBound() }
+    func testShrunkenBoundWithCheckedAccesses() throws { guarded = false; try testLinkedJumpPastAShrunkenBoundTraps() }
+    func testStoresIntoCodeWithCheckedAccesses() throws { guarded = false; try testStoresOverlappingTranslatedCodeAtEveryOffset() }
+    func testBoundInsideAPageWithCheckedAccesses() throws { guarded = false; try testABoundInsideAPage() }
+    func testUnalignedRelocationWithCheckedAccesses() throws { guarded = false; try testStoresIntoCodeUnderAnUnalignedRelocation() }
+
+    /// Storage is a memory file here, so the JIT runs with guarded views
+    /// (unless THIRDGEN_JIT_GUARD=off): no access of a block is checked, and
+    /// one past the bound faults into the reference interpreter, which traps.
+    func testGuardedViewsAreUsedAndFaultIntoTheInterpreter() throws {
+        guard JITTranslator.guardedViewsByDefault else { throw XCTSkip("THIRDGEN_JIT_GUARD=off") }
+        let code = JITTests.li(1, UInt32(JITTests.memory) - 2) + [Instruction(.jal, imm: 4), Instruction(.lw, rd: 2, rs1: 1, imm: 0),
+                                                                   Instruction(.halt, rs1: 0)]
+        let img = JITTests.image(code)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100)
+        XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue))
+        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+        XCTAssertNotNil(machine.storage.file, "storage is a memory file")
+        let jit = try BareJIT(machine: machine)
+        let exit = jit.run(budget: 100)
+        XCTAssertTrue(jit.processor.state(for: machine).code.guarded)
+        XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference))
+        XCTAssertEqual(jit.counters.instructionsStepped, 1, "the load faulted and was stepped")
+    }
+
     /// Code at 0x1000, data at 0x3000, a trap handler at 0x800 that halts
     /// with the cause (x20) after saving the trap value and old P (x21, x22).
     private static let memory = 0x8000
@@ -73,7 +110,7 @@ final class JITTests: XCTestCase {
             let img = JITTests.image(code)
             let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
             let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-            let exit = try BareJIT(machine: machine).run(budget: 10_000)
+            let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
             let snapshot = machine.snapshot(outcome: Outcome(exit))
             XCTAssertEqual(Verdict(run: snapshot, reference: reference), .equivalent, "trial \(trial)")
             if Verdict(run: snapshot, reference: reference) != .equivalent { return }
@@ -142,7 +179,7 @@ final class JITTests: XCTestCase {
             for budget in Set([total, total + 1] + (start...max(start, total)).filter { _ in Int.random(in: 0..<3, using: &rng) == 0 }) {
                 let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: UInt64(budget))
                 let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                let exit = try BareJIT(machine: machine).run(budget: UInt64(budget))
+                let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: UInt64(budget))
                 let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference)
                 XCTAssertNil(difference, "trial \(trial), budget \(budget) of \(total)")
                 if difference != nil { return }
@@ -211,7 +248,7 @@ final class JITTests: XCTestCase {
             for budget in Set([total, total + 1] + (start...max(start, total)).filter { _ in Int.random(in: 0..<4, using: &rng) == 0 }) {
                 let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: UInt64(budget))
                 let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                let jit = try BareJIT(machine: machine)
+                let jit = try BareJIT(machine: machine, guardedViews: guarded)
                 let exit = jit.run(budget: UInt64(budget))
                 allocated = max(allocated, jit.counters.loopAllocations)
                 let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference)
@@ -247,7 +284,7 @@ final class JITTests: XCTestCase {
             let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100)
             XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "a load traps at the bound")
             let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-            XCTAssertNil(machine.snapshot(outcome: Outcome(try BareJIT(machine: machine).run(budget: 100))).firstDifference(from: reference))
+            XCTAssertNil(machine.snapshot(outcome: Outcome(try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100))).firstDifference(from: reference))
         }
         for trial in 0..<300 {
             var code: [Instruction] = []
@@ -283,7 +320,7 @@ final class JITTests: XCTestCase {
             let img = JITTests.image(code)
             let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
             let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-            let exit = try BareJIT(machine: machine).run(budget: 10_000)
+            let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
             let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference)
             XCTAssertNil(difference, "trial \(trial)")
             if difference != nil { return }
@@ -318,7 +355,7 @@ final class JITTests: XCTestCase {
                 let img = JITTests.image(code)
                 let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 1000)
                 let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                let jit = try BareJIT(machine: machine)
+                let jit = try BareJIT(machine: machine, guardedViews: guarded)
                 let exit = jit.run(budget: 1000)
                 stepped += jit.counters.instructionsStepped
                 let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference)
@@ -369,7 +406,7 @@ final class JITTests: XCTestCase {
             let img = JITTests.image(code)
             let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
             let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-            let exit = try BareJIT(machine: machine).run(budget: 100_000)
+            let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100_000)
             XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference), "\(op)")
         }
     }
@@ -405,7 +442,7 @@ final class JITTests: XCTestCase {
                     let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
                     XCTAssertEqual(reference.outcome, .halted(0))
                     let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                    let exit = try BareJIT(machine: machine).run(budget: 100_000)
+                    let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100_000)
                     XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
                                  "values \(values), d = x\(d), a = x\(a0)")
                 }
@@ -447,7 +484,7 @@ final class JITTests: XCTestCase {
                     let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
                     XCTAssertEqual(reference.outcome, .halted(0))
                     let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                    let exit = try BareJIT(machine: machine).run(budget: 100_000)
+                    let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100_000)
                     XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
                                  "\(kind) \(values) rd x\(rd)")
                 }
@@ -464,7 +501,7 @@ final class JITTests: XCTestCase {
                 let img = JITTests.image(code)
                 let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100)
                 let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                let exit = try BareJIT(machine: machine).run(budget: 100)
+                let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100)
                 XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent,
                                "\(op) at \(String(a, radix: 16))")
             }
@@ -493,7 +530,7 @@ final class JITTests: XCTestCase {
                     let img = JITTests.image(code)
                     let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100)
                     let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                    let jit = try BareJIT(machine: machine)
+                    let jit = try BareJIT(machine: machine, guardedViews: guarded)
                     let exit = jit.run(budget: 100)
                     stepped += jit.counters.instructionsStepped
                     XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
@@ -523,11 +560,35 @@ final class JITTests: XCTestCase {
         XCTAssertEqual(reference.registers[6], 1, "after one pass in bounds")
         XCTAssertEqual(reference.registers[21], 0x2000, "the trap value: the load's address")
         let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine).run(budget: 10_000)
+        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
         XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, "native-jit")
-        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000)
+        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000,
+                                                        guardedViews: guarded)
         cp.run()
         XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
+    }
+
+    /// A bound inside a page (b = 0x1FFE): a guarded view maps whole pages
+    /// only, so the bytes of the last partial page fault and are stepped, and
+    /// the ones past b trap. A halfword at 0x1FFC is read; one at 0x1FFD traps.
+    func testABoundInsideAPage() throws {
+        var code = JITTests.li(1, 0x1FFC) + JITTests.li(11, 0x2100)
+        let words = PSW(mode: .supervisor, pc: 0, l: 0, b: 0).words.count
+        let loads = 0x1000 + 4 * UInt32(code.count + 3 * words + 1) // past the PSW's stores (li, sw) and LPSW
+        for (i, w) in PSW(mode: .supervisor, pc: loads, l: 0, b: 0x1FFE).words.enumerated() {
+            code += JITTests.li(10, w) + [Instruction(.sw, rs1: 11, rs2: 10, imm: Int32(4 * i))]
+        }
+        code.append(Instruction(.lpsw, rs1: 11))
+        XCTAssertEqual(0x1000 + 4 * UInt32(code.count), loads)
+        code += [Instruction(.lh, rd: 5, rs1: 1, imm: 0), Instruction(.lh, rd: 6, rs1: 1, imm: 1), Instruction(.halt, rs1: 0)]
+        let img = JITTests.image(code, words: [(0x1FFC, 0x1234_5678)])
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 1000)
+        XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue))
+        XCTAssertEqual(reference.registers[5], 0x5678, "the halfword inside the bound")
+        XCTAssertEqual(reference.registers[21], 0x1FFD, "the trap value")
+        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 1000)
+        XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference))
     }
 
     /// Blocks do not check their bound on entry: a jump linked while the
@@ -549,9 +610,10 @@ final class JITTests: XCTestCase {
         XCTAssertEqual(reference.registers[5], 4, "A ran once more under the narrowed bound")
         XCTAssertEqual(reference.registers[21], 0x1800, "the trap value: B's address")
         let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine).run(budget: 10_000)
+        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
         XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, "native-jit")
-        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000)
+        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000,
+                                                        guardedViews: guarded)
         cp.run()
         XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
     }
@@ -587,7 +649,7 @@ final class JITTests: XCTestCase {
         let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
         XCTAssertEqual(reference.outcome, .halted(0))
         let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine).run(budget: 100_000)
+        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100_000)
         XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent)
 
         // A chase through a table of indices at 0x3000 (each entry the next index) until one leads
@@ -605,7 +667,7 @@ final class JITTests: XCTestCase {
             XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "t=x\(t) z=x\(z)")
             XCTAssertEqual(reference.registers[t], 0x2000 << 2, "the trap sees t shifted")
             let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-            let exit = try BareJIT(machine: machine).run(budget: 10_000)
+            let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
             XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent,
                            "t=x\(t) z=x\(z)")
         }
@@ -629,7 +691,7 @@ final class JITTests: XCTestCase {
                 let img = JITTests.image(code)
                 let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
                 let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                let exit = try BareJIT(machine: machine).run(budget: 10_000)
+                let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
                 XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent,
                                "\(op) at TB\(d < 0 ? "" : "+")\(d)")
             }
@@ -643,7 +705,7 @@ final class JITTests: XCTestCase {
         let reference = Machine(booting: img, memorySize: UnalignedRelocation.memory, profile: .pg32v).runToEnd(budget: 10_000)
         XCTAssertEqual(reference.outcome.exitCode, UnalignedRelocation.exitCode, "the reference runs the rewritten code")
         let machine = Machine(booting: img, memorySize: UnalignedRelocation.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine).run(budget: 10_000)
+        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
         XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent)
     }
 
@@ -655,7 +717,7 @@ final class JITTests: XCTestCase {
                  Instruction(.divu, rd: 8, rs1: 3, rs2: 0), Instruction(.remu, rd: 9, rs1: 3, rs2: 0),
                  Instruction(.halt, rs1: 0)]
         let machine = Machine(booting: JITTests.image(code), memorySize: JITTests.memory, profile: .pg32v)
-        XCTAssertEqual(try BareJIT(machine: machine).run(budget: 100), .halted(0))
+        XCTAssertEqual(try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100), .halted(0))
         XCTAssertEqual(Array(machine.registers[4...9]), [0x8000_0000, 0, 0xFFFF_FFFF, 7, 0xFFFF_FFFF, 7])
     }
 
@@ -665,7 +727,7 @@ final class JITTests: XCTestCase {
             let img = try ELFImage(bytes: try Guests.image(of: Guests.named(name)!), memorySize: 1 << 20)
             let reference = Machine(booting: img, memorySize: 1 << 20, profile: profile).runToEnd(budget: 50_000_000)
             let machine = Machine(booting: img, memorySize: 1 << 20, profile: profile)
-            let exit = try BareJIT(machine: machine).run(budget: 50_000_000)
+            let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 50_000_000)
             XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, name)
         }
     }

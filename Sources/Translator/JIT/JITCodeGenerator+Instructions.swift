@@ -262,6 +262,7 @@ extension JITCodeGenerator {
     /// wrap at 2^32), the block leaves for the reference interpreter to step
     /// from op k, which traps at the right access with the right address.
     mutating func address(_ op: MicroOp, size n: Int32, at k: Int) -> GuestAddress {
+        if guarded { return guardedAddress(op) }
         let low = Int32(bitPattern: op.imm), high = low &+ n
         let ranged = high > low // false for an offset near Int32.max: no range
         if ranged, verified.contains(where: { $0.wide && $0.register == op.rs1 && $0.low <= low && high <= $0.high }) {
@@ -317,6 +318,30 @@ extension JITCodeGenerator {
             verified.append(VerifiedRange(register: op.rs1, low: low, high: high))
         }
         return checked(r, size: n, at: k)
+    }
+
+    /// Where an access is in a guarded view (`guarded`): no check. A cached
+    /// base (or eax loaded) plus imm when imm >= 0: memory + x + imm lies in
+    /// the view's reservation for every x below 2^32 (past the bound, or
+    /// wrapping at 2^32, it faults; the reference interpreter then steps the
+    /// op, exactly). Below offset 0 the 32-bit address is made first (a lea
+    /// that wraps as the guest's address does), so that nothing below the
+    /// view's first byte is ever addressed. The caller notes the access
+    /// instruction as a fault site (`faultSite`).
+    mutating func guardedAddress(_ op: MicroOp) -> GuestAddress {
+        let imm = Int32(bitPattern: op.imm)
+        let r = base(op.rs1)
+        guard imm < 0 else { return GuestAddress(register: r, disp: imm) }
+        a.lea(.eax, r.q + imm)
+        return GuestAddress(register: .eax, disp: 0)
+    }
+
+    /// In a guarded block, notes that the instruction at `offset` accesses guest storage for op k:
+    /// if it faults, the code resumes at the step tail of the allocation in use, with k in ecx.
+    mutating func faultSite(at offset: Int, op k: Int) {
+        guard guarded else { return }
+        if allocation.stepTail == nil { allocation.stepTail = a.newLabel() }
+        faultSites.append((offset, allocation.stepTail!, UInt32(k)))
     }
 
     /// The context's limit - k (`JITContext.limitLess`), noted in `limitEntries`.
@@ -379,6 +404,7 @@ extension JITCodeGenerator {
         let at = address(op, size: Int32(access.size), at: k)
         let m = at.operand(size: access.size)
         let d = host(op.rd) ?? .edx
+        faultSite(at: a.offset, op: k) // the load, next
         if access.size == 4 {
             a.mov(d, m)
         } else if access.signed {
@@ -396,6 +422,7 @@ extension JITCodeGenerator {
         let value = host(op.rs2) ?? .edx
         if value == .edx { read(.edx, op.rs2) }
         let m = at.operand(size: n)
+        faultSite(at: a.offset, op: k) // the store, next
         switch n {
         case 1: a.mov(m, value.b)
         case 2: a.mov(m, value.w)

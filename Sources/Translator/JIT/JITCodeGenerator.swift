@@ -22,11 +22,19 @@ struct JITCodeGenerator {
     /// Generates block `id`, to live at host address `origin`, in `buffer`;
     /// `exit` is the trampoline's exit path. Returns the code (in `buffer`, valid until its next use).
     /// `scratch` lends the generator its lists, so that a block allocates nothing.
+    /// With `guarded`, accesses are not checked: the code runs with a guarded
+    /// view as guest storage, and each access instruction is a fault site,
+    /// listed in `scratch.faultSites` (offsets in the code, until the next block).
     static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt, context: UInt,
-                         buffer: A.Buffer, scratch: Scratch) -> UnsafeRawBufferPointer {
+                         guarded: Bool = false, buffer: A.Buffer, scratch: Scratch) -> UnsafeRawBufferPointer {
         var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, context: context, buffer: buffer, scratch: scratch)
+        g.guarded = guarded
         g.emitBlock(ops: ops)
         precondition(g.a.offset <= maximumBlockBytes, "a block's code outgrew its bound")
+        scratch.faultSites.removeAll(keepingCapacity: true)
+        for site in g.faultSites {
+            scratch.faultSites.append((site.offset, g.a.offset(of: site.tail)!, site.op)) // every tail is emitted
+        }
         scratch.keep(&g)
         return g.a.emitted
     }
@@ -41,6 +49,10 @@ struct JITCodeGenerator {
         fileprivate var verified: [VerifiedRange] = []
         fileprivate var allocation = Allocation(), parked: [Allocation] = []
         fileprivate var regions: [ClosedRange<Int>] = [], regionLoops: [A.Label] = []
+        fileprivate var pendingFaultSites: [(offset: Int, tail: A.Label, op: UInt32)] = []
+        /// The last block's fault sites: the access's offset in its code, where to resume instead (an offset
+        /// in its code), the op's index.
+        var faultSites: [(site: Int, target: Int, op: UInt32)] = []
         /// Loops given registers of their own by the blocks generated since the last `takeLoopAllocations`.
         private var loopAllocations = 0
         /// The largest k of a `JITContext.limitLess(k)` entry any block generated with this scratch compares with.
@@ -61,6 +73,7 @@ struct JITCodeGenerator {
             swap(&parked, &g.parked)
             swap(&regions, &g.regions)
             swap(&regionLoops, &g.regionLoops)
+            swap(&pendingFaultSites, &g.faultSites)
         }
 
         fileprivate func keep(_ g: inout JITCodeGenerator) {
@@ -68,6 +81,7 @@ struct JITCodeGenerator {
             g.inside.removeAll(keepingCapacity: true)
             g.depth.removeAll(keepingCapacity: true)
             g.verified.removeAll(keepingCapacity: true)
+            g.faultSites.removeAll(keepingCapacity: true)
             // The allocations are cleared where they are next used (`emitBlock`, `parkedAllocation`).
             loopAllocations += g.regions.count
             limitEntries = max(limitEntries, g.limitEntries)
@@ -86,6 +100,10 @@ struct JITCodeGenerator {
     static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .r14d, .ebx, .ebp]
     /// The largest k of a `JITContext.limitLess(k)` entry this block compares with (`limit(less:)`).
     var limitEntries = 0
+    /// True if the block runs with a guarded view as storage: no access is checked (`guardedAddress`).
+    var guarded = false
+    /// The guarded accesses: the access instruction's offset, its allocation's step tail, its op.
+    var faultSites: [(offset: Int, tail: A.Label, op: UInt32)] = []
     /// True if rbp holds the code map (and one register fewer caches): the
     /// block stores, inside its loop if it has one. Other stores load the map's address.
     var mapInRBP = false

@@ -15,6 +15,8 @@ public final class JITProcessor: Processor {
     public let name = "jit"
     /// Ops each machine's translation cache holds before it (and its code) is flushed.
     public let cacheOps: Int
+    /// See `JITTranslator.guardedViews`.
+    public let guardedViews: Bool
 
     /// What the processor keeps for one machine.
     final class State {
@@ -31,25 +33,27 @@ public final class JITProcessor: Processor {
             self.entriesSeen = entriesSeen
         }
 
-        convenience init(for machine: Machine, cacheOps: Int) throws {
-            self.init(code: try NativeCode(storageSize: machine.storage.size, cacheOps: cacheOps),
+        convenience init(for machine: Machine, cacheOps: Int, guardedViews: Bool) throws {
+            self.init(code: try NativeCode(storageSize: machine.storage.size, cacheOps: cacheOps,
+                                           guarded: guardedViews && machine.storage.file != nil),
                       stepper: Machine.reportingInterpreter(over: 0..<machine.storage.size, of: machine, retaining: false),
                       entriesSeen: machine.entries)
         }
     }
 
     /// Makes the processor, or says why the JIT cannot run here.
-    public init(cacheOps: Int = BinaryTranslator.defaultCacheOps) throws {
+    public init(cacheOps: Int = BinaryTranslator.defaultCacheOps, guardedViews: Bool = JITTranslator.guardedViewsByDefault) throws {
         if let why = JITTranslator.unavailableReason { throw JITTranslator.Unavailable(description: why) }
         // Probe once for executable memory, so that a host that refuses it is told here, not mid-run.
         do { _ = try CodeMemory(capacity: 4096) } catch { throw JITTranslator.Unavailable(description: "\(error)") }
         self.cacheOps = cacheOps
+        self.guardedViews = guardedViews
     }
 
     func state(for machine: Machine) -> State {
         if let s = machine.processorState { return unsafeDowncast(s, to: State.self) }
         do {
-            let s = try State(for: machine, cacheOps: cacheOps)
+            let s = try State(for: machine, cacheOps: cacheOps, guardedViews: guardedViews)
             machine.processorState = s
             return s
         } catch {
@@ -90,8 +94,8 @@ public final class JITProcessor: Processor {
                 continue
             }
             let psw = m.psw
-            let r = s.code.run(registers: m.unsafeRegisterFile, memory: m.storage.base, storageSize: m.storage.size,
-                               psw: psw, budget: left, stepper: s.stepper)
+            let r = s.code.run(registers: m.unsafeRegisterFile, memory: m.storage.base, file: m.storage.file,
+                               storageSize: m.storage.size, psw: psw, budget: left, stepper: s.stepper)
             m.instructionCount += UInt64(r.ran)
             left -= UInt64(r.ran)
             m.psw.pc = r.pc
@@ -122,7 +126,7 @@ public final class JITProcessor: Processor {
             s.code.storageWritten(range: nil)
             s.entriesSeen = machine.entries
         }
-        let r = s.code.run(registers: machine.unsafeRegisterFile, memory: machine.storage.base,
+        let r = s.code.run(registers: machine.unsafeRegisterFile, memory: machine.storage.base, file: machine.storage.file,
                            storageSize: machine.storage.size, psw: machine.psw, budget: budget, stepper: s.stepper)
         machine.instructionCount += UInt64(r.ran)
         machine.psw.pc = r.pc
@@ -170,9 +174,10 @@ public final class BareJIT {
     public let processor: JITProcessor
 
     /// Prepares to run `machine` (booted); `cacheOps` bounds the translation cache.
-    public init(machine: Machine, cacheOps: Int = BinaryTranslator.defaultCacheOps) throws {
+    public init(machine: Machine, cacheOps: Int = BinaryTranslator.defaultCacheOps,
+                guardedViews: Bool = JITTranslator.guardedViewsByDefault) throws {
         self.machine = machine
-        processor = try JITProcessor(cacheOps: cacheOps)
+        processor = try JITProcessor(cacheOps: cacheOps, guardedViews: guardedViews)
     }
 
     /// Prepares to run `machine` with the translations `previous` made (a

@@ -18,6 +18,9 @@ import TrapVMM
 public final class JITTranslator: ExecutionEngine {
     /// Ops each VM's translation cache holds before it (and its code) is flushed.
     public let cacheOps: Int
+    /// True if blocks address guest storage through guarded views, unchecked
+    /// (where storage is a memory file), false if every access is checked (`guardedViewsByDefault`).
+    public let guardedViews: Bool
     /// Per VM: its native code, and the reference interpreter over its
     /// storage for what a block cannot run (trap policy `.report`).
     @exclusivity(unchecked) private var native = PerVM<(code: NativeCode, stepper: Machine)>()
@@ -41,12 +44,23 @@ public final class JITTranslator: ExecutionEngine {
         #endif
     }
 
+    /// Whether generated code checks each access against the bound (false)
+    /// or leaves it to the host's page protection (true: a guarded view,
+    /// `GuardedView`, where faults past the bound are caught): true unless
+    /// `THIRDGEN_JIT_GUARD=off` is in the environment (an experiment knob,
+    /// and what a host without memory files or the fault handler runs).
+    public static var guardedViewsByDefault: Bool {
+        guard let setting = getenv("THIRDGEN_JIT_GUARD") else { return true }
+        return String(cString: setting) != "off"
+    }
+
     /// Makes the engine; `cacheOps` bounds each VM's translation cache (its code memory follows).
-    public init(cacheOps: Int = BinaryTranslator.defaultCacheOps) throws {
+    public init(cacheOps: Int = BinaryTranslator.defaultCacheOps, guardedViews: Bool = JITTranslator.guardedViewsByDefault) throws {
         if let why = JITTranslator.unavailableReason { throw Unavailable(description: why) }
         // Probe once for executable memory, so that a host that refuses it is told here, not mid-run.
         do { _ = try CodeMemory(capacity: 4096) } catch { throw Unavailable(description: "\(error)") }
         self.cacheOps = cacheOps
+        self.guardedViews = guardedViews
     }
 
     /// The translation counters of `vm` (zero if it never ran).
@@ -77,15 +91,17 @@ public final class JITTranslator: ExecutionEngine {
         let n: NativeCode, stepper: Machine
         do {
             (n, stepper) = try native.state(of: vm) {
-                (try NativeCode(storageSize: vm.region.size, cacheOps: cacheOps),
+                (try NativeCode(storageSize: vm.region.size, cacheOps: cacheOps,
+                                guarded: guardedViews && monitor.machine.storage.file != nil),
                  Machine.reportingInterpreter(over: vm.region.range, of: monitor.machine))
             }
         } catch {
             // Code memory could not be mapped: fatal for this engine, reported by the caller's process.
             fatalError("\(error)")
         }
+        let file = monitor.machine.storage.file?.advanced(by: vm.region.base)
         let r = n.run(registers: monitor.machine.unsafeRegisterFile, memory: monitor.machine.storage.base + vm.region.base,
-                      storageSize: vm.region.size, psw: vm.psw, budget: budget, stepper: stepper)
+                      file: file, storageSize: vm.region.size, psw: vm.psw, budget: budget, stepper: stepper)
         vm.counters.translated += UInt64(r.ran - r.stepped)
         vm.counters.interpreted += UInt64(r.stepped)
         vm.psw.pc = r.pc
@@ -107,8 +123,9 @@ public enum JITTranslation {
     /// A control program running `images` with both virtual modes under the JIT, and its translator.
     public static func controlProgram(images: [ELFImage], profile: Profile, memorySize: Int, budget: UInt64,
                                       cacheOps: Int = BinaryTranslator.defaultCacheOps,
+                                      guardedViews: Bool = JITTranslator.guardedViewsByDefault,
                                       processor: any Processor = Interpreter.shared) throws -> (ControlProgram, JITTranslator) {
-        let jit = try JITTranslator(cacheOps: cacheOps)
+        let jit = try JITTranslator(cacheOps: cacheOps, guardedViews: guardedViews)
         let cp = try ControlProgram(images: images, profile: profile, memorySize: memorySize, budget: budget, processor: processor,
                                     supervisorEngine: jit, userEngine: jit)
         return (cp, jit)

@@ -1,3 +1,4 @@
+import CodeMemorySupport
 import Machine
 import TrapVMM
 
@@ -50,14 +51,40 @@ final class NativeCode {
         for k in ks { context.storeBytes(of: Int64(limit) - Int64(k), toByteOffset: Int(JITContext.limitLess(k)), as: Int64.self) }
     }
 
+    /// Guarded views (`GuardedView`): where blocks are generated without bounds
+    /// checks. Nil when the storage is not a memory file or the host refuses
+    /// the fault handler: then every access is checked.
+    private let faults: UnsafeMutablePointer<thirdgen_fault_table>?
+    /// True if blocks are generated for guarded views (`faults` is there).
+    var guarded: Bool { faults != nil }
+    /// The views made so far, the one in use last; a few, for guests that
+    /// switch between relocations (a monitor's virtual supervisor and user modes).
+    @exclusivity(unchecked) private var views: [GuardedView] = []
+    private static let maximumViews = 4
+
+    /// The view of `limit` bytes at `file`, made if new (the oldest dropped past `maximumViews`).
+    private func view(file: StorageFile, limit: Int) -> GuardedView? {
+        if let i = views.lastIndex(where: { $0.file == file && $0.limit == limit }) {
+            if i != views.count - 1 { views.append(views.remove(at: i)) }
+            return views[views.count - 1]
+        }
+        guard let v = GuardedView(file: file, limit: limit) else { return nil }
+        if views.count == NativeCode.maximumViews { views.removeFirst() }
+        views.append(v)
+        return v
+    }
+
     /// The guest storage the current run is over: what `resolve` translates from.
     @exclusivity(unchecked) private var memory: UnsafeMutableRawPointer?
     @exclusivity(unchecked) private var l: UInt32 = 0
     @exclusivity(unchecked) private var limit = 0
 
-    /// Makes the code memory for a VM of `storageSize` bytes whose cache holds `cacheOps` ops.
-    init(storageSize: Int, cacheOps: Int) throws {
+    /// Makes the code memory for a VM of `storageSize` bytes whose cache holds
+    /// `cacheOps` ops. With `guarded` (the VM's storage is a memory file), blocks are generated for
+    /// guarded views if the host allows the fault handler (`GuardedView`).
+    init(storageSize: Int, cacheOps: Int, guarded: Bool = false) throws {
         cache = TranslationCache(storageSize: storageSize, opCapacity: cacheOps)
+        faults = guarded && thirdgen_install_fault_handler() == 0 ? thirdgen_fault_table_create() : nil
         // Room for the ops' code (about 40 bytes per guest instruction), and never less than a few blocks.
         code = try CodeMemory(capacity: max(cache.opCapacity * 48, 4 * JITCodeGenerator.maximumBlockBytes + 4096))
         // SAFETY: the code memory's data page (page-aligned, JITContext.size <= its size), zeroed by the kernel,
@@ -84,6 +111,7 @@ final class NativeCode {
 
     deinit {
         jumpCache.deallocate()
+        thirdgen_fault_table_destroy(faults)
     }
 
     private func clearJumpCache() {
@@ -148,8 +176,17 @@ final class NativeCode {
         let b = cache.blocks[Int(id)]
         code.align(to: NativeCode.blockAlignment)
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
-                                              context: UInt(bitPattern: context), buffer: assembly, scratch: scratch)
+                                              context: UInt(bitPattern: context), guarded: guarded, buffer: assembly,
+                                              scratch: scratch)
         let at = code.append(bytes), size = bytes.count
+        if let faults {
+            let origin = code.address(at)
+            for s in scratch.faultSites {
+                guard thirdgen_fault_table_append(faults, origin + UInt(s.site), origin + UInt(s.target), s.op) == 0 else {
+                    fatalError("out of memory for the JIT's fault table")
+                }
+            }
+        }
         cache.counters.loopAllocations += UInt64(scratch.takeLoopAllocations())
         if scratch.limitEntries > limitEntries { // entries no block compared with before: for the current limit
             writeLimitEntries(limitEntries + 1 ... scratch.limitEntries)
@@ -222,6 +259,7 @@ final class NativeCode {
     /// The cache was flushed: every block's code goes with it.
     private func codeFlushed() {
         linkedEnd = 0
+        if let faults { thirdgen_fault_table_reset(faults) }
         code.reset(keeping: trampolineBytes)
         entries = []
         incoming = []
@@ -259,8 +297,9 @@ final class NativeCode {
     /// whose storage of `storageSize` bytes starts at `memory`, from `psw`,
     /// for at most `budget` instructions. `stepper` is a reference
     /// interpreter (trap policy `.report`) over the same storage and registers.
-    func run(registers: UnsafeMutablePointer<UInt32>, memory: UnsafeMutableRawPointer, storageSize w: Int,
-             psw: PSW, budget: UInt64, stepper: Machine) -> RunResult {
+    /// `file` is where `memory` lies in the storage's memory file (`Storage.file`), which a guarded engine needs.
+    func run(registers: UnsafeMutablePointer<UInt32>, memory: UnsafeMutableRawPointer, file: StorageFile?,
+             storageSize w: Int, psw: PSW, budget: UInt64, stepper: Machine) -> RunResult {
         let l = psw.l
         let limit = psw.accessLimit(storageSize: w)
         self.memory = memory
@@ -279,7 +318,19 @@ final class NativeCode {
         // SAFETY (context stores and loads in this function): offsets from JITContext, inside the block.
         // Generated code reads guest storage only below memory + l + limit, which lies inside [memory, memory + w).
         context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
-        context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
+        if let faults {
+            // Guest address 0 is the view's first byte: generated code checks no access.
+            guard let file else { preconditionFailure("a guarded engine runs over a memory file") }
+            guard let v = view(file: file.advanced(by: Int(l)), limit: limit) else {
+                fatalError("the JIT could not map a view of guest storage (\(limit) bytes)")
+            }
+            context.storeBytes(of: v.base, toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
+            (faults.pointee.guard_lo, faults.pointee.guard_hi) = v.guardRange
+            thirdgen_set_current_fault_table(faults)
+        } else {
+            context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
+        }
+        defer { if faults != nil { thirdgen_set_current_fault_table(nil) } }
         if limit != tableLimit {
             writeLimitEntries(1...limitEntries)
             tableLimit = limit

@@ -66,6 +66,11 @@ public struct X86Assembler {
 
     /// True once `label` is bound.
     public func isBound(_ label: Label) -> Bool { buffer.labels[label.id].0 >= 0 }
+    /// The offset `label` is bound at, or nil if it is not bound (yet).
+    public func offset(of label: Label) -> Int? {
+        let o = buffer.labels[label.id].0
+        return o >= 0 ? o : nil
+    }
 
     /// The bytes emitted so far.
     public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: offset)) }
