@@ -722,6 +722,22 @@ final class JITTests: XCTestCase {
     }
 
     /// The JIT as hardware runs real guests, traps and all, exactly as the reference machine.
+    /// A block whose access faulted in a guarded view is made again with its
+    /// accesses checked: memtrap's 4000 memory traps (one load, the guest's
+    /// kernel handling each) go through a signal and the interpreter once,
+    /// then through the block's own trap stub.
+    func testABlockThatFaultedIsRemadeWithChecks() throws {
+        guard JITTranslator.guardedViewsByDefault else { throw XCTSkip("THIRDGEN_JIT_GUARD=off") }
+        let img = try ELFImage(bytes: try Guests.image(of: Guests.named("memtrap")!), memorySize: 1 << 20)
+        let reference = Machine(booting: img, memorySize: 1 << 20, profile: .pg32v).runToEnd(budget: 50_000_000)
+        let machine = Machine(booting: img, memorySize: 1 << 20, profile: .pg32v)
+        let jit = try BareJIT(machine: machine)
+        let exit = jit.run(budget: 50_000_000)
+        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent)
+        XCTAssertGreaterThanOrEqual(jit.counters.invalidations, 1, "the faulting block was dropped")
+        XCTAssertLessThan(jit.counters.instructionsStepped, 200, "stepped once per faulting block, not per trap")
+    }
+
     func testGuestsUnderTheBareJIT() throws {
         for (name, profile) in [("kernel", Profile.pg32v), ("smc", .pg32x), ("jrstu", .pg32h), ("getl", .pg32x)] {
             let img = try ELFImage(bytes: try Guests.image(of: Guests.named(name)!), memorySize: 1 << 20)

@@ -336,10 +336,10 @@ extension JITCodeGenerator {
         return GuestAddress(register: .eax, disp: 0)
     }
 
-    /// In a guarded block, notes that the instruction at `offset` accesses guest storage for op k:
+    /// With guarded views, notes that the instruction at `offset` accesses guest storage for op k:
     /// if it faults, the code resumes at the step tail of the allocation in use, with k in ecx.
     mutating func faultSite(at offset: Int, op k: Int) {
-        guard guarded else { return }
+        guard listsFaults else { return }
         if allocation.stepTail == nil { allocation.stepTail = a.newLabel() }
         faultSites.append((offset, allocation.stepTail!, UInt32(k)))
     }

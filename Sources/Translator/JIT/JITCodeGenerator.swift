@@ -26,9 +26,11 @@ struct JITCodeGenerator {
     /// view as guest storage, and each access instruction is a fault site,
     /// listed in `scratch.faultSites` (offsets in the code, until the next block).
     static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt, context: UInt,
-                         guarded: Bool = false, buffer: A.Buffer, scratch: Scratch) -> UnsafeRawBufferPointer {
+                         guarded: Bool = false, listingFaults: Bool = false, buffer: A.Buffer,
+                         scratch: Scratch) -> UnsafeRawBufferPointer {
         var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, context: context, buffer: buffer, scratch: scratch)
         g.guarded = guarded
+        g.listsFaults = listingFaults || guarded
         g.emitBlock(ops: ops)
         precondition(g.a.offset <= maximumBlockBytes, "a block's code outgrew its bound")
         scratch.faultSites.removeAll(keepingCapacity: true)
@@ -102,6 +104,9 @@ struct JITCodeGenerator {
     var limitEntries = 0
     /// True if the block runs with a guarded view as storage: no access is checked (`guardedAddress`).
     var guarded = false
+    /// True if the engine runs with guarded views: every access instruction is a fault site
+    /// (those of a block with checks, too: bytes of a bound's last partial page fault).
+    var listsFaults = false
     /// The guarded accesses: the access instruction's offset, its allocation's step tail, its op.
     var faultSites: [(offset: Int, tail: A.Label, op: UInt32)] = []
     /// True if rbp holds the code map (and one register fewer caches): the
@@ -693,6 +698,7 @@ struct JITCodeGenerator {
         a.bind(tail)
         writeBack()
         placeOp(unrun: true)
+        a.mov(.edx, UInt32(bitPattern: id)) // which block: one that faulted is made again with checks
         call(.leaveStep)
         a.jmp(absolute: exit)
     }

@@ -57,6 +57,14 @@ final class NativeCode {
     private let faults: UnsafeMutablePointer<thirdgen_fault_table>?
     /// True if blocks are generated for guarded views (`faults` is there).
     var guarded: Bool { faults != nil }
+    /// Blocks (P and l) whose access faulted in a guarded view: made again with
+    /// every access checked, so that a guest that traps there often (a
+    /// monitor's demand paging, `bench nano`'s memtrap) takes the trap
+    /// through the block's own stub, not a signal each time (a fault and
+    /// its handler cost microseconds).
+    @exclusivity(unchecked) private var checkedBlocks = Set<UInt64>()
+    private static func key(_ b: Block) -> UInt64 { UInt64(b.pc) << 32 | UInt64(b.l) }
+
     /// The views made so far, the one in use last; a few, for guests that
     /// switch between relocations (a monitor's virtual supervisor and user modes).
     @exclusivity(unchecked) private var views: [GuardedView] = []
@@ -176,8 +184,9 @@ final class NativeCode {
         let b = cache.blocks[Int(id)]
         code.align(to: NativeCode.blockAlignment)
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
-                                              context: UInt(bitPattern: context), guarded: guarded, buffer: assembly,
-                                              scratch: scratch)
+                                              context: UInt(bitPattern: context),
+                                              guarded: guarded && !checkedBlocks.contains(NativeCode.key(b)),
+                                              listingFaults: guarded, buffer: assembly, scratch: scratch)
         let at = code.append(bytes), size = bytes.count
         if let faults {
             let origin = code.address(at)
@@ -377,6 +386,12 @@ final class NativeCode {
                 continue
             case .step:
                 mustStep = true
+                // The block that left (`value`): if its accesses are unchecked, one faulted.
+                if guarded, Int(value) < cache.blockCount, cache.blocks[Int(value)].valid,
+                   checkedBlocks.insert(NativeCode.key(cache.blocks[Int(value)])).inserted {
+                    let b = cache.blocks[Int(value)]
+                    cache.invalidate(page: Int(b.page), overlapping: TranslationCache.bytes(of: b))
+                }
                 continue
             case .trap:
                 event = .trap(TrapCause(rawValue: detail)!, value: value)
@@ -419,8 +434,8 @@ enum JITHelpers {
     private static let leaveSlow: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
         record(ctx, .slow, pc: pc)
     }
-    private static let leaveStep: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
-        record(ctx, .step, pc: pc)
+    private static let leaveStep: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, block, _ in
+        record(ctx, .step, pc: pc, value: block)
     }
     private static let leaveRewritten: @convention(c) (UnsafeMutableRawPointer, UInt32, UInt32, UInt32) -> Void = { ctx, pc, _, _ in
         record(ctx, .rewritten, pc: pc)
