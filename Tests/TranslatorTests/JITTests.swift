@@ -72,6 +72,22 @@ final class JITTests: XCTestCase {
         return [Instruction(.lui, rd: rd, imm: Int32(bitPattern: hi)), Instruction(.addi, rd: rd, rs1: rd, imm: lo)]
     }
 
+    /// Stores `psw`'s words at x11 (through x10), for an LPSW from there: three instructions per word.
+    private static func store(_ psw: PSW) -> [Instruction] {
+        psw.words.enumerated().flatMap { i, w in li(10, w) + [Instruction(.sw, rs1: 11, rs2: 10, imm: Int32(4 * i))] }
+    }
+
+    /// `img` ends as `reference` did both on the bare JIT and under the control program's.
+    private func assertBothJITsEnd(like reference: Snapshot, _ img: ELFImage, budget: UInt64) throws {
+        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: budget)
+        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, "native-jit")
+        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: budget,
+                                                        guardedViews: guarded)
+        cp.run()
+        XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
+    }
+
     /// Every innocuous opcode, many times, on edge values (0, ±1, INT_MIN,
     /// INT_MAX, shift counts past 31, addresses at and past the bound):
     /// the JIT as hardware ends exactly where the reference machine does.
@@ -550,22 +566,14 @@ final class JITTests: XCTestCase {
         code.append(Instruction(.jal, imm: 4)) // the load starts a block, in both passes
         let load = 0x1000 + 4 * UInt32(code.count)
         code += [Instruction(.lw, rd: 5, rs1: 1, imm: 8), Instruction(.addi, rd: 6, rs1: 6, imm: 1)]
-        for (i, w) in PSW(mode: .supervisor, pc: load, l: 0, b: 0x2000).words.enumerated() {
-            code += JITTests.li(10, w) + [Instruction(.sw, rs1: 11, rs2: 10, imm: Int32(4 * i))]
-        }
+        code += JITTests.store(PSW(mode: .supervisor, pc: load, l: 0, b: 0x2000))
         code += [Instruction(.lpsw, rs1: 11), Instruction(.halt, rs1: 0)]
         let img = JITTests.image(code)
         let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
         XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "the load traps under the narrowed bound")
         XCTAssertEqual(reference.registers[6], 1, "after one pass in bounds")
         XCTAssertEqual(reference.registers[21], 0x2000, "the trap value: the load's address")
-        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
-        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, "native-jit")
-        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000,
-                                                        guardedViews: guarded)
-        cp.run()
-        XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
+        try assertBothJITsEnd(like: reference, img, budget: 10_000)
     }
 
     /// A bound inside a page (b = 0x1FFE): a guarded view maps whole pages
@@ -575,9 +583,7 @@ final class JITTests: XCTestCase {
         var code = JITTests.li(1, 0x1FFC) + JITTests.li(11, 0x2100)
         let words = PSW(mode: .supervisor, pc: 0, l: 0, b: 0).words.count
         let loads = 0x1000 + 4 * UInt32(code.count + 3 * words + 1) // past the PSW's stores (li, sw) and LPSW
-        for (i, w) in PSW(mode: .supervisor, pc: loads, l: 0, b: 0x1FFE).words.enumerated() {
-            code += JITTests.li(10, w) + [Instruction(.sw, rs1: 11, rs2: 10, imm: Int32(4 * i))]
-        }
+        code += JITTests.store(PSW(mode: .supervisor, pc: loads, l: 0, b: 0x1FFE))
         code.append(Instruction(.lpsw, rs1: 11))
         XCTAssertEqual(0x1000 + 4 * UInt32(code.count), loads)
         code += [Instruction(.lh, rd: 5, rs1: 1, imm: 0), Instruction(.lh, rd: 6, rs1: 1, imm: 1), Instruction(.halt, rs1: 0)]
@@ -586,9 +592,7 @@ final class JITTests: XCTestCase {
         XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue))
         XCTAssertEqual(reference.registers[5], 0x5678, "the halfword inside the bound")
         XCTAssertEqual(reference.registers[21], 0x1FFD, "the trap value")
-        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 1000)
-        XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference))
+        try assertBothJITsEnd(like: reference, img, budget: 1000)
     }
 
     /// Blocks do not check their bound on entry: a jump linked while the
@@ -600,22 +604,14 @@ final class JITTests: XCTestCase {
         let narrowed = PSW(mode: .supervisor, pc: 0x1008, l: 0, b: 0x1800)
         code += [Instruction(.addi, rd: 6, rs1: 6, imm: 1), Instruction(.blt, rs1: 6, rs2: 7, imm: 0x1008 - 0x1804)] // B at 0x1800
         code += JITTests.li(11, 0x2000)
-        for (i, w) in narrowed.words.enumerated() {
-            code += JITTests.li(10, w) + [Instruction(.sw, rs1: 11, rs2: 10, imm: Int32(4 * i))]
-        }
+        code += JITTests.store(narrowed)
         code += [Instruction(.lpsw, rs1: 11)]
         let img = JITTests.image(code)
         let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
         XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "the reference fetch-traps at B")
         XCTAssertEqual(reference.registers[5], 4, "A ran once more under the narrowed bound")
         XCTAssertEqual(reference.registers[21], 0x1800, "the trap value: B's address")
-        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
-        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, "native-jit")
-        let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000,
-                                                        guardedViews: guarded)
-        cp.run()
-        XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
+        try assertBothJITsEnd(like: reference, img, budget: 10_000)
     }
 
     /// `slli t, x, s; add z, b, t` becomes one scaled-index lea (z = t), or
