@@ -255,7 +255,8 @@ extension JITCodeGenerator {
     /// A run of accesses from one base, with the base unchanged and no other
     /// way in between (`accessesAhead`), is checked once, at the first, for
     /// the highest byte any of them reaches, in 64 bits: x + top <= limit
-    /// (and, if some offset is negative, x + lowest >= 0). Then no offset of
+    /// (and, if some offset is negative, x + lowest >= 0); so is one access
+    /// at a positive offset. Then no offset of
     /// the run wraps, and each access addresses memory + x + imm directly
     /// (no lea). If the check fails
     /// (some access of the run is out of bounds, or the guest's addresses
@@ -269,7 +270,11 @@ extension JITCodeGenerator {
             return GuestAddress(register: base(op.rs1), disp: low)
         }
         let covered = ranged && verified.contains(where: { $0.register == op.rs1 && $0.low <= low && high <= $0.high })
-        if ranged, !covered, verified.count < 8, let run = accessesAhead(from: k, base: op.rs1, low: low, high: high) {
+        // A run of accesses, or one access at x + low with low > 0 checked as a run of one (in the
+        // limit table's reach): x + high <= limit in 64 bits, the access at memory + x + low, no lea.
+        let one = low > 0 && high <= JITContext.limitOffsets ? (low: low, high: high) : nil
+        if ranged, !covered,
+           let run = (verified.count < 8 ? accessesAhead(from: k, base: op.rs1, low: low, high: high) : nil) ?? one {
             let r = base(op.rs1)
             let step = a.newLabel()
             if run.low < 0 { // x + low >= 0 too, in 64 bits
@@ -285,19 +290,7 @@ extension JITCodeGenerator {
             }
             a.j(.g, step)
             later(.step(step, at: k))
-            verified.append(VerifiedRange(register: op.rs1, low: min(run.low, 0), high: run.high, wide: true))
-            return GuestAddress(register: r, disp: low)
-        }
-        if ranged, !covered, low > 0, high <= JITContext.limitOffsets {
-            // One access at x + low, low > 0: checked as a run of one, x + high <= limit in 64 bits,
-            // and addressed at memory + x + low (no lea). Where that fails (out of bounds, or an address
-            // that wraps at 2^32), the reference interpreter steps op k.
-            let r = base(op.rs1)
-            let step = a.newLabel()
-            a.cmp(r.q, limit(less: Int(high)))
-            a.j(.g, step)
-            later(.step(step, at: k))
-            if verified.count < 8 { verified.append(VerifiedRange(register: op.rs1, low: 0, high: high, wide: true)) }
+            if verified.count < 8 { verified.append(VerifiedRange(register: op.rs1, low: min(run.low, 0), high: run.high, wide: true)) }
             return GuestAddress(register: r, disp: low)
         }
         var r = A.Reg32.eax

@@ -87,8 +87,10 @@ enum JITHelper: Int, CaseIterable {
     /// A store to guest physical esi of edx bytes in block ecx may have hit
     /// translated code: invalidate; returns nonzero if block ecx itself was hit.
     case storeHitCode
-    /// A check made for several accesses at once failed at P (some of them may be
-    /// inside the limit): leave for the reference interpreter to step from P, exactly.
+    /// An access at P faulted in a guarded view, or a check made for several
+    /// accesses at once (or one at an offset) failed there (some of them may be
+    /// inside the limit): leave for the reference interpreter to step from P,
+    /// exactly (edx = the block that left, which a fault has remade with checks).
     case leaveStep
 }
 

@@ -325,7 +325,8 @@ final class NativeCode {
         }
         defer { self.memory = nil }
         // SAFETY (context stores and loads in this function): offsets from JITContext, inside the block.
-        // Generated code reads guest storage only below memory + l + limit, which lies inside [memory, memory + w).
+        // Generated code reads guest storage only below memory + l + limit, which lies inside [memory, memory + w)
+        // (with guarded views, only the view's mapped bytes: those of that window).
         context.storeBytes(of: registers, toByteOffset: Int(JITContext.registers), as: UnsafeMutablePointer<UInt32>.self)
         if let faults {
             // Guest address 0 is the view's first byte: generated code checks no access.
@@ -347,8 +348,9 @@ final class NativeCode {
         var remaining = Int(clamping: budget)
         var pc = psw.pc, stepped = 0
         var event = EngineEvent.budget
-        // A block left through `.step`: the reference interpreter steps from P (its check
-        // covered several accesses and failed; the first out of bounds must trap exactly).
+        // A block left through `.step`: the reference interpreter steps from P (an access faulted
+        // in a guarded view, or a check for several accesses failed; the first out of bounds must
+        // trap exactly).
         var mustStep = false
         while remaining > 0 {
             guard let id = cache.block(pc: pc, l: l, orTranslate: { translate(pc: pc) }) else {
