@@ -187,9 +187,12 @@ public final class BareJIT {
         guard machine.storage.size == previous.machine.storage.size else {
             throw JITTranslator.Unavailable(description: "a warm start needs the same storage size as the run it follows")
         }
+        let old = previous.processor.state(for: previous.machine)
+        guard !old.code.guarded || machine.storage.file != nil else {
+            throw JITTranslator.Unavailable(description: "a warm start of code made for guarded views needs storage that is a memory file")
+        }
         self.machine = machine
         processor = previous.processor
-        let old = processor.state(for: previous.machine)
         let s = try JITProcessor.State(for: machine, reusing: old)
         machine.processorState = s
         s.code.storageWritten(range: nil) // everything was rewritten: verify each block, relink
