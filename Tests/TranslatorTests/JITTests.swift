@@ -30,6 +30,7 @@ final class JITTests: XCTestCase {
     func testStoresIntoCodeWithCheckedAccesses() throws { guarded = false; try testStoresOverlappingTranslatedCodeAtEveryOffset() }
     func testBoundInsideAPageWithCheckedAccesses() throws { guarded = false; try testABoundInsideAPage() }
     func testUnalignedRelocationWithCheckedAccesses() throws { guarded = false; try testStoresIntoCodeUnderAnUnalignedRelocation() }
+    func testScaledLoadsWithCheckedAccesses() throws { guarded = false; try testScaledLoadsStepWhereTheGuestsAddressWraps() }
 
     /// Storage is a memory file here, so the JIT runs with guarded views
     /// (unless THIRDGEN_JIT_GUARD=off): no access of a block is checked, and
@@ -666,6 +667,81 @@ final class JITTests: XCTestCase {
             let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 10_000)
             XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent,
                            "t=x\(t) z=x\(z)")
+        }
+    }
+
+    /// `slli t, x, s; add z, b, t` then a load from z + imm: in a guarded
+    /// view one host load at memory + b + x * 2^s + imm in 64 bits
+    /// (`scaledLoad`). For every aliasing of t, z and rd with x and b (and
+    /// with each other), each scale, each load width, cached and uncached:
+    /// addresses inside the bound, addresses the guest's 32-bit add or shift
+    /// wraps back inside it (the 64-bit address is past the view: a fault,
+    /// stepped from the shift), and addresses past the bound (a trap with the
+    /// guest's address). Each case is a block of its own, since a block that
+    /// faulted is made again with its accesses checked.
+    func testScaledLoadsStepWhereTheGuestsAddressWraps() throws {
+        let x = 5, b = 6
+        let aliasings: [(t: Int, z: Int, d: Int)] = [(9, 10, 11), (9, 9, 9), (9, 10, 9), (9, 10, 10), (9, 9, 11),
+                                                     (9, 10, x), (9, 10, b), (9, x, 11), (9, b, 11), (x, 10, 11), (x, x, x)]
+        let loads: [(Opcode, Int32)] = [(.lw, 0), (.lw, 8), (.lh, 2), (.lhu, 6), (.lb, 3), (.lbu, 2047)]
+        /// One case: x and b set in a block of their own, then a block with the triple, uses of x and b
+        /// before it and of t, z and rd after it (folded into x26-x29), so that they are cached; with
+        /// `crowded`, ten other registers used more often around it, so that some of them are not.
+        func triple(s: Int32, xv: UInt32, bv: UInt32, _ r: (t: Int, z: Int, d: Int), _ load: (Opcode, Int32),
+                    swapped: Bool, crowded: Bool) -> [Instruction] {
+            var code = JITTests.li(x, xv) + JITTests.li(b, bv) + [Instruction(.jal, imm: 4)]
+            let heat = crowded ? (12...21).map { Instruction(.add, rd: $0, rs1: $0, rs2: $0) } : []
+            code += heat + heat
+            code += [Instruction(.xor, rd: 29, rs1: 29, rs2: x), Instruction(.add, rd: 29, rs1: 29, rs2: b)]
+            code += [Instruction(.slli, rd: r.t, rs1: x, imm: s),
+                     swapped ? Instruction(.add, rd: r.z, rs1: r.t, rs2: b) : Instruction(.add, rd: r.z, rs1: b, rs2: r.t),
+                     Instruction(load.0, rd: r.d, rs1: r.z, imm: load.1)]
+            code += [Instruction(.xor, rd: 26, rs1: 26, rs2: r.t), Instruction(.add, rd: 27, rs1: 27, rs2: r.z),
+                     Instruction(.xor, rd: 28, rs1: 28, rs2: r.d), Instruction(.slli, rd: 28, rs1: 28, imm: 1)]
+            return code + heat + [Instruction(.jal, imm: 4)]
+        }
+        for s: Int32 in 1...3 { // an image per scale: the code must end below the data at 0x3000
+            var code: [Instruction] = [], wrapping = 0
+            for (i, r) in aliasings.enumerated() {
+                let load = loads[(i + Int(s)) % loads.count], swapped = i % 2 == 1, crowded = i % 3 == 0
+                let reach = UInt32(load.1) + 4 // at most 2047 + 4 bytes past z
+                // Inside the bound; b + (x << s) wrapping past 2^32 back to 0x3000; x << s itself wrapping; at the bound.
+                code += triple(s: s, xv: 5, bv: 0x3000, r, load, swapped: swapped, crowded: crowded)
+                code += triple(s: s, xv: 0x10000 >> UInt32(s), bv: 0xFFFF_3000, r, load, swapped: swapped, crowded: crowded)
+                code += triple(s: s, xv: (1 << (32 - UInt32(s))) + 4, bv: 0x3000, r, load, swapped: swapped, crowded: crowded)
+                code += triple(s: s, xv: 1, bv: UInt32(JITTests.memory) - reach - (1 << UInt32(s)), r, load,
+                               swapped: swapped, crowded: crowded)
+                wrapping += 2
+            }
+            code.append(Instruction(.halt, rs1: 0))
+            XCTAssertLessThan(0x1000 + 4 * code.count, 0x3000, "the code runs into the data")
+            let img = JITTests.image(code)
+            let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
+            XCTAssertEqual(reference.outcome, .halted(0), "s=\(s)")
+            let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+            let jit = try BareJIT(machine: machine, guardedViews: guarded)
+            let exit = jit.run(budget: 100_000)
+            XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference), "s=\(s)")
+            if guarded, jit.processor.state(for: machine).code.guarded {
+                // Each wrapping case faulted at its load and was stepped from its shift to its block's end.
+                XCTAssertGreaterThanOrEqual(jit.counters.instructionsStepped, UInt64(3 * wrapping), "wrapping addresses fault, s=\(s)")
+            }
+        }
+
+        // Past the bound: the trap, its value and P are the reference's (the load's, with t and z written).
+        let w = UInt32(JITTests.memory)
+        for (i, r) in aliasings.enumerated() {
+            let s = Int32(1 + i % 3), scale = UInt32(1) << UInt32(s)
+            // Partly past the bound; at it; x << s wrapping to past it; far past it; b + (x << s) wrapping to past it.
+            for (xv, bv, imm) in [(1, w - 4 - scale, 2), (2, w - 2 * scale, 0), ((1 << (32 - UInt32(s))) + 0x4000, 0x10, 0),
+                                  (0x1000, 0xFFFF_0000, 4), (0x10000 >> UInt32(s), 0xFFFF_FFF0, 0)] as [(UInt32, UInt32, Int32)] {
+                let code = triple(s: s, xv: xv, bv: bv, r, (.lw, imm), swapped: i % 2 == 0, crowded: i % 4 == 1)
+                    + [Instruction(.halt, rs1: 0)]
+                let img = JITTests.image(code)
+                let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 1000)
+                XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "\(r) x=\(xv) b=\(bv) imm=\(imm)")
+                try assertBothJITsEnd(like: reference, img, budget: 1000)
+            }
         }
     }
 

@@ -5,7 +5,7 @@ import Glibc
 
 /// A second mapping of a VM's storage window, l ..< l + limit of its
 /// bytes, with nothing accessible past it: the window's pages sit at the
-/// start of a reservation of 2^32 bytes and more, the rest inaccessible. Code
+/// start of a reservation of `reach` bytes and more, the rest inaccessible. Code
 /// generated for guarded views (`JITCodeGenerator.guarded`) accesses guest
 /// address a at view + a with no bounds check: an access past the window, or
 /// at an address that wrapped at 2^32, faults inside the reservation, and the
@@ -28,8 +28,17 @@ final class GuardedView {
     let reserved: Int
 
     private static let page = 4096
-    /// Past the view's 2^32 bytes: the largest displacement (2047) and access (4 bytes), rounded up.
+    /// Past `reach`: the largest displacement (2047) and access (4 bytes), rounded up.
     private static let slack = 64 * 1024
+
+    /// How far past guest address 0 generated code may address: a base and
+    /// an index each below 2^32, the index scaled by up to 8 (a load folded
+    /// with the `slli` and `add` that make its address, `scaledLoad`), and a
+    /// displacement below 2048, computed in 64 bits. Every such address lies
+    /// inside the reservation, so one the guest's 32-bit arithmetic would
+    /// have wrapped faults there (and is stepped) instead of reaching
+    /// whatever the host mapped next.
+    static let reach = 9 << 32
 
     /// Maps the window of `limit` bytes at `file`; nil if the host refuses.
     init?(file: StorageFile, limit: Int) {
@@ -37,7 +46,7 @@ final class GuardedView {
         let offset = file.offset
         let skew = offset % GuardedView.page, first = offset - skew
         let end = (offset + limit) / GuardedView.page * GuardedView.page // the window's last page boundary
-        reserved = GuardedView.page + (1 << 32) + GuardedView.slack
+        reserved = GuardedView.page + GuardedView.reach + GuardedView.slack
         // SAFETY: a fresh inaccessible reservation, MAP_NORESERVE (it commits nothing); unmapped in deinit.
         guard let r = mmap(nil, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), r != MAP_FAILED else {
             return nil

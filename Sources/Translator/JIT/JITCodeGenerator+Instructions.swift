@@ -19,14 +19,68 @@ extension JITCodeGenerator {
         let t = first.rd, x = first.rs1, z = second.rd
         let b = second.rs1 == t ? second.rs2 : second.rs1
         guard b != t, z == t || z != x, Int(z) != MicroOp.writeSink else { return false }
+        scaledSum(z, b, x, shift: first.imm)
+        if z != t { emit(first, at: -1) } // x unchanged by the lea (z is not x); slli never uses its index
+        return true
+    }
+
+    /// x[z] = x[b] + (x[x] << s), s = 1 to 3, wrapping at 32 bits: one lea.
+    private mutating func scaledSum(_ z: UInt8, _ b: UInt8, _ x: UInt8, shift s: UInt32) {
         let base: A.Reg32 = host(b) ?? .ecx
         if base == .ecx { read(.ecx, b) }
         let index: A.Reg32 = host(x) ?? .eax
         if index == .eax { read(.eax, x) }
         let d = host(z) ?? .eax
-        a.lea(d, A.Address(base: base.q, index: index.q, scale: UInt8(1 << first.imm)))
+        a.lea(d, A.Address(base: base.q, index: index.q, scale: UInt8(1 << s)))
         if d == .eax { write(z, .eax) }
-        if z != t { emit(first, at: -1) } // x unchanged by the lea (z is not x); slli never uses its index
+    }
+
+    /// In a guarded view, `slli t, x, s` and `add z, b, t` (s = 1 to 3, b not
+    /// t) then a load from z + imm (imm >= 0): the load addresses memory + b
+    /// + x * 2^s + imm in 64 bits, one host instruction whose address waits
+    /// for x alone (memory + b, made in rax first, waits for b, which in a
+    /// loop is usually the array's base and does not change), where the
+    /// pair's lea would stand between x and the load: a table lookup per
+    /// byte (crc32) or a walk through an array of nodes (chase) is that much
+    /// shorter per turn. Where the guest's 32-bit arithmetic wraps (at the
+    /// shift or the add) the 64-bit address is 2^32 or more past the view,
+    /// inside its reservation (`GuardedView.reach`), so it faults like an
+    /// access past the bound; the fault site names op k, the shift, and no
+    /// guest register has changed when the load runs, so the reference
+    /// interpreter steps the three from there, exactly. Then t and z are
+    /// written as the two ops write them (those the add or the load does
+    /// not overwrite), and rd last. Returns false (emitting nothing) for other triples.
+    mutating func scaledLoad(_ first: MicroOp, _ second: MicroOp, _ third: MicroOp, at k: Int) -> Bool {
+        guard guarded, first.kind == .slli, (1...3).contains(first.imm), second.kind == .add,
+              second.rs1 == first.rd || second.rs2 == first.rd, let access = third.kind.access, !access.isStore,
+              third.rs1 == second.rd, Int32(bitPattern: third.imm) >= 0 else { return false }
+        let t = first.rd, x = first.rs1, z = second.rd, d = third.rd
+        let b = second.rs1 == t ? second.rs2 : second.rs1
+        guard b != t, Int(z) != MicroOp.writeSink else { return false }
+        if let hb = host(b) {
+            a.lea(.rax, HostRegister.memory + hb.q)
+        } else {
+            read(.eax, b)
+            a.alu(.add, .rax, HostRegister.memory)
+        }
+        let index: A.Reg32 = host(x) ?? .ecx
+        if index == .ecx { read(.ecx, x) }
+        let tLives = t != z && t != d, zLives = z != d
+        let value = !tLives && !zLives ? host(d) ?? .edx : .edx // the pair's ops below use eax and ecx only
+        let at = A.Address(base: .rax, index: index.q, scale: UInt8(1 << first.imm)) + Int32(bitPattern: third.imm)
+        faultSite(at: a.offset, op: k) // the load, next: stepped from the shift
+        load(value, A.Mem(address: at, size: access.size), signed: access.signed)
+        if zLives, tLives {
+            if !scaledIndex(first, second) {
+                emit(first, at: k)
+                emit(second, at: k + 1)
+            }
+        } else if zLives {
+            scaledSum(z, b, x, shift: first.imm) // t is z or rd: overwritten
+        } else if tLives {
+            emit(first, at: k) // z is rd
+        }
+        if value == .edx { write(d, .edx) }
         return true
     }
 
@@ -398,14 +452,19 @@ extension JITCodeGenerator {
         let m = at.operand(size: access.size)
         let d = host(op.rd) ?? .edx
         faultSite(at: a.offset, op: k) // the load, next
-        if access.size == 4 {
+        load(d, m, signed: access.signed)
+        if host(op.rd) == nil { a.mov(JITCodeGenerator.x(op.rd), .edx) }
+    }
+
+    /// d = the m.size bytes at m, zero- or sign-extended to 32 bits.
+    private mutating func load(_ d: A.Reg32, _ m: A.Mem, signed: Bool) {
+        if m.size == 4 {
             a.mov(d, m)
-        } else if access.signed {
+        } else if signed {
             a.movsx(d, m)
         } else {
             a.movzx(d, m)
         }
-        if host(op.rd) == nil { a.mov(JITCodeGenerator.x(op.rd), .edx) }
     }
 
     mutating func store(_ op: MicroOp, at k: Int) {

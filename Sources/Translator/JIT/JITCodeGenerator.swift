@@ -628,8 +628,16 @@ struct JITCodeGenerator {
                 switchAllocation(to: n + 1) // into a loop with registers of its own
                 a.bind(regionLoops[n])
             }
-            if !op.kind.endsBlock, k + 1 >= inside.count || inside[k + 1] == nil,
-               pair(op, ops[Int(block.first) + k + 1]) {
+            if guarded, op.kind == .slli, !joined(k + 1), !joined(k + 2), case let second = ops[Int(block.first) + k + 1],
+               second.kind == .add, // neither ends the block, so op k + 2 is the block's
+               case let third = ops[Int(block.first) + k + 2], scaledLoad(op, second, third, at: k) {
+                forget(op.rd)
+                forget(second.rd)
+                forget(third.rd)
+                k += 3
+                continue
+            }
+            if !op.kind.endsBlock, !joined(k + 1), pair(op, ops[Int(block.first) + k + 1]) {
                 forget(op.rd) // the pair writes the two ops' rd
                 forget(ops[Int(block.first) + k + 1].rd)
                 k += 2 // two guest instructions (both still counted)
@@ -655,6 +663,9 @@ struct JITCodeGenerator {
             if let tail = allocation.stepTail { emitStepTail(tail) }
         }
     }
+
+    /// True if some jump of the block leads to op k: code emitted for the ops before it cannot run on into it.
+    func joined(_ k: Int) -> Bool { k < inside.count && inside[k] != nil }
 
     /// Ops k and k + 1 (no jump leads to k + 1) as one shape, if they make
     /// one (`scaledIndex`, `carry`, `negatedLess`): true if emitted.
