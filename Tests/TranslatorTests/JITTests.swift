@@ -31,6 +31,7 @@ final class JITTests: XCTestCase {
     func testBoundInsideAPageWithCheckedAccesses() throws { guarded = false; try testABoundInsideAPage() }
     func testUnalignedRelocationWithCheckedAccesses() throws { guarded = false; try testStoresIntoCodeUnderAnUnalignedRelocation() }
     func testScaledLoadsWithCheckedAccesses() throws { guarded = false; try testScaledLoadsStepWhereTheGuestsAddressWraps() }
+    func testBelowAddressZeroWithCheckedAccesses() throws { guarded = false; try testAccessesBelowAddressZeroTrapUnderEveryRelocation() }
 
     /// Storage is a memory file here, so the JIT runs with guarded views
     /// (unless THIRDGEN_JIT_GUARD=off): no access of a block is checked, and
@@ -741,6 +742,64 @@ final class JITTests: XCTestCase {
                 let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 1000)
                 XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "\(r) x=\(xv) b=\(bv) imm=\(imm)")
                 try assertBothJITsEnd(like: reference, img, budget: 1000)
+            }
+        }
+    }
+
+    /// An access at x + imm just below guest address 0 (imm < 0): in a
+    /// guarded view addressed at view + x + imm, with no lea first, inside
+    /// the inaccessible region below the view, so it faults and the
+    /// reference interpreter traps with the guest's wrapped address. Under
+    /// relocations at and inside a page (where the view must not map the
+    /// bytes before the window in its first page: they are filled with a
+    /// pattern a read would see), every width, loads and stores, and
+    /// accesses at address 0 and just above, which do not trap.
+    func testAccessesBelowAddressZeroTrapUnderEveryRelocation() throws {
+        let accesses: [(Opcode, Bool)] = [(.lw, false), (.lh, false), (.lhu, false), (.lb, false), (.lbu, false),
+                                          (.sw, true), (.sh, true), (.sb, true)]
+        let program: UInt32 = 0x1100, bound: UInt32 = 0x3000
+        for l: UInt32 in [0, 0x2000, 0x2002, 0x2900] {
+            for (k, (op, stores)) in accesses.enumerated() {
+                for (x, imm) in [(0, -1), (0, -4), (3, -4), (2047, -2048), (0, -2048), (4, -4), (2052, -2048), (1, -1)]
+                    as [(UInt32, Int32)] {
+                    var words = [UInt32](repeating: 0, count: JITTests.memory / 4)
+                    var bytes = [UInt8](repeating: 0, count: JITTests.memory)
+                    for i in (Int(l) - min(Int(l), 0x1000))..<Int(l) { bytes[i] = 0xA5 } // before the window
+                    func put(_ w: UInt32, at physical: Int) {
+                        for b in 0..<4 { bytes[physical + b] = UInt8(truncatingIfNeeded: w >> (8 * UInt32(b))) }
+                    }
+                    for (i, w) in PSW(mode: .supervisor, pc: 0x800, l: 0, b: UInt32(JITTests.memory)).words.enumerated() {
+                        put(w, at: 16 + 4 * i)
+                    }
+                    let handler = [Instruction(.lw, rd: 20, rs1: 0, imm: 0x20), Instruction(.lw, rd: 21, rs1: 0, imm: 0x24),
+                                   Instruction(.lw, rd: 22, rs1: 0, imm: 0x04), Instruction(.halt, rs1: 20)]
+                    for (i, inst) in handler.enumerated() { put(inst.encoded, at: 0x800 + 4 * i) }
+                    // Boot at 0x1000 (l = 0): LPSW to <supervisor, program, l, bound>.
+                    for (i, w) in PSW(mode: .supervisor, pc: program, l: l, b: bound).words.enumerated() { put(w, at: 0x1F00 + 4 * i) }
+                    for (i, inst) in (JITTests.li(10, 0x1F00) + [Instruction(.lpsw, rs1: 10)]).enumerated() {
+                        put(inst.encoded, at: 0x1000 + 4 * i)
+                    }
+                    let access = stores ? Instruction(op, rs1: 5, rs2: 6, imm: imm) : Instruction(op, rd: 7, rs1: 5, imm: imm)
+                    let code = JITTests.li(5, x) + JITTests.li(6, 0x1122_3344)
+                        + [Instruction(.jal, imm: 4), access, Instruction(.addi, rd: 8, rs1: 7, imm: 1), Instruction(.halt, rs1: 0)]
+                    for (i, inst) in code.enumerated() { put(inst.encoded, at: Int(l + program) + 4 * i) }
+                    for i in words.indices { words[i] = (0..<4).reduce(0) { $0 | UInt32(bytes[4 * i + $1]) << (8 * UInt32($1)) } }
+                    let img = ELFImage(words: words, at: 0, entry: 0x1000)
+                    let what = "\(op) at \(x) + (\(imm)), l = 0x\(String(l, radix: 16))"
+                    let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 1000)
+                    XCTAssertEqual(reference.outcome, Int64(x) + Int64(imm) < 0 ? .halted(TrapCause.memory.rawValue) : .halted(0), what)
+                    let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                    let jit = try BareJIT(machine: machine, guardedViews: guarded)
+                    let exit = jit.run(budget: 1000)
+                    XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference), "native-jit: " + what)
+                    if k == 0, guarded, jit.processor.state(for: machine).code.guarded, Int64(x) + Int64(imm) < 0 {
+                        XCTAssertEqual(jit.counters.instructionsStepped, 1, "the access faulted and was stepped: " + what)
+                    }
+                    let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory,
+                                                                    budget: 1000, guardedViews: guarded)
+                    cp.run()
+                    XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit: " + what)
+                }
             }
         }
     }

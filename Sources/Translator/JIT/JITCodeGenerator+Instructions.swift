@@ -36,16 +36,16 @@ extension JITCodeGenerator {
     }
 
     /// In a guarded view, `slli t, x, s` and `add z, b, t` (s = 1 to 3, b not
-    /// t) then a load from z + imm (imm >= 0): the load addresses memory + b
+    /// t) then a load from z + imm: the load addresses memory + b
     /// + x * 2^s + imm in 64 bits, one host instruction whose address waits
     /// for x alone (memory + b, made in rax first, waits for b, which in a
     /// loop is usually the array's base and does not change), where the
     /// pair's lea would stand between x and the load: a table lookup per
     /// byte (crc32) or a walk through an array of nodes (chase) is that much
     /// shorter per turn. Where the guest's 32-bit arithmetic wraps (at the
-    /// shift or the add) the 64-bit address is 2^32 or more past the view,
-    /// inside its reservation (`GuardedView.reach`), so it faults like an
-    /// access past the bound; the fault site names op k, the shift, and no
+    /// shift, the add or the displacement) the 64-bit address is 2^32 or more
+    /// past the view or below it, inside its reservation (`GuardedView.reach`
+    /// and `below`), so it faults like an access past the bound; the fault site names op k, the shift, and no
     /// guest register has changed when the load runs, so the reference
     /// interpreter steps the three from there, exactly. Then t and z are
     /// written as the two ops write them (those the add or the load does
@@ -53,7 +53,7 @@ extension JITCodeGenerator {
     mutating func scaledLoad(_ first: MicroOp, _ second: MicroOp, _ third: MicroOp, at k: Int) -> Bool {
         guard guarded, first.kind == .slli, (1...3).contains(first.imm), second.kind == .add,
               second.rs1 == first.rd || second.rs2 == first.rd, let access = third.kind.access, !access.isStore,
-              third.rs1 == second.rd, Int32(bitPattern: third.imm) >= 0 else { return false }
+              third.rs1 == second.rd else { return false }
         let t = first.rd, x = first.rs1, z = second.rd, d = third.rd
         let b = second.rs1 == t ? second.rs2 : second.rs1
         guard b != t, Int(z) != MicroOp.writeSink else { return false }
@@ -367,20 +367,15 @@ extension JITCodeGenerator {
         return checked(r, size: n, at: k)
     }
 
-    /// Where an access is in a guarded view (`guarded`): no check. A cached
-    /// base (or eax loaded) plus imm when imm >= 0: memory + x + imm lies in
-    /// the view's reservation for every x below 2^32 (past the bound, or
-    /// wrapping at 2^32, it faults; the reference interpreter then steps the
-    /// op, exactly). Below offset 0 the 32-bit address is made first (a lea
-    /// that wraps as the guest's address does), so that nothing below the
-    /// view's first byte is ever addressed. The caller notes the access
-    /// instruction as a fault site (`faultSite`).
+    /// Where an access is in a guarded view (`guarded`): no check, no lea. A
+    /// cached base (or eax loaded) plus imm: memory + x + imm, in 64 bits,
+    /// lies in the view's reservation for every x below 2^32 and every
+    /// 12-bit imm (`GuardedView.below` and `reach`); past the bound, below
+    /// address 0, or where the guest's 32-bit address wraps, it faults, and
+    /// the reference interpreter steps the op, exactly. The caller notes the
+    /// access instruction as a fault site (`faultSite`).
     mutating func guardedAddress(_ op: MicroOp) -> GuestAddress {
-        let imm = Int32(bitPattern: op.imm)
-        let r = base(op.rs1)
-        guard imm < 0 else { return GuestAddress(register: r, disp: imm) }
-        a.lea(.eax, r.q + imm)
-        return GuestAddress(register: .eax, disp: 0)
+        GuestAddress(register: base(op.rs1), disp: Int32(bitPattern: op.imm))
     }
 
     /// With guarded views, notes that the instruction at `offset` accesses guest storage for op k:

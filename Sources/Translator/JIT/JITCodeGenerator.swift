@@ -105,7 +105,7 @@ struct JITCodeGenerator {
     /// True if the block runs with a guarded view as storage: no access is checked (`guardedAddress`).
     var guarded = false
     /// True if the engine runs with guarded views: every access instruction is a fault site
-    /// (those of a block with checks, too: bytes of a bound's last partial page fault).
+    /// (those of a block with checks, too: bytes of a partial page at either end of the window fault).
     var listsFaults = false
     /// The guarded accesses: the access instruction's offset, its allocation's step tail, its op.
     var faultSites: [(offset: Int, tail: A.Label, op: UInt32)] = []
