@@ -469,6 +469,55 @@ final class JITTests: XCTestCase {
         XCTAssertGreaterThan(shapes, 300)
     }
 
+    /// `mulhu h, a, b` or `mulh h, a, b` next to `mul l, a, b` (either op
+    /// first, the operands in either order): one x86 `mul` or `imul` for
+    /// both halves (`wideProduct`). Every aliasing of h and l with the
+    /// operands and x0 (where the first op writes an operand of the second,
+    /// the pair must not be fused), cached and crowded out, on values at
+    /// the signed and unsigned edges.
+    func testWideProducts() throws {
+        let operands = [0, 1, 5], results = [1, 2, 5, 6]
+        var shapes = 0
+        for values in [[0xFFFF_FFFF, 0x8000_0000, 0x7FFF_FFFF, 3], [0xDEAD_BEEF, 0xFFFF_FFFE, 1, 0x8000_0001]] as [[UInt32]] {
+            for high in [Opcode.mulhu, .mulh] {
+                for highFirst in [true, false] {
+                    for a0 in operands { // a program per (values, kind, order, a): the code must fit below the data at 0x3000
+                        var code = JITTests.li(16, 0x3000), n = 0
+                        for b0 in operands {
+                            for h in results {
+                                for l in results where l != h {
+                                    let crowded = (h + l + b0) % 3 == 0
+                                    for (r, v) in zip([1, 2, 5, 6], values) { code += JITTests.li(r, v) }
+                                    code.append(Instruction(.jal, imm: 4)) // a block for this combination
+                                    let heat = crowded ? (17...26).map { Instruction(.add, rd: $0, rs1: $0, rs2: $0) } : []
+                                    let hi = Instruction(high, rd: h, rs1: a0, rs2: b0)
+                                    let lo = Instruction(.mul, rd: l, rs1: n % 2 == 0 ? a0 : b0, rs2: n % 2 == 0 ? b0 : a0)
+                                    code += heat + heat + (highFirst ? [hi, lo] : [lo, hi]) + heat
+                                    code += [Instruction(.add, rd: 4, rs1: h, rs2: l), Instruction(.xor, rd: 4, rs1: 4, rs2: h),
+                                             Instruction(.jal, imm: 4),
+                                             Instruction(.sw, rs1: 16, rs2: h, imm: Int32(8 * n)),
+                                             Instruction(.sw, rs1: 16, rs2: l, imm: Int32(8 * n + 4))]
+                                    n += 1
+                                }
+                            }
+                        }
+                        shapes += n
+                        code.append(Instruction(.halt, rs1: 0))
+                        XCTAssertLessThan(0x1000 + 4 * code.count, 0x3000, "the code runs into the data")
+                        let img = JITTests.image(code)
+                        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
+                        XCTAssertEqual(reference.outcome, .halted(0))
+                        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+                        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100_000)
+                        XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
+                                     "values \(values), \(high), \(highFirst ? "high first" : "low first"), a = x\(a0)")
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(shapes, 300)
+    }
+
     /// slt, sltu, slti and sltiu followed by `xori rd, rd, 1` (one setcc of
     /// the opposite condition), with rd cached, uncached and x0, aliasing
     /// each operand, on values either side of the signed and unsigned

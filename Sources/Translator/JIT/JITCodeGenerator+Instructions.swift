@@ -115,6 +115,33 @@ extension JITCodeGenerator {
         return true
     }
 
+    /// `mulhu h, a, b` and `mul l, a, b` (either order, operands in either
+    /// order, h not l), or `mulh` and `mul`: both halves of one 64-bit
+    /// product, the sequence RV32M recommends for it, as one x86 `mul` (or
+    /// one-operand `imul`) into edx:eax instead of two multiplies. The first
+    /// op must not write an operand of the second (the product is made once,
+    /// before either is written). Neither op can leave the block. Returns
+    /// false (emitting nothing) for other pairs.
+    mutating func wideProduct(_ first: MicroOp, _ second: MicroOp) -> Bool {
+        let (high, low) = first.kind == .mul ? (second, first) : (first, second)
+        guard low.kind == .mul, high.kind == .mulhu || high.kind == .mulh,
+              (high.rs1, high.rs2) == (low.rs1, low.rs2) || (high.rs1, high.rs2) == (low.rs2, low.rs1),
+              first.rd != second.rs1, first.rd != second.rs2, high.rd != low.rd else { return false }
+        read(.eax, low.rs1)
+        let signed = high.kind == .mulh
+        if let h = host(low.rs2) {
+            if signed { a.imul(h) } else { a.mul(h) }
+        } else if low.rs2 == 0 {
+            a.xor(.edx, .edx) // x0 * anything: 0 in both halves
+            a.mov(.eax, 0 as UInt32)
+        } else {
+            if signed { a.imul(JITCodeGenerator.x(low.rs2)) } else { a.mul(JITCodeGenerator.x(low.rs2)) }
+        }
+        write(low.rd, .eax)
+        write(high.rd, .edx)
+        return true
+    }
+
     /// x[rd] = x[rs1] op x[rs2]: straight into a cached rd where the operands allow.
     mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
         if k == .add, let hd = host(rd), let h1 = host(rs1), let h2 = host(rs2), rd != rs1, rd != rs2 {

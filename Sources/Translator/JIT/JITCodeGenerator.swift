@@ -668,9 +668,9 @@ struct JITCodeGenerator {
     func joined(_ k: Int) -> Bool { k < inside.count && inside[k] != nil }
 
     /// Ops k and k + 1 (no jump leads to k + 1) as one shape, if they make
-    /// one (`scaledIndex`, `carry`, `negatedLess`): true if emitted.
+    /// one (`scaledIndex`, `carry`, `negatedLess`, `wideProduct`): true if emitted.
     mutating func pair(_ first: MicroOp, _ second: MicroOp) -> Bool {
-        scaledIndex(first, second) || carry(first, second) || negatedLess(first, second)
+        scaledIndex(first, second) || carry(first, second) || negatedLess(first, second) || wideProduct(first, second)
     }
 
     /// A chain site's first use (target P in esi, the site's address in rdx): resolve, patch, go there.

@@ -450,6 +450,14 @@ public struct X86Assembler {
     public mutating func imul(_ d: Reg32, _ s: Reg32) { op(.twoByte(0xAF), reg: d.n, rm: s.n) }
     /// imul r64, r64
     public mutating func imul(_ d: Reg64, _ s: Reg64) { op(.twoByte(0xAF), reg: d.n, rm: s.n, w: true) }
+    /// mul r32: unsigned edx:eax = eax * r.
+    public mutating func mul(_ s: Reg32) { op(Opcode(0xF7), reg: 4, rm: s.n) }
+    /// mul dword [m]: unsigned edx:eax = eax * [m].
+    public mutating func mul(_ s: Mem) { op(Opcode(0xF7), reg: 4, s.address) }
+    /// imul r32 (one operand): signed edx:eax = eax * r.
+    public mutating func imul(_ s: Reg32) { op(Opcode(0xF7), reg: 5, rm: s.n) }
+    /// imul dword [m] (one operand): signed edx:eax = eax * [m].
+    public mutating func imul(_ s: Mem) { op(Opcode(0xF7), reg: 5, s.address) }
     /// cdq: sign-extend eax into edx.
     public mutating func cdq() { emit(0x99) }
     /// neg r32
