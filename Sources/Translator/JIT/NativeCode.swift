@@ -179,8 +179,8 @@ final class NativeCode {
     }
 
     private func translateWithoutFlush(pc: UInt32, memory: UnsafeMutableRawPointer) -> Int32? {
-        guard let id = cache.translate(pc: pc, l: l, limit: limit, memory: memory) else { return nil }
-        let started = ContinuousClock.now
+        let started = ContinuousClock.now // the front end's part too: one pair of clock reads per block
+        guard let id = cache.translate(pc: pc, l: l, limit: limit, memory: memory, timed: false) else { return nil }
         let b = cache.blocks[Int(id)]
         code.align(to: NativeCode.blockAlignment)
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
