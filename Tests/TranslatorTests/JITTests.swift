@@ -90,6 +90,20 @@ final class JITTests: XCTestCase {
         XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
     }
 
+    /// `code` (ending in a halt, below the data at 0x3000) halts with 0 on the
+    /// reference machine, and the bare JIT ends exactly where it did. Returns the JIT.
+    @discardableResult
+    private func assertBareJITHaltsLikeTheReference(_ code: [Instruction], _ what: @autoclosure () -> String) throws -> BareJIT {
+        XCTAssertLessThan(0x1000 + 4 * code.count, 0x3000, "the code runs into the data: \(what())")
+        let img = JITTests.image(code)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
+        XCTAssertEqual(reference.outcome, .halted(0), what())
+        let jit = try BareJIT(machine: Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v), guardedViews: guarded)
+        let exit = jit.run(budget: 100_000)
+        XCTAssertNil(jit.machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference), what())
+        return jit
+    }
+
     /// Every innocuous opcode, many times, on edge values (0, ±1, INT_MIN,
     /// INT_MAX, shift counts past 31, addresses at and past the bound):
     /// the JIT as hardware ends exactly where the reference machine does.
@@ -455,14 +469,7 @@ final class JITTests: XCTestCase {
                         }
                     }
                     shapes += results
-                    code.append(Instruction(.halt, rs1: 0))
-                    let img = JITTests.image(code)
-                    let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
-                    XCTAssertEqual(reference.outcome, .halted(0))
-                    let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                    let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100_000)
-                    XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
-                                 "values \(values), d = x\(d), a = x\(a0)")
+                    try assertBareJITHaltsLikeTheReference(code + [Instruction(.halt, rs1: 0)], "values \(values), d = x\(d), a = x\(a0)")
                 }
             }
         }
@@ -502,15 +509,8 @@ final class JITTests: XCTestCase {
                             }
                         }
                         shapes += n
-                        code.append(Instruction(.halt, rs1: 0))
-                        XCTAssertLessThan(0x1000 + 4 * code.count, 0x3000, "the code runs into the data")
-                        let img = JITTests.image(code)
-                        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
-                        XCTAssertEqual(reference.outcome, .halted(0))
-                        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100_000)
-                        XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
-                                     "values \(values), \(high), \(highFirst ? "high first" : "low first"), a = x\(a0)")
+                        try assertBareJITHaltsLikeTheReference(code + [Instruction(.halt, rs1: 0)],
+                                                               "values \(values), \(high), \(highFirst ? "high first" : "low first"), a = x\(a0)")
                     }
                 }
             }
@@ -546,14 +546,7 @@ final class JITTests: XCTestCase {
                             }
                         }
                     }
-                    code.append(Instruction(.halt, rs1: 0))
-                    let img = JITTests.image(code)
-                    let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
-                    XCTAssertEqual(reference.outcome, .halted(0))
-                    let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                    let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: 100_000)
-                    XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference),
-                                 "\(kind) \(values) rd x\(rd)")
+                    try assertBareJITHaltsLikeTheReference(code + [Instruction(.halt, rs1: 0)], "\(kind) \(values) rd x\(rd)")
                 }
             }
         }
@@ -763,16 +756,8 @@ final class JITTests: XCTestCase {
                                swapped: swapped, crowded: crowded)
                 wrapping += 2
             }
-            code.append(Instruction(.halt, rs1: 0))
-            XCTAssertLessThan(0x1000 + 4 * code.count, 0x3000, "the code runs into the data")
-            let img = JITTests.image(code)
-            let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
-            XCTAssertEqual(reference.outcome, .halted(0), "s=\(s)")
-            let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-            let jit = try BareJIT(machine: machine, guardedViews: guarded)
-            let exit = jit.run(budget: 100_000)
-            XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference), "s=\(s)")
-            if guarded, jit.processor.state(for: machine).code.guarded {
+            let jit = try assertBareJITHaltsLikeTheReference(code + [Instruction(.halt, rs1: 0)], "s=\(s)")
+            if guarded, jit.processor.state(for: jit.machine).code.guarded {
                 // Each wrapping case faulted at its load and was stepped from its shift to its block's end.
                 XCTAssertGreaterThanOrEqual(jit.counters.instructionsStepped, UInt64(3 * wrapping), "wrapping addresses fault, s=\(s)")
             }
