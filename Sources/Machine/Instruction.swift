@@ -25,7 +25,7 @@ public struct Instruction: Hashable, Sendable, CustomStringConvertible {
 
     /// Decodes `raw` through `Opcode.decode`; nil if the word traps ILLEGAL.
     /// Fields an instruction does not use are dropped (they are ignored by the machine).
-    public init?(decoding raw: UInt32) {
+    @inlinable public init?(decoding raw: UInt32) {
         let w = InstructionWord(raw)
         guard let op = Opcode.decode(w) else { return nil }
         self.op = op
