@@ -518,6 +518,47 @@ final class JITTests: XCTestCase {
         XCTAssertGreaterThan(shapes, 300)
     }
 
+    /// `slli t, x, s; srai t, t, 31; and t, t, m`: (x & 1 << (31 - s)) != 0 ?
+    /// m : 0 as a test and a cmov (`bitMask`). Each shift at the edges, x with
+    /// the bit set and clear, t aliasing x, m aliasing x, m = x0, the and's
+    /// operands in either order, cached and crowded out; and the near misses
+    /// that must not be fused (srai by 30, an and into another register, the
+    /// broadcast bit masked with itself), all against the reference.
+    func testBitMasks() throws {
+        let x = 5, m = 6, t = 9
+        var code: [Instruction] = [], n = 0
+        for s: Int32 in [0, 1, 15, 30, 31] {
+            for xv: UInt32 in [0, 1, 0x8000_0000, 0xFFFF_FFFF, 0x1234_5678, 0x7FFF_FFFE] {
+                for (i, (xr, mr, tr)) in [(x, m, t), (t, m, t), (x, x, t), (x, 0, t), (m, m, t)].enumerated() {
+                    let swapped = (i + Int(s)) % 2 == 1, crowded = (i + Int(xv & 7)) % 3 == 0
+                    code += JITTests.li(x, xv) + JITTests.li(m, 0xEDB8_8320) + JITTests.li(t, xv ^ 0x5555_5555)
+                    if xr == t { code += JITTests.li(t, xv) } // x is t: the shift reads t
+                    code.append(Instruction(.jal, imm: 4)) // a block for this case
+                    let heat = crowded ? [11, 12, 13, 14, 15, 17, 18, 19, 20, 21].map { Instruction(.add, rd: $0, rs1: $0, rs2: $0) } : []
+                    code += heat + heat
+                    code += [Instruction(.slli, rd: tr, rs1: xr, imm: s), Instruction(.srai, rd: tr, rs1: tr, imm: 31),
+                             swapped ? Instruction(.and, rd: tr, rs1: mr, rs2: tr) : Instruction(.and, rd: tr, rs1: tr, rs2: mr)]
+                    code += [Instruction(.xor, rd: 26, rs1: 26, rs2: tr), Instruction(.slli, rd: 26, rs1: 26, imm: 1),
+                             Instruction(.add, rd: 27, rs1: 27, rs2: xr)] + heat
+                    code += [Instruction(.jal, imm: 4), Instruction(.sw, rs1: 16, rs2: tr, imm: Int32(4 * (n % 256)))]
+                    n += 1
+                }
+                // Near misses: srai by 30; the and into another register (t stays visible); t masked with itself.
+                code += JITTests.li(x, xv) + JITTests.li(m, 0xEDB8_8320) + [Instruction(.jal, imm: 4)]
+                code += [Instruction(.slli, rd: t, rs1: x, imm: s), Instruction(.srai, rd: t, rs1: t, imm: 30),
+                         Instruction(.and, rd: t, rs1: t, rs2: m), Instruction(.xor, rd: 28, rs1: 28, rs2: t),
+                         Instruction(.slli, rd: t, rs1: x, imm: s), Instruction(.srai, rd: t, rs1: t, imm: 31),
+                         Instruction(.and, rd: 10, rs1: t, rs2: m), Instruction(.xor, rd: 28, rs1: 28, rs2: t),
+                         Instruction(.add, rd: 28, rs1: 28, rs2: 10),
+                         Instruction(.slli, rd: t, rs1: x, imm: s), Instruction(.srai, rd: t, rs1: t, imm: 31),
+                         Instruction(.and, rd: t, rs1: t, rs2: t), Instruction(.xor, rd: 28, rs1: 28, rs2: t)]
+            }
+            try assertBareJITHaltsLikeTheReference(JITTests.li(16, 0x3000) + code + [Instruction(.halt, rs1: 0)], "s=\(s)")
+            code = []
+        }
+        XCTAssertEqual(n, 5 * 6 * 5)
+    }
+
     /// slt, sltu, slti and sltiu followed by `xori rd, rd, 1` (one setcc of
     /// the opposite condition), with rd cached, uncached and x0, aliasing
     /// each operand, on values either side of the signed and unsigned

@@ -127,11 +127,15 @@ final class X86AssemblerTests: XCTestCase {
         a.mul(.dword[.r12 + 8])
         a.imul(.esi)
         a.imul(.dword[.r12 + 12])
+        a.test(.r10d, 0x8000_0000)
+        a.cmov(.ne, .esi, .r9d)
+        a.cmov(.ne, .r11d, .dword[.r12 + 16])
         let expected = [
             "mov eax, dword ptr [r12 + 0x14]", "add eax, dword ptr [r12 + 0x18]", "mov dword ptr [r12 + 0x1c], eax",
             "lea rcx, [rax + 0x4]", "cmp rcx, r14", "movzx edx, byte ptr [r13 + rax]", "mov word ptr [r13 + rax], dx",
             "cmp word ptr [rbp + rcx], 0x0", "sub r15, 0xc", "call qword ptr [rbx + 0x50]", "sar eax, cl", "setb cl",
             "mul r9d", "mul dword ptr [r12 + 0x8]", "imul esi", "imul dword ptr [r12 + 0xc]",
+            "test r10d, 0x80000000", "cmovne esi, r9d", "cmovne r11d, dword ptr [r12 + 0x10]",
         ]
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("x86asm-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

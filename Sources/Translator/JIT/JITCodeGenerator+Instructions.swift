@@ -142,6 +142,35 @@ extension JITCodeGenerator {
         return true
     }
 
+    /// `slli t, x, s; srai t, t, 31` then `and t, t, m` (or `and t, m, t`):
+    /// t is all ones where bit 31 - s of x is set, then masked with m, so
+    /// t = (x & 1 << (31 - s)) != 0 ? m : 0: the branch-free step of a
+    /// bitwise CRC or LFSR (`-(crc & 1) & poly`, which RV32 compilers write
+    /// as these three). A test and a cmov: two instructions between x and t,
+    /// where the shifts and the and were three. The and overwrites every
+    /// value t takes on the way, and none of the three can leave the block.
+    /// Returns false (emitting nothing) for other triples.
+    mutating func bitMask(_ first: MicroOp, _ second: MicroOp, _ third: MicroOp) -> Bool {
+        let t = first.rd
+        guard first.kind == .slli, second.kind == .srai, second.imm == 31, second.rs1 == t, second.rd == t,
+              third.kind == .and, third.rd == t, third.rs1 == t || third.rs2 == t, Int(t) != MicroOp.writeSink
+        else { return false }
+        let x = first.rs1, m = third.rs1 == t ? third.rs2 : third.rs1
+        guard m != t else { return false } // the broadcast bit alone
+        let out = host(t) ?? .eax
+        if m == 0 {
+            a.mov(out, 0 as UInt32) // anything masked with x0
+        } else {
+            let bit = host(x) ?? .ecx
+            if bit == .ecx { read(.ecx, x) }
+            a.test(bit, 1 << (31 - first.imm)) // x first: t may be x
+            a.mov(out, 0 as UInt32) // a mov keeps the test's flags
+            if let hm = host(m) { a.cmov(.ne, out, hm) } else { a.cmov(.ne, out, JITCodeGenerator.x(m)) }
+        }
+        if out == .eax { write(t, .eax) }
+        return true
+    }
+
     /// x[rd] = x[rs1] op x[rs2]: straight into a cached rd where the operands allow.
     mutating func binary(_ k: A.ALU, _ rd: UInt8, _ rs1: UInt8, _ rs2: UInt8) {
         if k == .add, let hd = host(rd), let h1 = host(rs1), let h2 = host(rs2), rd != rs1, rd != rs2 {

@@ -637,6 +637,13 @@ struct JITCodeGenerator {
                 k += 3
                 continue
             }
+            if op.kind == .slli, !joined(k + 1), !joined(k + 2), case let second = ops[Int(block.first) + k + 1],
+               second.kind == .srai, // neither ends the block, so op k + 2 is the block's
+               case let third = ops[Int(block.first) + k + 2], bitMask(op, second, third) {
+                forget(op.rd)
+                k += 3
+                continue
+            }
             if !op.kind.endsBlock, !joined(k + 1), pair(op, ops[Int(block.first) + k + 1]) {
                 forget(op.rd) // the pair writes the two ops' rd
                 forget(ops[Int(block.first) + k + 1].rd)

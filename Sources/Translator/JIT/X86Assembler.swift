@@ -434,6 +434,12 @@ public struct X86Assembler {
     public mutating func test(_ d: Reg32, _ s: Reg32) { op(Opcode(0x85), reg: s.n, rm: d.n) }
     /// test r64, r64
     public mutating func test(_ d: Reg64, _ s: Reg64) { op(Opcode(0x85), reg: s.n, rm: d.n, w: true) }
+    /// test r32, imm32
+    public mutating func test(_ d: Reg32, _ imm: UInt32) { op(Opcode(0xF7), reg: 0, rm: d.n); emit32(imm) }
+    /// cmovcc r32, r32
+    public mutating func cmov(_ c: Condition, _ d: Reg32, _ s: Reg32) { op(.twoByte(0x40 | c.rawValue), reg: d.n, rm: s.n) }
+    /// cmovcc r32, dword [m]
+    public mutating func cmov(_ c: Condition, _ d: Reg32, _ s: Mem) { op(.twoByte(0x40 | c.rawValue), reg: d.n, s.address) }
 
     /// The shift operations, by their /digit.
     public enum Shift: UInt8, Sendable { case shl = 4, shr = 5, sar = 7 }
