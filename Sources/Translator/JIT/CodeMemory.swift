@@ -135,36 +135,10 @@ final class CodeMemory {
         return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: o, as: UInt32.self))
     }
 
-    /// Code memory below this offset has its pages present in both views.
-    private var populated = 0
-    /// How far past what is written `populate` makes pages present.
-    private static let populateAhead = 64 * 1024
-
-    /// Makes the pages up to `end` and `populateAhead` bytes further present
-    /// in both views, with one madvise each: a block's code otherwise took
-    /// two page faults per 4 KiB page on first use (written through one view,
-    /// run through the other), about a tenth of a fresh machine's translation
-    /// time. Where the kernel refuses (MADV_POPULATE_* is Linux 5.14 and
-    /// later), pages fault in as they are touched, as before.
-    private func populate(through end: Int) {
-        #if os(Linux) && arch(x86_64)
-        guard end > populated, let writable else { return }
-        let to = min(capacity, (end + CodeMemory.populateAhead + CodeMemory.pageSize - 1) / CodeMemory.pageSize * CodeMemory.pageSize)
-        // SAFETY: [populated, to) lies inside both views (to <= capacity); populating changes no byte.
-        if madvise(writable + populated, to - populated, MADV_POPULATE_WRITE) != 0
-            || madvise(base + populated, to - populated, MADV_POPULATE_READ) != 0 {
-            populated = capacity // not supported here: stop asking
-            return
-        }
-        populated = to
-        #endif
-    }
-
     /// Copies `bytes` to offset `o`: through the writable view, or by flipping the pages' protection.
     private func write(_ bytes: UnsafeRawBufferPointer, at o: Int) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
         if let writable {
-            if o + bytes.count > populated { populate(through: o + bytes.count) }
             // SAFETY: o + count <= capacity (checked by the callers); the view is read+write.
             (writable + o).copyMemory(from: source, byteCount: bytes.count)
             return
