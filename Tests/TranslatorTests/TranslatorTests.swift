@@ -55,6 +55,24 @@ final class TranslatorTests: XCTestCase {
         XCTAssertEqual(MicroOp.translate(0xC000_2573, at: 0).kind, .illegal)
     }
 
+    /// A cache that goes hands its zeroed tables on to the next cache of the
+    /// same sizes (`RecycledTables`), having cleared only what its blocks set:
+    /// after guests that translate, invalidate (self-modifying code) and
+    /// flush (a cache of 600 ops), under both backends, a new cache of the
+    /// same sizes starts from tables that are all zero.
+    func testACacheHandsOnClearTables() throws {
+        for backend in Backend.available {
+            for (name, ops) in [("smc", 600), ("coremark", 600), ("qsort", BinaryTranslator.defaultCacheOps),
+                                ("smc", BinaryTranslator.defaultCacheOps)] {
+                let (vm, t, bare) = try run(name, backend, cacheOps: ops)
+                XCTAssertEqual(Verdict(run: vm.snapshot(), reference: bare), .equivalent, "\(name) under \(backend)")
+                if ops == 600 { XCTAssertGreaterThan(t.counters(for: vm).flushes, 0, "\(name) flushes its cache of 600 ops") }
+                XCTAssertTrue(TranslationCache(storageSize: 1 << 20, opCapacity: ops).tablesAreClear,
+                              "\(name), \(ops) ops, \(backend): a recycled table was not cleared")
+            }
+        }
+    }
+
     /// The self-modifying guest: invalidations happen, and the result is the bare machine's on every profile.
     func testSelfModifyingCode() throws {
         for backend in Backend.available {
