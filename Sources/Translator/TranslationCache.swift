@@ -14,59 +14,20 @@ private func zeroed<T>(_ count: Int, of _: T.Type) -> UnsafeMutablePointer<T> {
     return p.bindMemory(to: T.self, capacity: max(count, 1))
 }
 
-/// The zeroed tables of translation caches that are gone, kept for the next
-/// cache of the same sizes. A fresh machine's cache cleared 1.3 MB with a
-/// 1 MiB guest (the code map alone is a byte per guest byte; calloc clears
-/// what comes from the heap), about half of making a JIT engine and a tenth
-/// of a short guest's cold run; a cache that goes clears only what its blocks
-/// set (`clearTables`, as a flush does) and hands the tables on. At most
-/// `most` sets are kept, and none for a guest over `largest` bytes.
-private final class RecycledTables: @unchecked Sendable { // `kept` only under `mutex`
-    struct Tables {
-        var buckets: UnsafeMutablePointer<Int32>, bucketCount: Int
-        var frontKeys: UnsafeMutablePointer<UInt64>, frontBlocks: UnsafeMutablePointer<Int32>
-        var codeBits: UnsafeMutablePointer<UInt32>, codeBitWords: Int
-        var codeMap: UnsafeMutablePointer<UInt8>, codeMapBytes: Int
+/// The zeroed tables of a translation cache that is gone, for the next cache
+/// of the same sizes (`TranslationCache.recycled`).
+private struct ZeroedTables {
+    var buckets: UnsafeMutablePointer<Int32>, bucketCount: Int
+    var frontKeys: UnsafeMutablePointer<UInt64>, frontBlocks: UnsafeMutablePointer<Int32>
+    var codeBits: UnsafeMutablePointer<UInt32>, codeBitWords: Int
+    var codeMap: UnsafeMutablePointer<UInt8>, codeMapBytes: Int
 
-        /// Frees the tables.
-        func release() {
-            for p in [UnsafeMutableRawPointer(buckets), UnsafeMutableRawPointer(frontKeys), UnsafeMutableRawPointer(frontBlocks),
-                      UnsafeMutableRawPointer(codeBits), UnsafeMutableRawPointer(codeMap)] {
-                free(p)
-            }
+    /// Frees the tables.
+    func release() {
+        for p in [UnsafeMutableRawPointer(buckets), UnsafeMutableRawPointer(frontKeys), UnsafeMutableRawPointer(frontBlocks),
+                  UnsafeMutableRawPointer(codeBits), UnsafeMutableRawPointer(codeMap)] {
+            free(p)
         }
-    }
-
-    static let shared = RecycledTables()
-    static let most = 2
-    static let largest = 64 << 20
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var kept: [Tables] = []
-
-    private init() {
-        // SAFETY: allocated once for the process's one instance, never freed.
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    /// Clean tables of these sizes, if some were kept.
-    func take(bucketCount: Int, codeBitWords: Int, codeMapBytes: Int) -> Tables? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard let i = kept.firstIndex(where: {
-            $0.bucketCount == bucketCount && $0.codeBitWords == codeBitWords && $0.codeMapBytes == codeMapBytes
-        }) else { return nil }
-        return kept.remove(at: i)
-    }
-
-    /// Keeps clean tables for the next cache; false (the caller frees them) if enough are kept.
-    func keep(_ t: Tables) -> Bool {
-        guard t.codeMapBytes <= RecycledTables.largest else { return false }
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard kept.count < RecycledTables.most else { return false }
-        kept.append(t)
-        return true
     }
 }
 
@@ -184,6 +145,17 @@ final class TranslationCache {
     @exclusivity(unchecked) var epoch: UInt32 = 0
     @exclusivity(unchecked) var counters = TranslationCounters()
 
+    /// The zeroed tables of caches that are gone, for the next cache of the
+    /// same sizes. A fresh machine's cache cleared 1.3 MB with a 1 MiB guest
+    /// (the code map alone is a byte per guest byte; calloc clears what comes
+    /// from the heap), half of making a JIT engine; a cache that goes clears
+    /// only what its blocks set (`clearTables`, as a flush does) and hands the
+    /// tables on. None are kept for a guest over `largestRecycled` bytes.
+    private static let recycled = Recycler<ZeroedTables>(keepingAtMost: 2) { $0.release() }
+    /// How many caches have been made with tables an earlier one had (for tests).
+    static var tablesReused: Int { recycled.taken }
+    private static let largestRecycled = 64 << 20
+
     /// The longest block, in guest instructions.
     static let maximumBlock = 64
 
@@ -200,7 +172,10 @@ final class TranslationCache {
         chain = .allocate(capacity: blockCapacity)
         codeBitWords = (storageSize / 4 + 31) / 32
         codeMapBytes = storageSize + 4
-        if let t = RecycledTables.shared.take(bucketCount: 1 << bucketBits, codeBitWords: codeBitWords, codeMapBytes: codeMapBytes) {
+        let bucketCount = 1 << bucketBits, codeBitWords = codeBitWords, codeMapBytes = codeMapBytes
+        if let t = TranslationCache.recycled.take(where: {
+            $0.bucketCount == bucketCount && $0.codeBitWords == codeBitWords && $0.codeMapBytes == codeMapBytes
+        }) {
             (buckets, frontKeys, frontBlocks, codeBits, codeMap) = (t.buckets, t.frontKeys, t.frontBlocks, t.codeBits, t.codeMap)
         } else {
             buckets = zeroed(1 << bucketBits, of: Int32.self)
@@ -214,10 +189,9 @@ final class TranslationCache {
 
     deinit {
         clearTables()
-        let tables = RecycledTables.Tables(buckets: buckets, bucketCount: 1 << bucketBits, frontKeys: frontKeys,
-                                           frontBlocks: frontBlocks, codeBits: codeBits, codeBitWords: codeBitWords,
-                                           codeMap: codeMap, codeMapBytes: codeMapBytes)
-        if !RecycledTables.shared.keep(tables) { tables.release() }
+        let tables = ZeroedTables(buckets: buckets, bucketCount: 1 << bucketBits, frontKeys: frontKeys, frontBlocks: frontBlocks,
+                                  codeBits: codeBits, codeBitWords: codeBitWords, codeMap: codeMap, codeMapBytes: codeMapBytes)
+        if codeMapBytes > TranslationCache.largestRecycled { tables.release() } else { TranslationCache.recycled.keep(tables) }
         ops.deallocate()
         words.deallocate()
         links.deallocate()

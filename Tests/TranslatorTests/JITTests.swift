@@ -954,6 +954,26 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// An engine that goes hands its code memory to the next engine of the
+    /// same capacity (`NativeCode.recycledCode`): the next runs from the same
+    /// pages, behind a fresh trampoline and context, with none of the old code
+    /// reachable, and ends like the reference (smc rewrites its own code).
+    func testCodeMemoryPassesToTheNextEngine() throws {
+        let img = try ELFImage(bytes: try Guests.image(of: Guests.named("smc")!), memorySize: 1 << 20)
+        let reference = Machine(booting: img, memorySize: 1 << 20, profile: .pg32v).runToEnd(budget: 50_000_000)
+        var addresses: [UInt] = []
+        let reused = NativeCode.codeMemoriesReused
+        for _ in 0..<4 {
+            let machine = Machine(booting: img, memorySize: 1 << 20, profile: .pg32v)
+            let jit = try BareJIT(machine: machine, guardedViews: guarded)
+            let exit = jit.run(budget: 50_000_000)
+            XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent)
+            addresses.append(jit.processor.state(for: machine).code.codeAddress)
+        }
+        XCTAssertGreaterThanOrEqual(NativeCode.codeMemoriesReused - reused, 3, "each engine after the first reuses code memory")
+        XCTAssertEqual(Set(addresses.dropFirst()).count, 1, "each engine after the first runs from the code memory of the one before")
+    }
+
     /// Blocks are chained by patched jumps; self-modifying stores unchain what they invalidate.
     func testChainingAndUnchaining() throws {
         let img = try ELFImage(bytes: try Guests.image(of: Guests.named("smc")!), memorySize: 1 << 20)

@@ -61,6 +61,7 @@ final class TranslatorTests: XCTestCase {
     /// flush (a cache of 600 ops), under both backends, a new cache of the
     /// same sizes starts from tables that are all zero.
     func testACacheHandsOnClearTables() throws {
+        let reused = TranslationCache.tablesReused
         for backend in Backend.available {
             for (name, ops) in [("smc", 600), ("coremark", 600), ("qsort", BinaryTranslator.defaultCacheOps),
                                 ("smc", BinaryTranslator.defaultCacheOps)] {
@@ -71,6 +72,7 @@ final class TranslatorTests: XCTestCase {
                               "\(name), \(ops) ops, \(backend): a recycled table was not cleared")
             }
         }
+        XCTAssertGreaterThan(TranslationCache.tablesReused - reused, 4, "caches were made with tables kept from earlier ones")
     }
 
     /// The self-modifying guest: invalidations happen, and the result is the bare machine's on every profile.

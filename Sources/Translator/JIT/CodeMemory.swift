@@ -37,9 +37,12 @@ final class CodeMemory {
     }
 
     /// Maps `capacity` bytes (rounded up to pages).
+    /// `capacity` rounded up to whole pages: the capacity code memory made for it has.
+    static func rounded(_ capacity: Int) -> Int { (capacity + pageSize - 1) / pageSize * pageSize }
+
     init(capacity: Int) throws {
         #if os(Linux) && arch(x86_64)
-        let size = (capacity + CodeMemory.pageSize - 1) / CodeMemory.pageSize * CodeMemory.pageSize
+        let size = CodeMemory.rounded(capacity)
         self.capacity = size
         // The data page, then the code: one private anonymous mapping, its first page read+write.
         // SAFETY: a fresh private anonymous mapping; nothing else refers to it. Unmapped in deinit.

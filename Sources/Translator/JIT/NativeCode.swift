@@ -94,11 +94,18 @@ final class NativeCode {
         cache = TranslationCache(storageSize: storageSize, opCapacity: cacheOps)
         faults = guarded && thirdgen_install_fault_handler() == 0 ? thirdgen_fault_table_create() : nil
         // Room for the ops' code (about 40 bytes per guest instruction), and never less than a few blocks.
-        code = try CodeMemory(capacity: max(cache.opCapacity * 48, 4 * JITCodeGenerator.maximumBlockBytes + 4096))
-        // SAFETY: the code memory's data page (page-aligned, JITContext.size <= its size), zeroed by the kernel,
-        // unmapped with the code memory; only this object and its generated code use it.
+        let capacity = CodeMemory.rounded(max(cache.opCapacity * 48, 4 * JITCodeGenerator.maximumBlockBytes + 4096))
+        if let kept = NativeCode.recycledCode.take(where: { $0.capacity == capacity }) {
+            code = kept
+            code.reset(keeping: 0) // what it holds is no engine's code any more: nothing leads there
+        } else {
+            code = try CodeMemory(capacity: capacity)
+        }
+        // SAFETY: the code memory's data page (page-aligned, JITContext.size <= its size), unmapped with the
+        // code memory; only this object and its generated code use it. Zeroed here (a kept one held another context).
         precondition(JITContext.size <= CodeMemory.dataBytes, "the JIT context outgrew its page")
         context = code.data
+        context.initializeMemory(as: UInt8.self, repeating: 0, count: JITContext.size)
         // SAFETY: allocated here, freed in deinit; entries are (u32 P, u32, u64 address), 16-aligned.
         jumpCache = .allocate(byteCount: JumpCache.entries * JumpCache.entryBytes, alignment: 16)
         jumpCache.initializeMemory(as: UInt8.self, repeating: 0, count: JumpCache.entries * JumpCache.entryBytes)
@@ -120,7 +127,17 @@ final class NativeCode {
     deinit {
         jumpCache.deallocate()
         thirdgen_fault_table_destroy(faults)
+        if code.capacity <= NativeCode.largestRecycled { NativeCode.recycledCode.keep(code) } // else unmapped with it
     }
+
+    /// Code memory of engines that are gone, for the next engine of the same
+    /// capacity: making it (a memory file, its mappings, seven system calls, and
+    /// as many to undo) was most of what a JIT engine cost to make once the
+    /// translation cache's tables were recycled too. None over `largestRecycled` bytes are kept.
+    private static let recycledCode = Recycler<CodeMemory>(keepingAtMost: 2)
+    /// How many engines have been made with code memory an earlier one had (for tests).
+    static var codeMemoriesReused: Int { recycledCode.taken }
+    private static let largestRecycled = 64 << 20
 
     private func clearJumpCache() {
         // SAFETY: entry i's P field, inside the JumpCache.entries * entryBytes allocated in init.
@@ -128,6 +145,9 @@ final class NativeCode {
             jumpCache.storeBytes(of: JumpCache.empty, toByteOffset: i * JumpCache.entryBytes, as: UInt32.self)
         }
     }
+
+    /// The host address of the start of code memory.
+    var codeAddress: UInt { code.address(0) }
 
     /// Bytes of code memory reserved, and in use.
     var codeBytes: (reserved: Int, used: Int) { (code.capacity, code.used) }
