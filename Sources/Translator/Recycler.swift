@@ -16,8 +16,14 @@ final class Recycler<Thing>: @unchecked Sendable { // `kept` only under `mutex`
     private let discard: (Thing) -> Void
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var kept: [Thing] = []
-    /// How many things have been taken, for tests.
-    private(set) var taken = 0
+    private var takenCount = 0
+
+    /// How many things have been taken (for tests).
+    var taken: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return takenCount
+    }
 
     /// Keeps at most `most` things; `discard` frees one no longer kept (nothing
     /// to do for a class whose deinit frees it).
@@ -39,7 +45,7 @@ final class Recycler<Thing>: @unchecked Sendable { // `kept` only under `mutex`
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard let i = kept.lastIndex(where: fits) else { return nil }
-        taken += 1
+        takenCount += 1
         return kept.remove(at: i)
     }
 

@@ -5,9 +5,12 @@ import Darwin
 #endif
 import Machine
 
-/// `count` zeroed elements from calloc: large ones are fresh pages the
-/// kernel zeroes on first touch, so a cache for a big guest costs nothing
-/// for the pages it never uses (a memset touched them all, on every run).
+/// `count` zeroed elements from calloc. A process's first large tables are
+/// fresh pages the kernel zeroes on first touch; once glibc has raised its
+/// mmap threshold (it does when a large block is freed), they come from the
+/// heap and calloc clears them, which is why a gone cache's tables are
+/// recycled (`TranslationCache.recycled`). (Mapping them instead cost more:
+/// every store's code-map check then touched a page never used.)
 private func zeroed<T>(_ count: Int, of _: T.Type) -> UnsafeMutablePointer<T> {
     // SAFETY: calloc returns suitably aligned, zeroed memory for count elements, or nil (a host out of memory: fatal).
     guard let p = calloc(max(count, 1), MemoryLayout<T>.stride) else { fatalError("out of memory for a translation cache") }
