@@ -12,6 +12,8 @@ import Darwin
 final class Recycler<Thing>: @unchecked Sendable { // `kept` only under `mutex`
     /// The most things kept at once.
     let most: Int
+    /// The largest thing kept, in bytes: bigger ones go with their owner.
+    let largest = 64 << 20
     /// What becomes of a thing that is not kept (the oldest, when a newer one comes).
     private let discard: (Thing) -> Void
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
@@ -49,7 +51,10 @@ final class Recycler<Thing>: @unchecked Sendable { // `kept` only under `mutex`
         return kept.remove(at: i)
     }
 
-    /// Keeps `thing` (clean, ready for a new owner), discarding the oldest
+    /// True if a thing of `bytes` bytes would be kept: its owner makes it clean for `keep`, or frees it.
+    func wants(_ bytes: Int) -> Bool { bytes <= largest }
+
+    /// Keeps `thing` (clean, ready for a new owner, one `wants`), discarding the oldest
     /// kept thing if `most` are kept already: the newest are likeliest to fit
     /// the next owner (a run's machines are alike), and a full recycler of
     /// things that fit nobody would keep nothing that does.

@@ -17,13 +17,27 @@ private func zeroed<T>(_ count: Int, of _: T.Type) -> UnsafeMutablePointer<T> {
     return p.bindMemory(to: T.self, capacity: max(count, 1))
 }
 
-/// The zeroed tables of a translation cache that is gone, for the next cache
-/// of the same sizes (`TranslationCache.recycled`).
+/// A translation cache's zeroed tables: made for it, or kept from a cache
+/// that is gone (`TranslationCache.recycled`).
 private struct ZeroedTables {
     var buckets: UnsafeMutablePointer<Int32>, bucketCount: Int
     var frontKeys: UnsafeMutablePointer<UInt64>, frontBlocks: UnsafeMutablePointer<Int32>
     var codeBits: UnsafeMutablePointer<UInt32>, codeBitWords: Int
     var codeMap: UnsafeMutablePointer<UInt8>, codeMapBytes: Int
+
+    /// New tables of these sizes.
+    static func make(bucketCount: Int, codeBitWords: Int, codeMapBytes: Int) -> ZeroedTables {
+        ZeroedTables(buckets: zeroed(bucketCount, of: Int32.self), bucketCount: bucketCount,
+                     frontKeys: zeroed(TranslationCache.frontSize, of: UInt64.self),
+                     frontBlocks: zeroed(TranslationCache.frontSize, of: Int32.self),
+                     codeBits: zeroed(codeBitWords, of: UInt32.self), codeBitWords: codeBitWords,
+                     codeMap: zeroed(codeMapBytes, of: UInt8.self), codeMapBytes: codeMapBytes)
+    }
+
+    /// True if these are tables of the sizes given.
+    func fit(bucketCount: Int, codeBitWords: Int, codeMapBytes: Int) -> Bool {
+        self.bucketCount == bucketCount && self.codeBitWords == codeBitWords && self.codeMapBytes == codeMapBytes
+    }
 
     /// Frees the tables.
     func release() {
@@ -153,11 +167,10 @@ final class TranslationCache {
     /// (the code map alone is a byte per guest byte; calloc clears what comes
     /// from the heap), half of making a JIT engine; a cache that goes clears
     /// only what its blocks set (`clearTables`, as a flush does) and hands the
-    /// tables on. None are kept for a guest over `largestRecycled` bytes.
+    /// tables on.
     private static let recycled = Recycler<ZeroedTables>(keepingAtMost: 2) { $0.release() }
     /// How many caches have been made with tables an earlier one had (for tests).
     static var tablesReused: Int { recycled.taken }
-    private static let largestRecycled = 64 << 20
 
     /// The longest block, in guest instructions.
     static let maximumBlock = 64
@@ -176,25 +189,21 @@ final class TranslationCache {
         codeBitWords = (storageSize / 4 + 31) / 32
         codeMapBytes = storageSize + 4
         let bucketCount = 1 << bucketBits, codeBitWords = codeBitWords, codeMapBytes = codeMapBytes
-        if let t = TranslationCache.recycled.take(where: {
-            $0.bucketCount == bucketCount && $0.codeBitWords == codeBitWords && $0.codeMapBytes == codeMapBytes
-        }) {
-            (buckets, frontKeys, frontBlocks, codeBits, codeMap) = (t.buckets, t.frontKeys, t.frontBlocks, t.codeBits, t.codeMap)
-        } else {
-            buckets = zeroed(1 << bucketBits, of: Int32.self)
-            frontKeys = zeroed(TranslationCache.frontSize, of: UInt64.self)
-            frontBlocks = zeroed(TranslationCache.frontSize, of: Int32.self)
-            codeBits = zeroed(codeBitWords, of: UInt32.self)
-            codeMap = zeroed(codeMapBytes, of: UInt8.self)
-        }
+        let t = TranslationCache.recycled.take { $0.fit(bucketCount: bucketCount, codeBitWords: codeBitWords, codeMapBytes: codeMapBytes) }
+            ?? ZeroedTables.make(bucketCount: bucketCount, codeBitWords: codeBitWords, codeMapBytes: codeMapBytes)
+        (buckets, frontKeys, frontBlocks, codeBits, codeMap) = (t.buckets, t.frontKeys, t.frontBlocks, t.codeBits, t.codeMap)
         pageBlocks = Array(repeating: [], count: pageCount)
     }
 
     deinit {
-        clearTables()
         let tables = ZeroedTables(buckets: buckets, bucketCount: 1 << bucketBits, frontKeys: frontKeys, frontBlocks: frontBlocks,
                                   codeBits: codeBits, codeBitWords: codeBitWords, codeMap: codeMap, codeMapBytes: codeMapBytes)
-        if codeMapBytes > TranslationCache.largestRecycled { tables.release() } else { TranslationCache.recycled.keep(tables) }
+        if TranslationCache.recycled.wants(codeMapBytes) {
+            clearTables() // only tables that are kept need it
+            TranslationCache.recycled.keep(tables)
+        } else {
+            tables.release()
+        }
         ops.deallocate()
         words.deallocate()
         links.deallocate()

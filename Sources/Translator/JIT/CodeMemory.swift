@@ -36,10 +36,10 @@ final class CodeMemory {
         let description: String
     }
 
-    /// Maps `capacity` bytes (rounded up to pages).
     /// `capacity` rounded up to whole pages: the capacity code memory made for it has.
     static func rounded(_ capacity: Int) -> Int { (capacity + pageSize - 1) / pageSize * pageSize }
 
+    /// Maps `capacity` bytes (rounded up to pages).
     init(capacity: Int) throws {
         #if os(Linux) && arch(x86_64)
         let size = CodeMemory.rounded(capacity)

@@ -628,20 +628,13 @@ struct JITCodeGenerator {
                 switchAllocation(to: n + 1) // into a loop with registers of its own
                 a.bind(regionLoops[n])
             }
-            if guarded, op.kind == .slli, !joined(k + 1), !joined(k + 2), case let second = ops[Int(block.first) + k + 1],
-               second.kind == .add, // neither ends the block, so op k + 2 is the block's
-               case let third = ops[Int(block.first) + k + 2], scaledLoad(op, second, third, at: k) {
-                forget(op.rd)
+            if op.kind == .slli, !joined(k + 1), !joined(k + 2), case let second = ops[Int(block.first) + k + 1],
+               second.kind == .add || second.kind == .srai, // neither ends the block, so op k + 2 is the block's
+               case let third = ops[Int(block.first) + k + 2], triple(op, second, third, at: k) {
+                forget(op.rd) // the triple writes the three ops' rd
                 forget(second.rd)
                 forget(third.rd)
-                k += 3
-                continue
-            }
-            if op.kind == .slli, !joined(k + 1), !joined(k + 2), case let second = ops[Int(block.first) + k + 1],
-               second.kind == .srai, // neither ends the block, so op k + 2 is the block's
-               case let third = ops[Int(block.first) + k + 2], bitMask(op, second, third) {
-                forget(op.rd)
-                k += 3
+                k += 3 // three guest instructions (all still counted)
                 continue
             }
             if !op.kind.endsBlock, !joined(k + 1), pair(op, ops[Int(block.first) + k + 1]) {
@@ -673,6 +666,12 @@ struct JITCodeGenerator {
 
     /// True if some jump of the block leads to op k: code emitted for the ops before it cannot run on into it.
     func joined(_ k: Int) -> Bool { k < inside.count && inside[k] != nil }
+
+    /// Ops k to k + 2 (no jump leads to k + 1 or k + 2) as one shape, if they
+    /// make one (`scaledLoad`, `bitMask`): true if emitted.
+    mutating func triple(_ first: MicroOp, _ second: MicroOp, _ third: MicroOp, at k: Int) -> Bool {
+        scaledLoad(first, second, third, at: k) || bitMask(first, second, third)
+    }
 
     /// Ops k and k + 1 (no jump leads to k + 1) as one shape, if they make
     /// one (`scaledIndex`, `carry`, `negatedLess`, `wideProduct`): true if emitted.

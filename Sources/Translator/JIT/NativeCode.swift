@@ -127,17 +127,16 @@ final class NativeCode {
     deinit {
         jumpCache.deallocate()
         thirdgen_fault_table_destroy(faults)
-        if code.capacity <= NativeCode.largestRecycled { NativeCode.recycledCode.keep(code) } // else unmapped with it
+        if NativeCode.recycledCode.wants(code.capacity) { NativeCode.recycledCode.keep(code) } // else unmapped with it
     }
 
     /// Code memory of engines that are gone, for the next engine of the same
     /// capacity: making it (a memory file, its mappings, seven system calls, and
     /// as many to undo) was most of what a JIT engine cost to make once the
-    /// translation cache's tables were recycled too. None over `largestRecycled` bytes are kept.
+    /// translation cache's tables were recycled too.
     private static let recycledCode = Recycler<CodeMemory>(keepingAtMost: 2)
     /// How many engines have been made with code memory an earlier one had (for tests).
     static var codeMemoriesReused: Int { recycledCode.taken }
-    private static let largestRecycled = 64 << 20
 
     private func clearJumpCache() {
         // SAFETY: entry i's P field, inside the JumpCache.entries * entryBytes allocated in init.
