@@ -55,8 +55,9 @@ final class JITTests: XCTestCase {
     /// Code at 0x1000, data at 0x3000, a trap handler at 0x800 that halts
     /// with the cause (x20) after saving the trap value and old P (x21, x22).
     private static let memory = 0x8000
-    /// `words` (address, value) replace what the image has there.
-    private static func image(_ code: [Instruction], words patches: [(Int, UInt32)] = []) -> ELFImage {
+    /// `words` (address, value) replace what the image has there, then `bytes` (address, value).
+    private static func image(_ code: [Instruction], words patches: [(Int, UInt32)] = [],
+                              bytes: [(Int, UInt8)] = []) -> ELFImage {
         var words = [UInt32](repeating: 0, count: memory / 4)
         for (i, w) in PSW(mode: .supervisor, pc: 0x800, l: 0, b: UInt32(memory)).words.enumerated() { words[4 + i] = w }
         let handler = [Instruction(.lw, rd: 20, rs1: 0, imm: 0x20), Instruction(.lw, rd: 21, rs1: 0, imm: 0x24),
@@ -65,6 +66,10 @@ final class JITTests: XCTestCase {
         for (i, inst) in code.enumerated() { words[0x1000 / 4 + i] = inst.encoded }
         for i in 0..<256 { words[0x3000 / 4 + i] = UInt32(truncatingIfNeeded: i &* 0x9E37_79B9) }
         for (address, w) in patches { words[address / 4] = w }
+        for (address, b) in bytes {
+            let shift = 8 * UInt32(address % 4)
+            words[address / 4] = words[address / 4] & ~(0xFF << shift) | UInt32(b) << shift
+        }
         return ELFImage(words: words, at: 0, entry: 0x1000)
     }
 
@@ -79,15 +84,19 @@ final class JITTests: XCTestCase {
         psw.words.enumerated().flatMap { i, w in li(10, w) + [Instruction(.sw, rs1: 11, rs2: 10, imm: Int32(4 * i))] }
     }
 
-    /// `img` ends as `reference` did both on the bare JIT and under the control program's.
-    private func assertBothJITsEnd(like reference: Snapshot, _ img: ELFImage, budget: UInt64) throws {
-        let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-        let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: budget)
-        XCTAssertEqual(Verdict(run: machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent, "native-jit")
+    /// `img` ends as `reference` did both on the bare JIT and under the control program's. Returns the bare JIT.
+    @discardableResult
+    private func assertBothJITsEnd(like reference: Snapshot, _ img: ELFImage, budget: UInt64,
+                                   _ what: @autoclosure () -> String = "") throws -> BareJIT {
+        let jit = try BareJIT(machine: Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v), guardedViews: guarded)
+        let exit = jit.run(budget: budget)
+        XCTAssertEqual(Verdict(run: jit.machine.snapshot(outcome: Outcome(exit)), reference: reference), .equivalent,
+                       "native-jit \(what())")
         let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: budget,
                                                         guardedViews: guarded)
         cp.run()
-        XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit")
+        XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit \(what())")
+        return jit
     }
 
     /// `code` (ending in a halt, below the data at 0x3000) halts with 0 on the
@@ -837,43 +846,26 @@ final class JITTests: XCTestCase {
             for (k, (op, stores)) in accesses.enumerated() {
                 for (x, imm) in [(0, -1), (0, -4), (3, -4), (2047, -2048), (0, -2048), (4, -4), (2052, -2048), (1, -1)]
                     as [(UInt32, Int32)] {
-                    var words = [UInt32](repeating: 0, count: JITTests.memory / 4)
-                    var bytes = [UInt8](repeating: 0, count: JITTests.memory)
-                    for i in (Int(l) - min(Int(l), 0x1000))..<Int(l) { bytes[i] = 0xA5 } // before the window
-                    func put(_ w: UInt32, at physical: Int) {
-                        for b in 0..<4 { bytes[physical + b] = UInt8(truncatingIfNeeded: w >> (8 * UInt32(b))) }
-                    }
-                    for (i, w) in PSW(mode: .supervisor, pc: 0x800, l: 0, b: UInt32(JITTests.memory)).words.enumerated() {
-                        put(w, at: 16 + 4 * i)
-                    }
-                    let handler = [Instruction(.lw, rd: 20, rs1: 0, imm: 0x20), Instruction(.lw, rd: 21, rs1: 0, imm: 0x24),
-                                   Instruction(.lw, rd: 22, rs1: 0, imm: 0x04), Instruction(.halt, rs1: 20)]
-                    for (i, inst) in handler.enumerated() { put(inst.encoded, at: 0x800 + 4 * i) }
-                    // Boot at 0x1000 (l = 0): LPSW to <supervisor, program, l, bound>.
-                    for (i, w) in PSW(mode: .supervisor, pc: program, l: l, b: bound).words.enumerated() { put(w, at: 0x1F00 + 4 * i) }
-                    for (i, inst) in (JITTests.li(10, 0x1F00) + [Instruction(.lpsw, rs1: 10)]).enumerated() {
-                        put(inst.encoded, at: 0x1000 + 4 * i)
-                    }
+                    // Boot at 0x1000 (l = 0): LPSW to <supervisor, program, l, bound>, stored at 0xF00; the
+                    // program at physical l + program, byte by byte (l may be inside a word); 0xA5 in the 2 KiB
+                    // before the window, all that a displacement from a register below 2048 reaches.
                     let access = stores ? Instruction(op, rs1: 5, rs2: 6, imm: imm) : Instruction(op, rd: 7, rs1: 5, imm: imm)
                     let code = JITTests.li(5, x) + JITTests.li(6, 0x1122_3344)
                         + [Instruction(.jal, imm: 4), access, Instruction(.addi, rd: 8, rs1: 7, imm: 1), Instruction(.halt, rs1: 0)]
-                    for (i, inst) in code.enumerated() { put(inst.encoded, at: Int(l + program) + 4 * i) }
-                    for i in words.indices { words[i] = (0..<4).reduce(0) { $0 | UInt32(bytes[4 * i + $1]) << (8 * UInt32($1)) } }
-                    let img = ELFImage(words: words, at: 0, entry: 0x1000)
+                    let programBytes = code.flatMap { inst in (0..<4).map { UInt8(truncatingIfNeeded: inst.encoded >> (8 * UInt32($0))) } }
+                    let before = (Int(l) - min(Int(l), 0x800))..<Int(l)
+                    let img = JITTests.image(JITTests.li(10, 0xF00) + [Instruction(.lpsw, rs1: 10)],
+                                             words: PSW(mode: .supervisor, pc: program, l: l, b: bound).words.enumerated()
+                                                 .map { (0xF00 + 4 * $0.offset, $0.element) },
+                                             bytes: before.map { ($0, 0xA5) }
+                                                 + programBytes.enumerated().map { (Int(l + program) + $0.offset, $0.element) })
                     let what = "\(op) at \(x) + (\(imm)), l = 0x\(String(l, radix: 16))"
                     let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 1000)
                     XCTAssertEqual(reference.outcome, Int64(x) + Int64(imm) < 0 ? .halted(TrapCause.memory.rawValue) : .halted(0), what)
-                    let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
-                    let jit = try BareJIT(machine: machine, guardedViews: guarded)
-                    let exit = jit.run(budget: 1000)
-                    XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference), "native-jit: " + what)
-                    if k == 0, guarded, jit.processor.state(for: machine).code.guarded, Int64(x) + Int64(imm) < 0 {
+                    let jit = try assertBothJITsEnd(like: reference, img, budget: 1000, what)
+                    if k == 0, guarded, jit.processor.state(for: jit.machine).code.guarded, Int64(x) + Int64(imm) < 0 {
                         XCTAssertEqual(jit.counters.instructionsStepped, 1, "the access faulted and was stepped: " + what)
                     }
-                    let (cp, _) = try JITTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory,
-                                                                    budget: 1000, guardedViews: guarded)
-                    cp.run()
-                    XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "jit: " + what)
                 }
             }
         }
