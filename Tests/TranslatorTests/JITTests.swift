@@ -32,6 +32,7 @@ final class JITTests: XCTestCase {
     func testUnalignedRelocationWithCheckedAccesses() throws { guarded = false; try testStoresIntoCodeUnderAnUnalignedRelocation() }
     func testScaledLoadsWithCheckedAccesses() throws { guarded = false; try testScaledLoadsStepWhereTheGuestsAddressWraps() }
     func testBelowAddressZeroWithCheckedAccesses() throws { guarded = false; try testAccessesBelowAddressZeroTrapUnderEveryRelocation() }
+    func testWarmStartWithCheckedAccesses() throws { guarded = false; try testAWarmStartReadsTheNewStorage() }
 
     /// Storage is a memory file here, so the JIT runs with guarded views
     /// (unless THIRDGEN_JIT_GUARD=off): no access of a block is checked, and
@@ -51,6 +52,65 @@ final class JITTests: XCTestCase {
         XCTAssertNil(machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference))
         XCTAssertEqual(jit.counters.instructionsStepped, 1, "the load faulted and was stepped")
     }
+
+    /// One engine at a time holds the low reservation, whose view code names
+    /// in displacements (`LowReservation`): the first guarded engine; one
+    /// made while it lives uses a view anywhere, with r13; once the first is
+    /// gone the next takes it. Each run ends as the reference does: a loop of
+    /// loads and stores over the data, then a load past the bound that faults
+    /// in the view and is stepped into the trap.
+    func testTheLowReservationIsOneEnginesAtATime() throws {
+        guard JITTranslator.guardedViewsByDefault, getenv("THIRDGEN_JIT_LOW") == nil else {
+            throw XCTSkip("guarded views or the low reservation are switched off")
+        }
+        let img = JITTests.image(JITTests.sumsTheData)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue))
+        func engine() throws -> BareJIT {
+            let jit = try BareJIT(machine: Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v))
+            let exit = jit.run(budget: 10_000)
+            XCTAssertNil(jit.machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference))
+            XCTAssertEqual(jit.counters.instructionsStepped, 1, "the load past the bound faulted and was stepped")
+            return jit
+        }
+        func holds(_ jit: BareJIT) -> Bool { jit.processor.state(for: jit.machine).code.holdsLowReservation }
+        var first: BareJIT? = try engine()
+        XCTAssertTrue(holds(first!), "the first engine holds the low reservation")
+        let second = try engine()
+        XCTAssertFalse(holds(second), "one engine at a time")
+        first = nil
+        XCTAssertTrue(holds(try engine()), "the next engine takes it once the first is gone")
+    }
+
+    /// A warm start (`BareJIT(machine:reusingTranslationsOf:)`) runs the
+    /// blocks of the run before over a new machine's storage: the view (in the
+    /// low reservation, where the first engine holds it) is made again over
+    /// the new storage, whose data differ, and the sums are the new ones.
+    func testAWarmStartReadsTheNewStorage() throws {
+        let first = JITTests.image(JITTests.sumsTheData)
+        let second = JITTests.image(JITTests.sumsTheData, words: (0..<64).map { (0x3000 + 4 * $0, UInt32($0) &* 0x0101_0101) })
+        let reference = Machine(booting: second, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertNotEqual(reference.registers[4], Machine(booting: first, memorySize: JITTests.memory, profile: .pg32v)
+            .runToEnd(budget: 10_000).registers[4], "the data differ")
+        let cold = try BareJIT(machine: Machine(booting: first, memorySize: JITTests.memory, profile: .pg32v), guardedViews: guarded)
+        _ = cold.run(budget: 10_000)
+        let warm = try BareJIT(machine: Machine(booting: second, memorySize: JITTests.memory, profile: .pg32v), reusingTranslationsOf: cold)
+        let exit = warm.run(budget: 10_000)
+        XCTAssertNil(warm.machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference))
+        XCTAssertEqual(warm.counters.instructionsTranslated, cold.counters.instructionsTranslated, "no block was translated again")
+    }
+
+    /// Sums the 64 words at 0x3000 into x4, storing each partial sum 0x400
+    /// on and loading a halfword just before each word; then loads a word
+    /// across the bound (a memory trap, which the handler halts with).
+    private static let sumsTheData: [Instruction] = {
+        var code = li(1, 0x3000) + li(2, 64)
+        code += [Instruction(.lw, rd: 3, rs1: 1, imm: 0), Instruction(.add, rd: 4, rs1: 4, rs2: 3),
+                 Instruction(.sw, rs1: 1, rs2: 4, imm: 0x400), Instruction(.lhu, rd: 5, rs1: 1, imm: -2),
+                 Instruction(.addi, rd: 1, rs1: 1, imm: 4), Instruction(.addi, rd: 2, rs1: 2, imm: -1),
+                 Instruction(.bne, rs1: 2, rs2: 0, imm: -24)]
+        return code + li(6, UInt32(memory) - 2) + [Instruction(.lw, rd: 7, rs1: 6, imm: 0), Instruction(.halt, rs1: 0)]
+    }()
 
     /// Code at 0x1000, data at 0x3000, a trap handler at 0x800 that halts
     /// with the cause (x20) after saving the trap value and old P (x21, x22).

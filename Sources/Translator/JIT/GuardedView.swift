@@ -1,4 +1,5 @@
 import Machine
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -29,8 +30,10 @@ final class GuardedView {
     /// The reservation: [reservation, reservation + reserved).
     let reservation: UnsafeMutableRawPointer
     let reserved: Int
+    /// True if the view lies in the low reservation (`LowReservation`).
+    let low: Bool
 
-    private static let page = 4096
+    static let page = 4096
     /// Past `reach`: the largest displacement (2047) and access (4 bytes), rounded up.
     private static let slack = 64 * 1024
 
@@ -46,16 +49,23 @@ final class GuardedView {
     /// displacement down to -2048 from a register holding 0, rounded up to pages.
     static let below = 4 * 4096
 
+    /// Bytes a view's reservation takes.
+    static let reservationBytes = below + page + reach + slack
+
     /// Maps the window of `limit` bytes at `file`; nil if the host refuses.
-    init?(file: StorageFile, limit: Int) {
+    /// In `low` (the process's low reservation, which this engine holds), the
+    /// view replaces whatever view was there; elsewhere it has a reservation of its own.
+    init?(file: StorageFile, limit: Int, in low: LowReservation? = nil) {
         #if os(Linux) && arch(x86_64)
         let offset = file.offset, page = GuardedView.page
         let skew = offset % page, first = offset - skew
         let start = skew == 0 ? first : first + page // the window's first page boundary
         let end = (offset + limit) / page * page // its last
-        reserved = GuardedView.below + page + GuardedView.reach + GuardedView.slack
-        // SAFETY: a fresh inaccessible reservation, MAP_NORESERVE (it commits nothing); unmapped in deinit.
-        guard let r = mmap(nil, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0), r != MAP_FAILED else {
+        reserved = GuardedView.reservationBytes
+        // SAFETY: a fresh inaccessible reservation, MAP_NORESERVE (it commits nothing), unmapped in deinit;
+        // or the low reservation, all of it this engine's, made inaccessible again (the last view's window goes).
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (low == nil ? 0 : MAP_FIXED)
+        guard let r = mmap(low?.address, reserved, PROT_NONE, flags, -1, 0), r != MAP_FAILED else {
             return nil
         }
         // Guest address 0, file offset `offset`, is at r + below + skew: file offset f at r + below + (f - first).
@@ -64,7 +74,7 @@ final class GuardedView {
             // SAFETY: MAP_FIXED inside our own reservation (below + page + end - start <= reserved); the file
             // holds bytes start ..< end (the window lies inside the storage it was made for).
             guard mmap(at, end - start, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, file.descriptor, off_t(start)) == at else {
-                munmap(r, reserved)
+                if low == nil { munmap(r, reserved) } // the low reservation stays reserved, inaccessible
                 return nil
             }
         }
@@ -72,6 +82,7 @@ final class GuardedView {
         base = r + GuardedView.below + skew
         self.file = file
         self.limit = limit
+        self.low = low != nil
         #else
         return nil
         #endif
@@ -80,7 +91,8 @@ final class GuardedView {
     deinit {
         #if os(Linux) && arch(x86_64)
         // SAFETY: the reservation made in init; no generated code runs with this view once it is dropped.
-        munmap(reservation, reserved)
+        // The low reservation's view goes with the reservation (or is replaced by the next view there).
+        if !low { munmap(reservation, reserved) }
         #endif
     }
 
@@ -88,4 +100,69 @@ final class GuardedView {
     var guardRange: (low: UInt, high: UInt) {
         (UInt(bitPattern: reservation), UInt(bitPattern: reservation) + UInt(reserved))
     }
+}
+
+/// The one reservation of the process whose guest address 0 lies below 2
+/// GiB of host addresses, for one engine's guarded view at a time: code
+/// generated for a view there names the view's host address in each access's
+/// 32-bit displacement, `[x + view + imm]`, instead of adding a base register,
+/// `[r13 + x + imm]`. An address with a base and an index takes the host a
+/// cycle more to load from (5 cycles instead of 4 on the AMD EPYC here,
+/// measured with a pointer chase in C), and a walk along a linked list
+/// (coremark's list, a hash chain) waits for each load in turn.
+///
+/// Only one, because each view reserves `GuardedView.reservationBytes` (more
+/// than 36 GiB) and only its start need lie low. The first guarded engine to
+/// ask holds it until it goes; the others use views anywhere, with r13.
+/// `THIRDGEN_JIT_LOW=off` in the environment leaves it unused (an experiment knob).
+final class LowReservation {
+    let address: UnsafeMutableRawPointer
+    let size = GuardedView.reservationBytes
+
+    private static let held = Mutex(false)
+
+    /// Where it is tried, in turn: the first range the host has free (MAP_FIXED_NOREPLACE).
+    /// Each leaves guest address 0 (at most `below` plus a page in) far enough below 2^31
+    /// that every displacement from it, -2048 to 2047 and the scaled load's, fits in 32 bits.
+    static let candidates: [UInt] = [0x1000_0000, 0x2000_0000, 0x4000_0000]
+
+    /// The highest host address of guest address 0 a displacement can name.
+    static let highestBase = UInt(Int32.max) - 4096
+
+    /// The reservation, if no engine holds it, it is not switched off, and the host has a candidate range free.
+    static func acquire() -> LowReservation? {
+        #if os(Linux) && arch(x86_64)
+        if let setting = getenv("THIRDGEN_JIT_LOW"), String(cString: setting) == "off" { return nil }
+        guard held.withLock({ taken in
+            if taken { return false }
+            taken = true
+            return true
+        }) else { return nil }
+        let size = GuardedView.reservationBytes
+        for candidate in candidates {
+            let want = UnsafeMutableRawPointer(bitPattern: candidate)
+            // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping; a kernel without it takes the address as a
+            // hint, so anything else it returns is given back.
+            guard let r = mmap(want, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | mapFixedNoReplace, -1, 0),
+                  r != MAP_FAILED else { continue }
+            if r == want { return LowReservation(address: r) }
+            munmap(r, size)
+        }
+        held.withLock { $0 = false }
+        #endif
+        return nil
+    }
+
+    private init(address: UnsafeMutableRawPointer) { self.address = address }
+
+    deinit {
+        #if os(Linux) && arch(x86_64)
+        // SAFETY: the reservation acquired; its engine, and so every view in it, is gone.
+        munmap(address, size)
+        LowReservation.held.withLock { $0 = false }
+        #endif
+    }
+
+    /// Linux's MAP_FIXED_NOREPLACE (since 4.17), which Glibc's module does not export.
+    private static let mapFixedNoReplace: Int32 = 0x10_0000
 }

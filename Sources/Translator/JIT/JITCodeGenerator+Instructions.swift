@@ -57,17 +57,22 @@ extension JITCodeGenerator {
         let t = first.rd, x = first.rs1, z = second.rd, d = third.rd
         let b = second.rs1 == t ? second.rs2 : second.rs1
         guard b != t, Int(z) != MicroOp.writeSink else { return false }
+        // The address's base, in rax: memory + b, or b alone where the view's address is the displacement.
+        let baseRegister: A.Reg64
         if let hb = host(b) {
-            a.lea(.rax, HostRegister.memory + hb.q)
+            if viewAddress == nil { a.lea(.rax, HostRegister.memory + hb.q) }
+            baseRegister = viewAddress == nil ? .rax : hb.q
         } else {
             read(.eax, b)
-            a.alu(.add, .rax, HostRegister.memory)
+            if viewAddress == nil { a.alu(.add, .rax, HostRegister.memory) }
+            baseRegister = .rax
         }
         let index: A.Reg32 = host(x) ?? .ecx
         if index == .ecx { read(.ecx, x) }
         let tLives = t != z && t != d, zLives = z != d
         let value = !tLives && !zLives ? host(d) ?? .edx : .edx // the pair's ops below use eax and ecx only
-        let at = A.Address(base: .rax, index: index.q, scale: UInt8(1 << first.imm)) + Int32(bitPattern: third.imm)
+        let at = A.Address(base: baseRegister, index: index.q, scale: UInt8(1 << first.imm))
+            + (Int32(bitPattern: third.imm) + (viewAddress ?? 0))
         faultSite(at: a.offset, op: k) // the load, next: stepped from the shift
         load(value, A.Mem(address: at, size: access.size), signed: access.signed)
         if zLives, tLives {
@@ -340,12 +345,17 @@ extension JITCodeGenerator {
         }
     }
 
-    /// Where an access's bytes are in the host: memory + register (zero-extended) + disp.
+    /// Where an access's bytes are in the host: memory + register (zero-extended) + disp,
+    /// memory being r13 or, where the view lies low, its address (`viewAddress`).
     struct GuestAddress {
         var register: A.Reg32
         var disp: Int32
+        var viewAddress: Int32? = nil
         /// The operand of `size` bytes there.
-        func operand(size: Int) -> A.Mem { A.Mem(address: HostRegister.memory + register.q + disp, size: size) }
+        func operand(size: Int) -> A.Mem {
+            if let viewAddress { return A.Mem(address: register.q + (disp + viewAddress), size: size) }
+            return A.Mem(address: HostRegister.memory + register.q + disp, size: size)
+        }
     }
 
     /// Where the n bytes at a = x[rs1] + imm are, checked inside the limit
@@ -431,7 +441,7 @@ extension JITCodeGenerator {
     /// the reference interpreter steps the op, exactly. The caller notes the
     /// access instruction as a fault site (`faultSite`).
     mutating func guardedAddress(_ op: MicroOp) -> GuestAddress {
-        GuestAddress(register: base(op.rs1), disp: Int32(bitPattern: op.imm))
+        GuestAddress(register: base(op.rs1), disp: Int32(bitPattern: op.imm), viewAddress: viewAddress)
     }
 
     /// With guarded views, notes that the instruction at `offset` accesses guest storage for op k:

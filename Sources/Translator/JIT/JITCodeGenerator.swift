@@ -25,11 +25,14 @@ struct JITCodeGenerator {
     /// With `guarded`, accesses are not checked: the code runs with a guarded
     /// view as guest storage, and each access instruction is a fault site,
     /// listed in `scratch.faultSites` (offsets in the code, until the next block).
+    /// With `viewAddress` too (the guarded view's guest address 0, below 2^31: `LowReservation`),
+    /// accesses name it in their displacement instead of adding r13.
     static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt, context: UInt,
-                         guarded: Bool = false, listingFaults: Bool = false, buffer: A.Buffer,
+                         guarded: Bool = false, viewAddress: Int32? = nil, listingFaults: Bool = false, buffer: A.Buffer,
                          scratch: Scratch) -> UnsafeRawBufferPointer {
         var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, context: context, buffer: buffer, scratch: scratch)
         g.guarded = guarded
+        g.viewAddress = guarded ? viewAddress : nil
         g.listsFaults = listingFaults || guarded
         g.emitBlock(ops: ops)
         precondition(g.a.offset <= maximumBlockBytes, "a block's code outgrew its bound")
@@ -104,6 +107,9 @@ struct JITCodeGenerator {
     var limitEntries = 0
     /// True if the block runs with a guarded view as storage: no access is checked (`guardedAddress`).
     var guarded = false
+    /// In a guarded block, the view's guest address 0 if it lies low enough to be named in a
+    /// displacement (`LowReservation`): accesses are at [x + viewAddress + imm]; else at [r13 + x + imm].
+    var viewAddress: Int32?
     /// True if the engine runs with guarded views: every access instruction is a fault site
     /// (those of a block with checks, too: bytes of a partial page at either end of the window fault).
     var listsFaults = false

@@ -82,6 +82,49 @@ final class NativeCode {
         return v
     }
 
+    /// The low reservation (`LowReservation`), if this engine holds it, and the
+    /// one relocation l it serves: the view for l lies there (made again there
+    /// when l's window is another: a new storage, a new limit), and blocks of
+    /// l are generated with the view's address in their displacements
+    /// (`lowBase`). Blocks of other relocations use the other views, with r13.
+    /// Asked for once, at the engine's first guarded run.
+    @exclusivity(unchecked) private var low: (reservation: LowReservation, l: UInt32)?
+    @exclusivity(unchecked) private var lowAsked = false
+    @exclusivity(unchecked) private var lowView: GuardedView?
+    /// Guest address 0's host address in the low view, while the current run
+    /// uses it: what blocks translated now name in their displacements.
+    @exclusivity(unchecked) private var lowBase: Int32?
+    /// The address the cache's blocks name, if some do: a view at another
+    /// (a relocation l inside a page, whose file offset moved within it) needs them gone.
+    @exclusivity(unchecked) private var lowBaseInBlocks: Int32?
+
+    /// True if this engine holds the low reservation (for tests).
+    var holdsLowReservation: Bool { low != nil }
+
+    /// The view for relocation `l` in the low reservation, if this engine holds it for l
+    /// (asking for it first, at its first run); nil to use `view`.
+    private func lowView(file: StorageFile, l: UInt32, limit: Int) -> GuardedView? {
+        if !lowAsked {
+            lowAsked = true
+            if let r = LowReservation.acquire() { low = (r, l) }
+        }
+        guard let low, low.l == l else { return nil }
+        let window = file.advanced(by: Int(l))
+        if let v = lowView, v.file == window, v.limit == limit { return v }
+        lowView = nil // the new view replaces it there
+        guard let v = GuardedView(file: window, limit: limit, in: low.reservation) else {
+            // Blocks naming the low view must not run over another: they go, and so does the reservation.
+            cache.flush()
+            self.low = nil
+            return nil
+        }
+        precondition(UInt(bitPattern: v.base) <= LowReservation.highestBase, "the low view lies too high for a displacement")
+        let base = Int32(truncatingIfNeeded: UInt(bitPattern: v.base))
+        if let named = lowBaseInBlocks, named != base { cache.flush() }
+        lowView = v
+        return v
+    }
+
     /// The guest storage the current run is over: what `resolve` translates from.
     @exclusivity(unchecked) private var memory: UnsafeMutableRawPointer?
     @exclusivity(unchecked) private var l: UInt32 = 0
@@ -202,9 +245,11 @@ final class NativeCode {
         guard let id = cache.translate(pc: pc, l: l, limit: limit, memory: memory, timed: false) else { return nil }
         let b = cache.blocks[Int(id)]
         code.align(to: NativeCode.blockAlignment)
+        let unchecked = guarded && !checkedBlocks.contains(NativeCode.key(b))
+        if unchecked, let lowBase { lowBaseInBlocks = lowBase }
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
-                                              context: UInt(bitPattern: context),
-                                              guarded: guarded && !checkedBlocks.contains(NativeCode.key(b)),
+                                              context: UInt(bitPattern: context), guarded: unchecked,
+                                              viewAddress: unchecked ? lowBase : nil,
                                               listingFaults: guarded, buffer: assembly, scratch: scratch)
         let at = code.append(bytes), size = bytes.count
         if let faults {
@@ -287,6 +332,7 @@ final class NativeCode {
     /// The cache was flushed: every block's code goes with it.
     private func codeFlushed() {
         linkedEnd = 0
+        lowBaseInBlocks = nil
         if let faults { thirdgen_fault_table_reset(faults) }
         code.reset(keeping: trampolineBytes)
         entries = []
@@ -350,16 +396,20 @@ final class NativeCode {
         if let faults {
             // Guest address 0 is the view's first byte: generated code checks no access.
             guard let file else { preconditionFailure("a guarded engine runs over a memory file") }
-            guard let v = view(file: file.advanced(by: Int(l)), limit: limit) else {
+            guard let v = lowView(file: file, l: l, limit: limit) ?? view(file: file.advanced(by: Int(l)), limit: limit) else {
                 fatalError("the JIT could not map a view of guest storage (\(limit) bytes)")
             }
+            lowBase = v.low ? Int32(truncatingIfNeeded: UInt(bitPattern: v.base)) : nil
             context.storeBytes(of: v.base, toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
             (faults.pointee.guard_lo, faults.pointee.guard_hi) = v.guardRange
             thirdgen_set_current_fault_table(faults)
         } else {
             context.storeBytes(of: memory + Int(l), toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
         }
-        defer { if faults != nil { thirdgen_set_current_fault_table(nil) } }
+        defer {
+            if faults != nil { thirdgen_set_current_fault_table(nil) }
+            lowBase = nil
+        }
         if limit != tableLimit {
             writeLimitEntries(1...limitEntries)
             tableLimit = limit
