@@ -82,6 +82,42 @@ final class JITTests: XCTestCase {
         XCTAssertTrue(holds(try engine()), "the next engine takes it once the first is gone")
     }
 
+    /// Blocks whose accesses name their view's address cache a guest register
+    /// in r13, so a block of theirs remade with checks after a fault must
+    /// name it too, never add r13: block A, ten registers used all over it,
+    /// jumps to block B, whose scaled load faulted once (its index, -1,
+    /// wraps the guest's address at 32 bits and the fused 64-bit one past
+    /// the view), and each later turn enters the checked B from A, chained,
+    /// with A's guest register in r13.
+    func testACheckedBlockAfterOneCachingR13NamesTheView() throws {
+        let regs = [1, 2, 3, 4, 5, 6, 7, 8, 9, 16]
+        var code: [Instruction] = []
+        for (i, r) in regs.enumerated() { code += JITTests.li(r, 0x1357_9BDF &* UInt32(i + 1)) }
+        code += JITTests.li(17, 0xFFFF_FFFF) + JITTests.li(18, 0x3004) + JITTests.li(12, 6)
+        code.append(Instruction(.jal, imm: 4))
+        let a = code.count // block A
+        for round in 0..<2 {
+            for (i, r) in regs.enumerated() {
+                code.append(Instruction(round == 0 ? .add : .xor, rd: r, rs1: r, rs2: regs[(i + 1) % regs.count]))
+            }
+        }
+        code.append(Instruction(.jal, imm: 4))
+        let b = code.count // block B: x13 = word at x18 + 4 * x17, summed into x14
+        code += [Instruction(.slli, rd: 15, rs1: 17, imm: 2), Instruction(.add, rd: 15, rs1: 18, rs2: 15),
+                 Instruction(.lw, rd: 13, rs1: 15, imm: 0), Instruction(.add, rd: 14, rs1: 14, rs2: 13),
+                 Instruction(.addi, rd: 12, rs1: 12, imm: -1), Instruction(.bne, rs1: 12, rs2: 0, imm: Int32(4 * (a - b - 5))),
+                 Instruction(.halt, rs1: 0)]
+        let img = JITTests.image(code, words: [(0x3000, 0x0BAD_F00D)])
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(reference.outcome, .halted(0))
+        XCTAssertEqual(reference.registers[14], 6 &* 0x0BAD_F00D, "six loads from 0x3000")
+        let jit = try assertBothJITsEnd(like: reference, img, budget: 10_000)
+        if guarded {
+            XCTAssertEqual(jit.counters.invalidations, 1, "the block whose load faulted was remade with checks, once")
+            XCTAssertLessThanOrEqual(jit.counters.instructionsStepped, 6, "B's six ops stepped from the shift once; none since")
+        }
+    }
+
     /// A warm start (`BareJIT(machine:reusingTranslationsOf:)`) runs the
     /// blocks of the run before over a new machine's storage: the view (in the
     /// low reservation, where the first engine holds it) is made again over

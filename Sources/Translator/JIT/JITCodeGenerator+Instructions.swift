@@ -345,17 +345,17 @@ extension JITCodeGenerator {
         }
     }
 
-    /// Where an access's bytes are in the host: memory + register (zero-extended) + disp,
-    /// memory being r13 or, where the view lies low, its address (`viewAddress`).
+    /// Where an access's bytes are in the host: memory + register (zero-extended) + disp.
     struct GuestAddress {
         var register: A.Reg32
         var disp: Int32
-        var viewAddress: Int32? = nil
-        /// The operand of `size` bytes there.
-        func operand(size: Int) -> A.Mem {
-            if let viewAddress { return A.Mem(address: register.q + (disp + viewAddress), size: size) }
-            return A.Mem(address: HostRegister.memory + register.q + disp, size: size)
-        }
+    }
+
+    /// The operand of `size` bytes at `at`: memory is r13, or the view's address in the
+    /// displacement where it lies low (`viewAddress`).
+    func operand(_ at: GuestAddress, size: Int) -> A.Mem {
+        if let viewAddress { return A.Mem(address: at.register.q + (at.disp + viewAddress), size: size) }
+        return A.Mem(address: HostRegister.memory + at.register.q + at.disp, size: size)
     }
 
     /// Where the n bytes at a = x[rs1] + imm are, checked inside the limit
@@ -441,7 +441,7 @@ extension JITCodeGenerator {
     /// the reference interpreter steps the op, exactly. The caller notes the
     /// access instruction as a fault site (`faultSite`).
     mutating func guardedAddress(_ op: MicroOp) -> GuestAddress {
-        GuestAddress(register: base(op.rs1), disp: Int32(bitPattern: op.imm), viewAddress: viewAddress)
+        GuestAddress(register: base(op.rs1), disp: Int32(bitPattern: op.imm))
     }
 
     /// With guarded views, notes that the instruction at `offset` accesses guest storage for op k:
@@ -510,7 +510,7 @@ extension JITCodeGenerator {
     mutating func load(_ op: MicroOp, at k: Int) {
         let access = op.kind.access!
         let at = address(op, size: Int32(access.size), at: k)
-        let m = at.operand(size: access.size)
+        let m = operand(at, size: access.size)
         let d = host(op.rd) ?? .edx
         faultSite(at: a.offset, op: k) // the load, next
         load(d, m, signed: access.signed)
@@ -534,7 +534,7 @@ extension JITCodeGenerator {
         // The value straight from its cached register, at every width (sil, dil and bpl under a REX prefix).
         let value = host(op.rs2) ?? .edx
         if value == .edx { read(.edx, op.rs2) }
-        let m = at.operand(size: n)
+        let m = operand(at, size: n)
         faultSite(at: a.offset, op: k) // the store, next
         switch n {
         case 1: a.mov(m, value.b)

@@ -25,14 +25,15 @@ struct JITCodeGenerator {
     /// With `guarded`, accesses are not checked: the code runs with a guarded
     /// view as guest storage, and each access instruction is a fault site,
     /// listed in `scratch.faultSites` (offsets in the code, until the next block).
-    /// With `viewAddress` too (the guarded view's guest address 0, below 2^31: `LowReservation`),
-    /// accesses name it in their displacement instead of adding r13.
+    /// With `viewAddress` (guest address 0 in a view below 2^31: `LowReservation`), accesses,
+    /// checked or not, name it in their displacement instead of adding r13, which caches a guest register.
     static func generate(_ b: Block, id: Int32, ops: UnsafePointer<MicroOp>, origin: UInt, exit: UInt, context: UInt,
                          guarded: Bool = false, viewAddress: Int32? = nil, listingFaults: Bool = false, buffer: A.Buffer,
                          scratch: Scratch) -> UnsafeRawBufferPointer {
         var g = JITCodeGenerator(block: b, id: id, origin: origin, exit: exit, context: context, buffer: buffer, scratch: scratch)
         g.guarded = guarded
-        g.viewAddress = guarded ? viewAddress : nil
+        g.viewAddress = viewAddress
+        if viewAddress != nil { g.hostRegisters = JITCodeGenerator.cacheRegistersWithR13 }
         g.listsFaults = listingFaults || guarded
         g.emitBlock(ops: ops)
         precondition(g.a.offset <= maximumBlockBytes, "a block's code outgrew its bound")
@@ -103,12 +104,17 @@ struct JITCodeGenerator {
     /// that call one and come back reload. The last, ebp, only in blocks
     /// without stores (in the others rbp holds the code map).
     static let cacheRegisters: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .r14d, .ebx, .ebp]
+    /// The same and r13, for blocks whose accesses name their view's address (`viewAddress`):
+    /// r13 holds guest storage's address for the others only.
+    static let cacheRegistersWithR13: [A.Reg32] = [.esi, .edi, .r8d, .r9d, .r10d, .r11d, .r14d, .ebx, .r13d, .ebp]
+    /// This block's: `cacheRegistersWithR13` where it has a `viewAddress`, else `cacheRegisters`.
+    var hostRegisters = JITCodeGenerator.cacheRegisters
     /// The largest k of a `JITContext.limitLess(k)` entry this block compares with (`limit(less:)`).
     var limitEntries = 0
     /// True if the block runs with a guarded view as storage: no access is checked (`guardedAddress`).
     var guarded = false
-    /// In a guarded block, the view's guest address 0 if it lies low enough to be named in a
-    /// displacement (`LowReservation`): accesses are at [x + viewAddress + imm]; else at [r13 + x + imm].
+    /// The view's guest address 0 if it lies low enough to be named in a displacement
+    /// (`LowReservation`): accesses are at [x + viewAddress + imm]; else at [r13 + x + imm].
     var viewAddress: Int32?
     /// True if the engine runs with guarded views: every access instruction is a fault site
     /// (those of a block with checks, too: bytes of a partial page at either end of the window fault).
@@ -329,7 +335,7 @@ struct JITCodeGenerator {
 
     func host(_ r: UInt8) -> A.Reg32? {
         let i = allocation.cached[Int(r)]
-        return i < 0 ? nil : JITCodeGenerator.cacheRegisters[Int(i)]
+        return i < 0 ? nil : hostRegisters[Int(i)]
     }
 
     /// How much more a use inside one of the block's loops counts than one
@@ -406,7 +412,7 @@ struct JITCodeGenerator {
             let threshold = loop ? 2 : 3
             var candidates: UInt32 = 0
             for r in 1..<32 where uses[r] >= threshold { candidates |= 1 << r }
-            for i in 0..<JITCodeGenerator.cacheRegisters.count - (mapInRBP ? 1 : 0) {
+            for i in 0..<hostRegisters.count - (mapInRBP ? 1 : 0) {
                 var best = 0, rest = candidates
                 while rest != 0 { // the candidates from the lowest number up
                     let r = rest.trailingZeroBitCount

@@ -6,7 +6,9 @@ import Machine
 /// carry a helper's arguments); the rest cache guest registers
 /// (`JITCodeGenerator.cacheRegisters`), except that a block with stores
 /// gives rbp to the code map, loaded at its entry (no value in a cache
-/// register outlives its block, so each block may choose). The context is
+/// register outlives its block, so each block may choose). Blocks whose
+/// accesses name their view's address (`LowReservation`) cache a guest
+/// register in r13 too: every block of their run is one of them. The context is
 /// reached RIP-relatively (it lives in the data page just below the code,
 /// `CodeMemory.data`), so no register holds it; the access limit is read
 /// from it where needed.

@@ -246,10 +246,10 @@ final class NativeCode {
         let b = cache.blocks[Int(id)]
         code.align(to: NativeCode.blockAlignment)
         let unchecked = guarded && !checkedBlocks.contains(NativeCode.key(b))
-        if unchecked, let lowBase { lowBaseInBlocks = lowBase }
+        if let lowBase { lowBaseInBlocks = lowBase }
         let bytes = JITCodeGenerator.generate(b, id: id, ops: cache.ops, origin: code.address(code.used), exit: exitAddress,
                                               context: UInt(bitPattern: context), guarded: unchecked,
-                                              viewAddress: unchecked ? lowBase : nil,
+                                              viewAddress: lowBase,
                                               listingFaults: guarded, buffer: assembly, scratch: scratch)
         let at = code.append(bytes), size = bytes.count
         if let faults {
