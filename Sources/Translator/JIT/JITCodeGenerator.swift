@@ -239,6 +239,10 @@ struct JITCodeGenerator {
         /// back and leaves for the reference interpreter to step from op `at`
         /// (it traps at the first access out of bounds, if one is).
         case step(A.Label, at: Int)
+        /// A loop's branch (`op`, taken on `condition`) found the budget short
+        /// of its next turn's `turn` ops: compare; taken, on to `taken` (a `slow`
+        /// stub); not taken, give the turn's charge back and go on at `notTaken`.
+        case shortTurn(A.Label, MicroOp, A.Condition, turn: Int32, notTaken: A.Label, taken: A.Label)
         /// A taken branch at op `from`: jump to `target`.
         case taken(A.Label, from: Int, target: UInt32)
         /// A jalr whose target (eax) missed the jump cache.
@@ -780,6 +784,12 @@ struct JITCodeGenerator {
         switch stub {
         case .slow(let label, let i, let cached):
             leave(at: i, from: label, writeBack: cached, through: .leaveSlow)
+        case .shortTurn(let label, let op, let c, let turn, let notTaken, let taken):
+            a.bind(label)
+            compare(op)
+            a.j(c, taken) // charged for ops i... (the turn too), as the slow stub gives back
+            a.add(HostRegister.budget, turn)
+            a.jmp(notTaken)
         case .step(let label, let k):
             a.bind(label)
             a.mov(.ecx, UInt32(k))
