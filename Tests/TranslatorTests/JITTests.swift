@@ -118,6 +118,47 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// Two computed-jump targets whose P share a set of the jump cache
+    /// (0x1400 and 0x1C00, 2 KiB apart), called in turn a hundred times: both
+    /// stay in the set's two ways, so only the first calls miss (a
+    /// direct-mapped cache missed every call), and the run ends as the
+    /// reference's does.
+    func testJumpTargetsSharingASetAreBothFound() throws {
+        var code = JITTests.li(5, 0x1400) + JITTests.li(6, 0x1C00) + JITTests.li(7, 100)
+        let loop = code.count
+        code += [Instruction(.jalr, rd: 1, rs1: 5, imm: 0), Instruction(.jalr, rd: 1, rs1: 6, imm: 0),
+                 Instruction(.addi, rd: 7, rs1: 7, imm: -1)]
+        code += [Instruction(.bne, rs1: 7, rs2: 0, imm: Int32(4 * (loop - code.count))), Instruction(.halt, rs1: 0)]
+        let routines = [(0x1400, Instruction(.addi, rd: 8, rs1: 8, imm: 1)), (0x1C00, Instruction(.addi, rd: 9, rs1: 9, imm: 2))]
+        let words = routines.flatMap { at, body in [(at, body.encoded), (at + 4, Instruction(.jalr, rs1: 1, imm: 0).encoded)] }
+        XCTAssertEqual(JumpCache.set(0x1400), JumpCache.set(0x1C00), "the two routines share a set")
+        let img = JITTests.image(code, words: words)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(reference.outcome, .halted(0))
+        XCTAssertEqual([reference.registers[8], reference.registers[9]], [100, 200])
+        let jit = try assertBothJITsEnd(like: reference, img, budget: 10_000)
+        XCTAssertLessThanOrEqual(jit.processor.state(for: jit.machine).code.jumpCacheMisses, 8, "misses only while the cache fills")
+    }
+
+    /// A block invalidated while the jump cache holds it in its set's second
+    /// way leaves that way too: routine A (0x1400) is called, then B (0x1C00,
+    /// the same set), which pushes A to the second way; a store rewrites A's
+    /// first instruction, and the next call of A runs the new one.
+    func testAnInvalidatedTargetLeavesEitherWay() throws {
+        let rewritten = Instruction(.addi, rd: 8, rs1: 8, imm: 5)
+        var code = JITTests.li(5, 0x1400) + JITTests.li(6, 0x1C00)
+        code += [Instruction(.jalr, rd: 1, rs1: 5, imm: 0), Instruction(.jalr, rd: 1, rs1: 6, imm: 0)]
+        code += JITTests.li(10, rewritten.encoded) + [Instruction(.sw, rs1: 5, rs2: 10, imm: 0)]
+        code += [Instruction(.jalr, rd: 1, rs1: 5, imm: 0), Instruction(.halt, rs1: 0)]
+        let routines = [(0x1400, Instruction(.addi, rd: 8, rs1: 8, imm: 1)), (0x1C00, Instruction(.addi, rd: 9, rs1: 9, imm: 2))]
+        let words = routines.flatMap { at, body in [(at, body.encoded), (at + 4, Instruction(.jalr, rs1: 1, imm: 0).encoded)] }
+        let img = JITTests.image(code, words: words)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(reference.outcome, .halted(0))
+        XCTAssertEqual(reference.registers[8], 6, "A's first run added 1, its rewritten one 5")
+        try assertBothJITsEnd(like: reference, img, budget: 10_000)
+    }
+
     /// A warm start (`BareJIT(machine:reusingTranslationsOf:)`) runs the
     /// blocks of the run before over a new machine's storage: the view (in the
     /// low reservation, where the first engine holds it) is made again over

@@ -609,6 +609,10 @@ extension JITCodeGenerator {
         }
     }
 
+    /// Where a jalr's target (eax) is looked for in the jump cache: its set's first way, at
+    /// rdx (the cache) + rcx (the set's index times 4) * 8; the second way 16 bytes on.
+    static let firstWay = A.Address(base: .rdx, index: .rcx, scale: UInt8(JumpCache.ways * JumpCache.entryBytes / 4))
+
     /// jalr: the target's block from the jump cache, or from `resolve`, which fills the entry.
     mutating func indirectJump(_ op: MicroOp, at k: Int) {
         read(.eax, op.rs1)
@@ -616,11 +620,11 @@ extension JITCodeGenerator {
         a.and(.eax, -2)
         if Int(op.rd) != MicroOp.writeSink { write(op.rd, pc(k) &+ 4) }
         writeBack()
-        // Entry (P >> 2) mod entries, at 16 bytes each: (P & (entries - 1) << 2) * 4 bytes in.
+        // Set (P >> 2) mod sets, at 32 bytes each (two ways of 16): (P & (sets - 1) << 2) * 8 bytes in.
         a.mov(.ecx, .eax)
-        a.and(.ecx, Int32(JumpCache.entries - 1) << 2)
+        a.and(.ecx, Int32(JumpCache.sets - 1) << 2)
         a.mov(.rdx, .qword[field(JITContext.jumpCache)])
-        let entry = A.Address(base: .rdx, index: .rcx, scale: UInt8(JumpCache.entryBytes / 4))
+        let entry = JITCodeGenerator.firstWay
         a.cmp(.eax, .dword[entry])
         let miss = a.newLabel()
         a.j(.ne, miss)

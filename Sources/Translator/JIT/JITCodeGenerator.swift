@@ -245,7 +245,7 @@ struct JITCodeGenerator {
         case shortTurn(A.Label, MicroOp, A.Condition, turn: Int32, notTaken: A.Label, taken: A.Label)
         /// A taken branch at op `from`: jump to `target`.
         case taken(A.Label, from: Int, target: UInt32)
-        /// A jalr whose target (eax) missed the jump cache.
+        /// A jalr whose target (eax) missed the jump cache's first way: the second, then `resolve`.
         case indirectMiss(A.Label)
     }
 
@@ -820,6 +820,11 @@ struct JITCodeGenerator {
             jump(to: target, from: k)
         case .indirectMiss(let label):
             a.bind(label)
+            let second = JITCodeGenerator.firstWay + Int32(JumpCache.entryBytes), miss = a.newLabel()
+            a.cmp(.eax, .dword[second])
+            a.j(.ne, miss)
+            a.jmp(.qword[second + 8])
+            a.bind(miss)
             a.mov(.esi, .eax)
             a.xor(.edx, .edx)
             a.mov(.ecx, 1)

@@ -36,6 +36,8 @@ final class NativeCode {
     @exclusivity(unchecked) private var enter: Enter
     /// Chain sites patched so far (links made).
     @exclusivity(unchecked) private(set) var linksPatched: UInt64 = 0
+    /// Computed jumps whose target missed both ways of the jump cache (for tests).
+    @exclusivity(unchecked) private(set) var jumpCacheMisses: UInt64 = 0
     /// Code bytes generated (across flushes).
     @exclusivity(unchecked) private(set) var bytesGenerated: UInt64 = 0
 
@@ -282,6 +284,7 @@ final class NativeCode {
     /// executor must handle it (no block yet and no room, a block to verify,
     /// an unfetchable P).
     fileprivate func resolve(pc: UInt32, site: UInt, indirect: Bool) -> UInt {
+        if indirect { jumpCacheMisses += 1 }
         var found = cache.lookup(pc: pc, l: l)
         if found == nil, hasRoomForBlock, let memory { found = translateWithoutFlush(pc: pc, memory: memory) }
         // The target must be current and inside the bound: blocks do not check it on entry.
@@ -292,10 +295,14 @@ final class NativeCode {
         linkedEnd = max(linkedEnd, Int(cache.blocks[Int(id)].end))
         let entry = entries[Int(id)]
         if indirect {
-            let slot = JumpCache.index(pc) * JumpCache.entryBytes
-            // SAFETY: index(pc) < entries, so the entry lies inside the jump cache.
-            jumpCache.storeBytes(of: pc, toByteOffset: slot, as: UInt32.self)
-            jumpCache.storeBytes(of: entry, toByteOffset: slot + 8, as: UInt.self)
+            // SAFETY (the loads and stores): both ways of P's set lie inside the jump cache (set(pc) < sets).
+            let set = JumpCache.set(pc), second = set + JumpCache.entryBytes
+            if jumpCache.load(fromByteOffset: set, as: UInt32.self) != pc { // the first way's target becomes the second's
+                jumpCache.storeBytes(of: jumpCache.load(fromByteOffset: set + 8, as: UInt.self), toByteOffset: second + 8, as: UInt.self)
+                jumpCache.storeBytes(of: jumpCache.load(fromByteOffset: set, as: UInt32.self), toByteOffset: second, as: UInt32.self)
+            }
+            jumpCache.storeBytes(of: pc, toByteOffset: set, as: UInt32.self)
+            jumpCache.storeBytes(of: entry, toByteOffset: set + 8, as: UInt.self)
             return entry
         }
         // SAFETY: `site` is a chain site of a block in the used part of code memory.
@@ -313,10 +320,13 @@ final class NativeCode {
     /// Block `id` was invalidated: every site patched to jump to it goes back to its stub, and its jump cache entry goes.
     private func unchain(_ id: Int32) {
         guard Int(id) < incoming.count else { return }
-        let slot = JumpCache.index(cache.blocks[Int(id)].pc) * JumpCache.entryBytes
-        // SAFETY: index(pc) < entries, so the entry lies inside the jump cache.
-        if jumpCache.load(fromByteOffset: slot + 8, as: UInt.self) == entries[Int(id)] {
-            jumpCache.storeBytes(of: JumpCache.empty, toByteOffset: slot, as: UInt32.self)
+        let set = JumpCache.set(cache.blocks[Int(id)].pc)
+        for way in 0..<JumpCache.ways {
+            let slot = set + way * JumpCache.entryBytes
+            // SAFETY: both ways of the set lie inside the jump cache.
+            if jumpCache.load(fromByteOffset: slot + 8, as: UInt.self) == entries[Int(id)] {
+                jumpCache.storeBytes(of: JumpCache.empty, toByteOffset: slot, as: UInt32.self)
+            }
         }
         for site in incoming[Int(id)] { code.patch32(atAddress: site.address, site.unchained) }
         incoming[Int(id)] = []
