@@ -589,6 +589,39 @@ final class JITTests: XCTestCase {
         }
     }
 
+    /// An add and its carry with an op between them (`spreadCarry`): random
+    /// triples over a few registers, so that the op in the middle reads the
+    /// sum, or writes the add's operands, its sum or the carry, or neither
+    /// (only then is it moved first); each triple is its own block, on edge
+    /// values, and the bare JIT ends exactly where the reference does.
+    func testCarriesWithAnOpBetween() throws {
+        var rng = SplitMix64(seed: 0xCA44)
+        let registers = [0, 1, 2, 5, 6], values: [UInt32] = [0, 1, 0x7FFF_FFFF, 0x8000_0000, 0xFFFF_FFFF, 0xFFFF_FFF7, 33]
+        let middles: [Opcode] = [.add, .xor, .sltu, .mul, .addi, .slli, .srai, .lui]
+        var moved = 0
+        for program in 0..<6 {
+            var code = JITTests.li(16, 0x3000)
+            for t in 0..<60 {
+                let d = [1, 2, 5, 6].randomElement(using: &rng)!
+                let a0 = registers.randomElement(using: &rng)!, b0 = registers.randomElement(using: &rng)!
+                guard let x = [a0, b0].filter({ $0 != d }).randomElement(using: &rng) else { continue }
+                let c = registers.randomElement(using: &rng)!
+                var m = Instruction.random(middles.randomElement(using: &rng)!, registers: 0...6, using: &rng)
+                if Bool.random(using: &rng) { m.rd = [d, a0, b0, c].randomElement(using: &rng)! }
+                if Bool.random(using: &rng) { m.rs1 = d }
+                let readsD = m.op.format != .u && m.rs1 == d || m.op.format == .r && m.rs2 == d
+                if !readsD, ![d, a0, b0].contains(m.rd) { moved += 1 }
+                for r in [1, 2, 5, 6] { code += JITTests.li(r, values.randomElement(using: &rng)!) }
+                code.append(Instruction(.jal, imm: 4)) // a block for this triple
+                code += [Instruction(.add, rd: d, rs1: a0, rs2: b0), m, Instruction(.sltu, rd: c, rs1: d, rs2: x)]
+                code.append(Instruction(.jal, imm: 4))
+                for (i, r) in [1, 2, 5, 6].enumerated() { code.append(Instruction(.sw, rs1: 16, rs2: r, imm: Int32(16 * t + 4 * i))) }
+            }
+            try assertBareJITHaltsLikeTheReference(code + [Instruction(.halt, rs1: 0)], "program \(program)")
+        }
+        XCTAssertGreaterThan(moved, 50, "many triples have an op that may go first")
+    }
+
     /// `add d, a, b; sltu c, d, x` (x = a or b) takes its carry from the add:
     /// every aliasing of d, a, b, c and x among cached registers (x1, x2),
     /// registers only the pair uses (x5, x6) and x0, on sums that carry and

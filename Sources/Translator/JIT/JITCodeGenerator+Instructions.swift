@@ -89,15 +89,36 @@ extension JITCodeGenerator {
         return true
     }
 
+    /// True if `first` and `second` are an add and its carry (`carry`).
+    static func isCarry(_ first: MicroOp, _ second: MicroOp) -> Bool {
+        let d = first.rd, x = second.rs2
+        return first.kind == .add && second.kind == .sltu && second.rs1 == d && x != d && (x == first.rs1 || x == first.rs2)
+            && Int(d) != MicroOp.writeSink && Int(second.rd) != MicroOp.writeSink
+    }
+
+    /// `add d, a, b`, an op m, then `sltu c, d, x`: the add and its carry
+    /// (`carry`) with m between them, where compilers put the high words' add
+    /// of 64-bit arithmetic (bignum's limb loop does). m goes first and the
+    /// two are made a pair, when that changes nothing: m cannot leave the
+    /// block (so nothing outside sees the order), does not read d, and writes
+    /// neither d nor a nor b. Returns false (emitting nothing) for other triples.
+    mutating func spreadCarry(_ first: MicroOp, _ m: MicroOp, _ third: MicroOp, at k: Int) -> Bool {
+        guard JITCodeGenerator.isCarry(first, third), !m.kind.mayLeave else { return false }
+        let (reads, writes) = m.kind.registerUse, d = first.rd
+        guard !(reads >= 1 && m.rs1 == d), !(reads >= 2 && m.rs2 == d),
+              !(writes && (m.rd == d || m.rd == first.rs1 || m.rd == first.rs2)) else { return false }
+        emit(m, at: k + 1)
+        return carry(first, third)
+    }
+
     /// `add d, a, b` then `sltu c, d, x` with x one of a and b (not d): the
     /// carry out of a 32-bit add (d < x exactly when a + b wrapped), as
     /// 64-bit arithmetic on RV32 spells it. The add is made with x86's `add`,
     /// whose carry flag `setb` turns into c, instead of comparing again.
     /// Neither op can leave the block. Returns false (emitting nothing) for other pairs.
     mutating func carry(_ first: MicroOp, _ second: MicroOp) -> Bool {
-        let d = first.rd, a0 = first.rs1, b0 = first.rs2, c = second.rd, x = second.rs2
-        guard first.kind == .add, second.kind == .sltu, second.rs1 == d, x != d, x == a0 || x == b0,
-              Int(d) != MicroOp.writeSink, Int(c) != MicroOp.writeSink else { return false }
+        guard JITCodeGenerator.isCarry(first, second) else { return false }
+        let d = first.rd, a0 = first.rs1, b0 = first.rs2, c = second.rd
         // c's 0 first (the xor clobbers the flags), in c's own host register if nothing the add reads or writes is c.
         let bit: A.Reg32 = host(c).flatMap { c != a0 && c != b0 && c != d ? $0 : nil } ?? .ecx
         a.xor(bit, bit)
