@@ -113,8 +113,8 @@ struct ChainSite {
 /// generated code: two-way set-associative by P. A set's first way holds
 /// the target filled there last, its second the one before, so two targets
 /// whose P share a set are both found (wordfreq's returns to 0x1268 and
-/// 0x2268, 4 KiB apart, took turns 12,000 times each in one entry when it was
-/// direct-mapped, like QEMU's, each turn a call to `resolve`). It
+/// 0x2268, 4 KiB apart, took turns 6,000 times each a run in one entry when
+/// it was direct-mapped, like QEMU's, each turn a call to `resolve`). It
 /// holds blocks of the current relocation only (cleared when l changes),
 /// and an entry goes when its block is invalidated.
 enum JumpCache {
