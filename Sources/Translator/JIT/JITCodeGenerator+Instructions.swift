@@ -57,7 +57,8 @@ extension JITCodeGenerator {
         let t = first.rd, x = first.rs1, z = second.rd, d = third.rd
         let b = second.rs1 == t ? second.rs2 : second.rs1
         guard b != t, Int(z) != MicroOp.writeSink else { return false }
-        // The address's base, in rax: memory + b, or b alone where the view's address is the displacement.
+        // The address's base: memory + b in rax, or, where the view's address is the displacement,
+        // b itself (in its host register, or loaded into rax).
         let baseRegister: A.Reg64
         if let hb = host(b) {
             if viewAddress == nil { a.lea(.rax, HostRegister.memory + hb.q) }
@@ -593,8 +594,8 @@ extension JITCodeGenerator {
     /// test, the same loop ran 0.43-0.60 ns per turn by where it lay in a
     /// 64-byte line on this AMD EPYC; this way 0.44-0.52: a C harness running
     /// matmul's inner loop at every 4-byte offset.) Where the budget is short,
-    /// the stub gives the charge back and compares: not taken, it runs on;
-    /// taken, it leaves at op i (`Stub.slow`).
+    /// a stub compares: taken, it leaves at op i (`Stub.slow`, which gives the
+    /// charge back with the rest); not taken, it gives the turn back and runs on.
     mutating func branch(_ c: A.Condition, _ op: MicroOp, at k: Int) {
         if let i = opIndex(op.imm), i <= k, let label = landing(i), staysInAllocation(i) {
             // A loop inside this block: taken is the hot path, so it stays inline.
