@@ -83,6 +83,8 @@ final class GuardedView {
         self.file = file
         self.limit = limit
         self.low = low != nil
+        precondition(low == nil || UInt(bitPattern: base) <= LowReservation.highestBase,
+                     "the low view lies too high for a displacement")
         #else
         return nil
         #endif
@@ -95,6 +97,10 @@ final class GuardedView {
         if !low { munmap(reservation, reserved) }
         #endif
     }
+
+    /// Guest address 0's host address as a 32-bit displacement, for a view in the low
+    /// reservation (`JITCodeGenerator.viewAddress`); nil for one anywhere else.
+    var displacement: Int32? { low ? Int32(truncatingIfNeeded: UInt(bitPattern: base)) : nil }
 
     /// The reservation's host address range, for the fault table.
     var guardRange: (low: UInt, high: UInt) {

@@ -120,9 +120,7 @@ final class NativeCode {
             self.low = nil
             return nil
         }
-        precondition(UInt(bitPattern: v.base) <= LowReservation.highestBase, "the low view lies too high for a displacement")
-        let base = Int32(truncatingIfNeeded: UInt(bitPattern: v.base))
-        if let named = lowBaseInBlocks, named != base { cache.flush() }
+        if let named = lowBaseInBlocks, named != v.displacement { cache.flush() }
         lowView = v
         return v
     }
@@ -409,7 +407,7 @@ final class NativeCode {
             guard let v = lowView(file: file, l: l, limit: limit) ?? view(file: file.advanced(by: Int(l)), limit: limit) else {
                 fatalError("the JIT could not map a view of guest storage (\(limit) bytes)")
             }
-            lowBase = v.low ? Int32(truncatingIfNeeded: UInt(bitPattern: v.base)) : nil
+            lowBase = v.displacement
             context.storeBytes(of: v.base, toByteOffset: Int(JITContext.memory), as: UnsafeMutableRawPointer.self)
             (faults.pointee.guard_lo, faults.pointee.guard_hi) = v.guardRange
             thirdgen_set_current_fault_table(faults)
