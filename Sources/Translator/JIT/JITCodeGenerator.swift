@@ -644,9 +644,8 @@ struct JITCodeGenerator {
                 switchAllocation(to: n + 1) // into a loop with registers of its own
                 a.bind(regionLoops[n])
             }
-            if op.kind == .slli || op.kind == .add, !joined(k + 1), !joined(k + 2), case let second = ops[Int(block.first) + k + 1],
-               op.kind == .slli ? second.kind == .add || second.kind == .srai : !second.kind.mayLeave,
-               // op k + 1 does not end the block, so op k + 2 is the block's
+            if !op.kind.endsBlock, !joined(k + 1), !joined(k + 2), case let second = ops[Int(block.first) + k + 1],
+               !second.kind.endsBlock, // so op k + 2 is the block's
                case let third = ops[Int(block.first) + k + 2], triple(op, second, third, at: k) {
                 forget(op.rd) // the triple writes the three ops' rd
                 forget(second.rd)
@@ -687,8 +686,11 @@ struct JITCodeGenerator {
     /// Ops k to k + 2 (no jump leads to k + 1 or k + 2) as one shape, if they
     /// make one (`scaledLoad`, `bitMask`, `spreadCarry`): true if emitted.
     mutating func triple(_ first: MicroOp, _ second: MicroOp, _ third: MicroOp, at k: Int) -> Bool {
-        first.kind == .add ? spreadCarry(first, second, third, at: k)
-            : scaledLoad(first, second, third, at: k) || bitMask(first, second, third)
+        switch first.kind { // as in `pair`: only the matchers whose first op this can be
+        case .slli: return scaledLoad(first, second, third, at: k) || bitMask(first, second, third)
+        case .add: return spreadCarry(first, second, third, at: k)
+        default: return false
+        }
     }
 
     /// Ops k and k + 1 (no jump leads to k + 1) as one shape, if they make
