@@ -82,6 +82,37 @@ final class JITTests: XCTestCase {
         XCTAssertTrue(holds(try engine()), "the next engine takes it once the first is gone")
     }
 
+    /// The low reservation outlives its engines, so the window of the last
+    /// view made there must go when its engine does: engine A loads its
+    /// storage's word at 0x5000 and goes; engine B runs under a bound of
+    /// 0x4000 (its window smaller), and the same load, past its bound, traps
+    /// as the reference's does instead of reading A's storage through pages
+    /// left mapped.
+    func testTheLowReservationKeepsNoWindowOfAnEngineGone() throws {
+        guard JITTranslator.guardedViewsByDefault, getenv("THIRDGEN_JIT_LOW") == nil else {
+            throw XCTSkip("guarded views or the low reservation are switched off")
+        }
+        let code = JITTests.li(1, 0x5000) + [Instruction(.jal, imm: 4), Instruction(.lw, rd: 2, rs1: 1, imm: 0),
+                                              Instruction(.halt, rs1: 0)]
+        let img = JITTests.image(code, words: [(0x5000, 0x5EC7_E7)])
+        func machine(bound b: UInt32) -> Machine {
+            let m = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+            m.psw = PSW(mode: m.psw.mode, pc: m.psw.pc, l: 0, b: b)
+            return m
+        }
+        var a: BareJIT? = try BareJIT(machine: machine(bound: UInt32(JITTests.memory)))
+        _ = a!.run(budget: 1_000)
+        XCTAssertEqual(a!.machine.registers[2], 0x5EC7_E7, "A read its word")
+        XCTAssertTrue(a!.processor.state(for: a!.machine).code.holdsLowReservation, "A held the low reservation")
+        a = nil
+        let reference = machine(bound: 0x4000).runToEnd(budget: 1_000)
+        XCTAssertEqual(reference.outcome, .halted(TrapCause.memory.rawValue), "the load past B's bound traps")
+        let b = try BareJIT(machine: machine(bound: 0x4000))
+        let exit = b.run(budget: 1_000)
+        XCTAssertTrue(b.processor.state(for: b.machine).code.holdsLowReservation, "B holds it after A")
+        XCTAssertNil(b.machine.snapshot(outcome: Outcome(exit)).firstDifference(from: reference))
+    }
+
     /// Blocks whose accesses name their view's address cache a guest register
     /// in r13, so a block of theirs remade with checks after a fault must
     /// name it too, never add r13: block A, ten registers used all over it,

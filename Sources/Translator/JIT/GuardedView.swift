@@ -30,8 +30,8 @@ final class GuardedView {
     /// The reservation: [reservation, reservation + reserved).
     let reservation: UnsafeMutableRawPointer
     let reserved: Int
-    /// True if the view lies in the low reservation (`LowReservation`).
-    let low: Bool
+    /// The low reservation, if the view lies there (`LowReservation`).
+    let low: LowReservation?
 
     static let page = 4096
     /// Past `reach`: the largest displacement (2047) and access (4 bytes), rounded up.
@@ -62,19 +62,26 @@ final class GuardedView {
         let start = skew == 0 ? first : first + page // the window's first page boundary
         let end = (offset + limit) / page * page // its last
         reserved = GuardedView.reservationBytes
-        // SAFETY: a fresh inaccessible reservation, MAP_NORESERVE (it commits nothing), unmapped in deinit;
-        // or the low reservation, all of it this engine's, made inaccessible again (the last view's window goes).
-        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (low == nil ? 0 : MAP_FIXED)
-        guard let r = mmap(low?.address, reserved, PROT_NONE, flags, -1, 0), r != MAP_FAILED else {
-            return nil
+        let r: UnsafeMutableRawPointer
+        if let low {
+            low.vacate() // the view there before goes (its window inaccessible again)
+            r = low.address
+        } else {
+            // SAFETY: a fresh inaccessible reservation, MAP_NORESERVE (it commits nothing), unmapped in deinit.
+            guard let fresh = mmap(nil, reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+                  fresh != MAP_FAILED else { return nil }
+            r = fresh
         }
         // Guest address 0, file offset `offset`, is at r + below + skew: file offset f at r + below + (f - first).
+        let at = r + GuardedView.below + (start - first)
+        window = (at, max(0, end - start))
         if end > start {
-            let at = r + GuardedView.below + (start - first)
-            // SAFETY: MAP_FIXED inside our own reservation (below + page + end - start <= reserved); the file
-            // holds bytes start ..< end (the window lies inside the storage it was made for).
+            // SAFETY: MAP_FIXED inside the reservation (below + page + end - start <= reserved), over pages
+            // inaccessible until now (a fresh reservation, or a vacated low one); the file holds bytes
+            // start ..< end (the window lies inside the storage it was made for).
             guard mmap(at, end - start, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, file.descriptor, off_t(start)) == at else {
-                if low == nil { munmap(r, reserved) } // the low reservation stays reserved, inaccessible
+                // The low reservation stays reserved, inaccessible (a failed MAP_FIXED may have left a hole).
+                if low == nil { munmap(r, reserved) } else { GuardedView.close(window) }
                 return nil
             }
         }
@@ -82,9 +89,10 @@ final class GuardedView {
         base = r + GuardedView.below + skew
         self.file = file
         self.limit = limit
-        self.low = low != nil
+        self.low = low
         precondition(low == nil || UInt(bitPattern: base) <= LowReservation.highestBase,
                      "the low view lies too high for a displacement")
+        low?.occupy(self)
         #else
         return nil
         #endif
@@ -93,14 +101,28 @@ final class GuardedView {
     deinit {
         #if os(Linux) && arch(x86_64)
         // SAFETY: the reservation made in init; no generated code runs with this view once it is dropped.
-        // The low reservation's view goes with the reservation (or is replaced by the next view there).
-        if !low { munmap(reservation, reserved) }
+        // In the low reservation, which stays, only this view's window goes (if a later view has not replaced it).
+        if let low { low.vacate(self) } else { munmap(reservation, reserved) }
+        #endif
+    }
+
+    /// The pages of the window mapped: [address, address + bytes).
+    fileprivate let window: (address: UnsafeMutableRawPointer, bytes: Int)
+
+    /// Makes `window` inaccessible again: the reservation's pages there anonymous, PROT_NONE, nothing
+    /// committed (the memory file's pages no longer mapped there).
+    fileprivate static func close(_ window: (address: UnsafeMutableRawPointer, bytes: Int)) {
+        #if os(Linux) && arch(x86_64)
+        guard window.bytes > 0 else { return }
+        // SAFETY: MAP_FIXED over a view's own window, inside its reservation.
+        let r = mmap(window.address, window.bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0)
+        precondition(r == window.address, "a guarded view's window could not be made inaccessible again")
         #endif
     }
 
     /// Guest address 0's host address as a 32-bit displacement, for a view in the low
     /// reservation (`JITCodeGenerator.viewAddress`); nil for one anywhere else.
-    var displacement: Int32? { low ? Int32(truncatingIfNeeded: UInt(bitPattern: base)) : nil }
+    var displacement: Int32? { low == nil ? nil : Int32(truncatingIfNeeded: UInt(bitPattern: base)) }
 
     /// The reservation's host address range, for the fault table.
     var guardRange: (low: UInt, high: UInt) {
@@ -119,13 +141,26 @@ final class GuardedView {
 ///
 /// Only one, because each view reserves `GuardedView.reservationBytes` (more
 /// than 36 GiB) and only its start need lie low. The first guarded engine to
-/// ask holds it until it goes; the others use views anywhere, with r13.
+/// ask holds it (an instance of this class is its hold) until it goes; the
+/// others use views anywhere, with r13. The reservation itself is made once
+/// and kept for the life of the process, inaccessible but for the window of
+/// the view in it: making and unmapping 36 GiB of address space for each
+/// short run cost a few microseconds of it (`bench nano`'s callret).
 /// `THIRDGEN_JIT_LOW=off` in the environment leaves it unused (an experiment knob).
 final class LowReservation {
     let address: UnsafeMutableRawPointer
     let size = GuardedView.reservationBytes
 
-    private static let held = Mutex(false)
+    /// The process's reservation (its address, once made), whether making it was tried, and whether an engine holds it.
+    private struct Shared {
+        var address: UInt?
+        var tried = false
+        var held = false
+    }
+    private static let shared = Mutex(Shared())
+
+    /// The view whose window is mapped in the reservation now, and that window.
+    private var occupant: (view: ObjectIdentifier, window: (address: UnsafeMutableRawPointer, bytes: Int))?
 
     /// Where it is tried, in turn: the first range the host has free (MAP_FIXED_NOREPLACE).
     /// Each leaves guest address 0 (at most `below` plus a page in) far enough below 2^31
@@ -135,26 +170,38 @@ final class LowReservation {
     /// The highest host address of guest address 0 a displacement can name.
     static let highestBase = UInt(Int32.max) - 4096
 
-    /// The reservation, if no engine holds it, it is not switched off, and the host has a candidate range free.
+    /// The reservation, if no engine holds it, it is not switched off, and the host had a candidate range free.
     static func acquire() -> LowReservation? {
         #if os(Linux) && arch(x86_64)
         if let setting = getenv("THIRDGEN_JIT_LOW"), String(cString: setting) == "off" { return nil }
-        guard held.withLock({ taken in
-            if taken { return false }
-            taken = true
-            return true
-        }) else { return nil }
+        let address: UInt? = shared.withLock { s in
+            if s.held { return nil }
+            if !s.tried {
+                s.tried = true
+                s.address = reserve()
+            }
+            if s.address != nil { s.held = true }
+            return s.address
+        }
+        return address.flatMap(UnsafeMutableRawPointer.init(bitPattern:)).map(LowReservation.init)
+        #else
+        return nil
+        #endif
+    }
+
+    /// Reserves the range at the first candidate the host has free: its address, or nil.
+    private static func reserve() -> UInt? {
+        #if os(Linux) && arch(x86_64)
         let size = GuardedView.reservationBytes
         for candidate in candidates {
             let want = UnsafeMutableRawPointer(bitPattern: candidate)
             // SAFETY: MAP_FIXED_NOREPLACE never replaces a mapping; a kernel without it takes the address as a
-            // hint, so anything else it returns is given back.
+            // hint, so anything else it returns is given back. Kept (inaccessible) for the life of the process.
             guard let r = mmap(want, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | mapFixedNoReplace, -1, 0),
                   r != MAP_FAILED else { continue }
-            if r == want { return LowReservation(address: r) }
+            if r == want { return candidate }
             munmap(r, size)
         }
-        held.withLock { $0 = false }
         #endif
         return nil
     }
@@ -162,11 +209,22 @@ final class LowReservation {
     private init(address: UnsafeMutableRawPointer) { self.address = address }
 
     deinit {
-        #if os(Linux) && arch(x86_64)
-        // SAFETY: the reservation acquired; its engine, and so every view in it, is gone.
-        munmap(address, size)
-        LowReservation.held.withLock { $0 = false }
-        #endif
+        vacate() // no view of this hold is left (each holds it); a window of one that was replaced is closed already
+        LowReservation.shared.withLock { $0.held = false }
+    }
+
+    /// `view`'s window is mapped in the reservation now.
+    fileprivate func occupy(_ view: GuardedView) { occupant = (ObjectIdentifier(view), view.window) }
+
+    /// Closes the window mapped in the reservation, if any (see `GuardedView.close`).
+    fileprivate func vacate() {
+        if let o = occupant { GuardedView.close(o.window) }
+        occupant = nil
+    }
+
+    /// Closes `view`'s window, unless a later view has replaced it.
+    fileprivate func vacate(_ view: GuardedView) {
+        if occupant?.view == ObjectIdentifier(view) { vacate() }
     }
 
     /// Linux's MAP_FIXED_NOREPLACE (since 4.17), which Glibc's module does not export.
