@@ -129,7 +129,14 @@ struct FuzzProgram {
                                        : Instruction(op, rs1: Int.random(in: 13...29, using: &rng), rs2: Int.random(in: 13...29, using: &rng),
                                                      imm: max(-4096, min(4094, target))).encoded)
             case 76..<78:
-                code.append(Instruction(.jalr, rd: pick([0, 21]), rs1: pick([5, 6]), imm: Int32.random(in: -8...8, using: &rng) * 4).encoded)
+                let base = pick([5, 6]), offset = Int32.random(in: -8...8, using: &rng) * 4
+                if Bool.random(using: &rng) { // a target the block sets (auipc: a call not relaxed), which translation knows
+                    code.append(Instruction(.auipc, rd: base, imm: 0).encoded)
+                    let skew = Int.random(in: 0..<10, using: &rng) == 0 ? Int32(2) : 0 // sometimes misaligned
+                    code.append(Instruction(.jalr, rd: pick([0, 1, 21]), rs1: base, imm: offset + 8 + skew).encoded)
+                } else {
+                    code.append(Instruction(.jalr, rd: pick([0, 21]), rs1: base, imm: offset).encoded)
+                }
             case 78..<92:
                 var inst = Instruction.random(pick(system), registers: 1...20, using: &rng)
                 if inst.op == .lpsw { inst.rs1 = pick([7, 8]) }

@@ -130,3 +130,45 @@ extension MicroOp {
         }
     }
 }
+
+extension MicroOp.Kind {
+    /// How many of rs1, rs2 the op reads (0, 1 or 2), and whether it writes rd.
+    var registerUse: (reads: Int, writes: Bool) {
+        switch self {
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu: return (2, true)
+        case .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai: return (1, true)
+        case .constant: return (0, true)
+        case .lb, .lh, .lw, .lbu, .lhu: return (1, true)
+        case .sb, .sh, .sw: return (2, false)
+        case .beq, .bne, .blt, .bge, .bltu, .bgeu: return (2, false)
+        case .jal: return (0, true)
+        case .jalr: return (1, true)
+        case .nop, .continueAt, .system, .ecall, .ebreak, .illegal: return (0, false)
+        }
+    }
+
+    /// True for the ops that may leave the block (a trap, a taken branch, a
+    /// store into code, a transfer, a callout) or write memory; a write before
+    /// the first of them cannot be seen from outside the block.
+    var mayLeave: Bool {
+        switch self {
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu,
+             .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .constant, .nop: return false
+        case .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw, .beq, .bne, .blt, .bge, .bltu, .bgeu,
+             .continueAt, .jal, .jalr, .system, .ecall, .ebreak, .illegal: return true
+        }
+    }
+
+    /// True for the ops whose imm is a static jump target.
+    var isDirectJump: Bool {
+        switch self {
+        case .beq, .bne, .blt, .bge, .bltu, .bgeu, .jal, .continueAt: return true
+        case .add, .sub, .sll, .slt, .sltu, .xor, .srl, .sra, .or, .and,
+             .mul, .mulh, .mulhsu, .mulhu, .div, .divu, .rem, .remu,
+             .addi, .slti, .sltiu, .xori, .ori, .andi, .slli, .srli, .srai, .constant, .nop,
+             .lb, .lh, .lw, .lbu, .lhu, .sb, .sh, .sw, .jalr, .system, .ecall, .ebreak, .illegal: return false
+        }
+    }
+}

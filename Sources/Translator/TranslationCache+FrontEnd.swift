@@ -25,6 +25,9 @@ extension TranslationCache {
             // SAFETY: p + 4 <= limit <= w - l, so l + p + 4 is inside the VM's storage.
             let word = UInt32(littleEndian: memory.loadUnaligned(fromByteOffset: Int(l) + Int(p), as: UInt32.self))
             var op = MicroOp.translate(word, at: p)
+            if op.kind == .jalr, let target = knownTarget(of: op, first: first, at: p, blockPC: pc) {
+                op = MicroOp(.jal, rd: Int(op.rd), imm: target) // its target is known here: a direct jump
+            }
             // jal's and jalr's unread rs2: their place in the block plus one (count < 64), which
             // the portable executor links with (P + 4 = block P + 4 * rs2) without the op index.
             if op.kind == .jal || op.kind == .jalr { op.rs2 = UInt8(count + 1) }
@@ -46,6 +49,31 @@ extension TranslationCache {
         counters.instructionsTranslated += UInt64(count)
         if let started { counters.translationNanoseconds += ContinuousClock.now.nanoseconds(since: started) }
         return id
+    }
+
+    /// The target of jalr `op` at virtual `p`, the block's last op so far
+    /// (its ops from `first` on, from `blockPC`), if every way to it gives x[rs1]
+    /// one value: rs1 is x0, or its last write in the block is a constant
+    /// (auipc or lui: a call or a jump the linker did not relax into jal, a
+    /// `lui; jalr` to an absolute address) and no branch of the block lands
+    /// after that write (a branch from before it would skip it). Nil as well
+    /// for a target that is not a multiple of 4, which the jump's own path
+    /// takes to the fetch trap.
+    func knownTarget(of op: MicroOp, first: Int, at p: UInt32, blockPC: UInt32) -> UInt32? {
+        if op.rs1 == 0 {
+            let target = op.imm & ~1
+            return target & 3 == 0 ? target : nil
+        }
+        guard let writer = stride(from: opCount - 1, through: first, by: -1).first(where: {
+                  ops[$0].rd == op.rs1 && ops[$0].kind.registerUse.writes }),
+              ops[writer].kind == .constant, case let target = (ops[writer].imm &+ op.imm) & ~1, target & 3 == 0
+        else { return nil }
+        // No branch lands on an op after the writer, up to this jalr (op `opCount`).
+        let after = blockPC &+ UInt32(4 * (writer - first + 1))
+        for i in first..<opCount where ops[i].kind.isDirectJump && ops[i].imm &- after <= p &- after {
+            return nil
+        }
+        return target
     }
 
     /// Something other than translated code wrote guest physical bytes

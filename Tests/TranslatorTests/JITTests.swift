@@ -171,6 +171,73 @@ final class JITTests: XCTestCase {
         XCTAssertLessThanOrEqual(jit.processor.state(for: jit.machine).code.jumpCacheMisses, 8, "misses only while the cache fills")
     }
 
+    /// A jalr whose target the block itself sets (`auipc; jalr`, a call the
+    /// linker did not relax; `lui; jalr`; a jalr from x0) becomes a direct
+    /// jump in the front end, shared by both backends; one whose register a
+    /// branch of the block may reach with another value (the branch lands
+    /// between the constant and the jalr), or whose target is not a multiple
+    /// of 4, stays computed. Each case is its own block; the ops are checked,
+    /// and the bare JIT, the jit monitor and bt end where the reference does
+    /// (the misaligned target's fetch trap included).
+    func testJumpsWhoseTargetTheBlockSetsGoDirect() throws {
+        let a = 0x1400, b = 0x1500
+        func routine(_ at: Int, _ r: Int) -> [(Int, UInt32)] { // x[r] += 1, return through ra
+            [(at, Instruction(.addi, rd: r, rs1: r, imm: 1).encoded), (at + 4, Instruction(.jalr, rs1: 1, imm: 0).encoded)]
+        }
+        var code: [Instruction] = [], cases: [(start: Int, jalr: Int, direct: UInt32?)] = []
+        func block(_ body: [Instruction], direct: UInt32?) {
+            code.append(Instruction(.jal, imm: 4)) // the case starts a block
+            cases.append((code.count, code.count + body.count - 1, direct))
+            code += body
+        }
+        // A call: auipc ra, 0 then jalr ra, (a - P)(ra); then rd = rs1 = ra.
+        block([Instruction(.auipc, rd: 1, imm: 0), Instruction(.jalr, rd: 1, rs1: 1, imm: Int32(a - 0x1000 - 4 * (code.count + 1)))],
+              direct: UInt32(a))
+        // lui t0, 0x1000 then a jalr t0-relative with an op between; the routine returns to ra, set here.
+        block([Instruction(.lui, rd: 5, imm: 0x1000), Instruction(.addi, rd: 6, rs1: 6, imm: 3),
+               Instruction(.jalr, rd: 1, rs1: 5, imm: Int32(b - 0x1000))], direct: UInt32(b))
+        // From x0: an absolute target, below 2 KiB.
+        block([Instruction(.jalr, rd: 1, rs1: 0, imm: 0x700)], direct: 0x700)
+        // A branch of the block skips the constant: t0 keeps what leads to routine a, set before.
+        code += JITTests.li(5, UInt32(a - (b - 0x1000)))
+        block([Instruction(.beq, rs1: 0, rs2: 0, imm: 8), Instruction(.lui, rd: 5, imm: 0x1000),
+               Instruction(.jalr, rd: 1, rs1: 5, imm: Int32(b - 0x1000))], direct: nil)
+        // A misaligned target (P + 6): not folded; the reference's fetch traps there.
+        let trapAt = code.count + 1
+        block([Instruction(.auipc, rd: 7, imm: 0), Instruction(.jalr, rd: 0, rs1: 7, imm: 10)], direct: nil)
+        code += [Instruction(.halt, rs1: 0)]
+        let img = JITTests.image(code, words: routine(a, 8) + routine(b, 9) + routine(0x700, 10))
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 10_000)
+        XCTAssertEqual(reference.registers[8], 2, "routine a ran twice (the call, and where the branch skipped the constant)")
+        XCTAssertEqual(reference.registers[9], 1, "routine b ran once")
+        XCTAssertEqual(reference.registers[10], 1, "the routine at 0x700 ran once")
+        guard case .halted = reference.outcome else { return XCTFail("the reference stops at the misaligned fetch's trap") }
+        XCTAssertEqual(reference.registers[20], TrapCause.memory.rawValue, "the misaligned target's fetch traps")
+        XCTAssertEqual(reference.registers[21], UInt32(0x1000 + 4 * trapAt + 10), "with the target as its value")
+
+        let cache = TranslationCache(storageSize: JITTests.memory, opCapacity: 4096)
+        var bytes = [UInt8](repeating: 0, count: JITTests.memory)
+        for (i, inst) in code.enumerated() { withUnsafeBytes(of: inst.encoded.littleEndian) { bytes.replaceSubrange(0x1000 + 4 * i ..< 0x1004 + 4 * i, with: $0) } }
+        try bytes.withUnsafeMutableBytes { memory in
+            for c in cases {
+                let id = try XCTUnwrap(cache.translate(pc: UInt32(0x1000 + 4 * c.start), l: 0, limit: JITTests.memory,
+                                                       memory: memory.baseAddress!))
+                let op = cache.ops[Int(cache.blocks[Int(id)].first) + c.jalr - c.start]
+                if let target = c.direct {
+                    XCTAssertEqual(op.kind, .jal, "case at op \(c.start)")
+                    XCTAssertEqual(op.imm, target, "case at op \(c.start)")
+                    XCTAssertEqual(Int(op.rs2), c.jalr - c.start + 1, "its place in the block, for the portable executor's link")
+                } else {
+                    XCTAssertEqual(op.kind, .jalr, "case at op \(c.start) stays computed")
+                }
+            }
+        }
+        try assertBothJITsEnd(like: reference, img, budget: 10_000)
+        let (cp, _) = try BinaryTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000)
+        cp.run()
+        XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "bt")
+    }
+
     /// A block invalidated while the jump cache holds it in its set's second
     /// way leaves that way too: routine A (0x1400) is called, then B (0x1C00,
     /// the same set), which pushes A to the second way; a store rewrites A's
