@@ -226,12 +226,17 @@ final class NativeCode {
         cache.hasRoomForBlock && code.free >= JITCodeGenerator.maximumBlockBytes + NativeCode.blockAlignment
     }
 
-    /// Every block starts on a 32-byte boundary. Unaligned, where a block (and
-    /// the loop back to its start) fell relative to the host's fetch blocks
-    /// depended on what was translated before it: coremark under trap ran
+    /// Every block starts on a 64-byte boundary, the host's fetch line, so
+    /// where its loops fall in those lines depends on its own code only, not
+    /// on what was translated before it. Unaligned, coremark under trap ran
     /// 0.91-1.15x its bare time from one process to the next with the same
-    /// code; aligned, 0.96-1.04x.
-    static let blockAlignment = 32
+    /// code; at 32 bytes, 0.96-1.04x, but a block still had two places: when
+    /// the blocks before it grew by 32 bytes (6d5fce4), matmul's loops (the
+    /// same code) ran 0.44 -> 0.49 ms and forkwait's memset loop, now across
+    /// a line, 6.6 -> 10 us a process. At 64, three runs of each: matmul
+    /// 0.434-0.437 against 0.480-0.497 at 32, forkwait 6.4-6.6 against
+    /// 9.7-10.1, the other guests within the noise.
+    static let blockAlignment = 64
 
     /// Translates and compiles the block at `pc` (flushing first if full); nil if P cannot be fetched.
     func translate(pc: UInt32) -> Int32? {
