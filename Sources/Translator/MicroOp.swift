@@ -2,7 +2,8 @@ import Machine
 
 /// The translator's internal form of one guest instruction: 8 bytes,
 /// pre-decoded, with everything known at translation time folded in
-/// (`auipc`'s and `lui`'s results, branch targets, writes to x0 dropped).
+/// (`auipc`'s and `lui`'s results, branch targets, writes to x0 dropped; a
+/// jalr whose target its block sets becomes a jal: `knownTarget`).
 /// Made from the one decoder's output by an exhaustive switch, so a new
 /// opcode makes the compiler point here.
 @frozen public struct MicroOp: Sendable, Equatable {
