@@ -216,20 +216,17 @@ final class JITTests: XCTestCase {
         XCTAssertEqual(reference.registers[21], UInt32(0x1000 + 4 * trapAt + 10), "with the target as its value")
 
         let cache = TranslationCache(storageSize: JITTests.memory, opCapacity: 4096)
-        var bytes = [UInt8](repeating: 0, count: JITTests.memory)
-        for (i, inst) in code.enumerated() { withUnsafeBytes(of: inst.encoded.littleEndian) { bytes.replaceSubrange(0x1000 + 4 * i ..< 0x1004 + 4 * i, with: $0) } }
-        try bytes.withUnsafeMutableBytes { memory in
-            for c in cases {
-                let id = try XCTUnwrap(cache.translate(pc: UInt32(0x1000 + 4 * c.start), l: 0, limit: JITTests.memory,
-                                                       memory: memory.baseAddress!))
-                let op = cache.ops[Int(cache.blocks[Int(id)].first) + c.jalr - c.start]
-                if let target = c.direct {
-                    XCTAssertEqual(op.kind, .jal, "case at op \(c.start)")
-                    XCTAssertEqual(op.imm, target, "case at op \(c.start)")
-                    XCTAssertEqual(Int(op.rs2), c.jalr - c.start + 1, "its place in the block, for the portable executor's link")
-                } else {
-                    XCTAssertEqual(op.kind, .jalr, "case at op \(c.start) stays computed")
-                }
+        let storage = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).storage
+        for c in cases {
+            let id = try XCTUnwrap(cache.translate(pc: UInt32(0x1000 + 4 * c.start), l: 0, limit: JITTests.memory,
+                                                   memory: storage.base))
+            let op = cache.ops[Int(cache.blocks[Int(id)].first) + c.jalr - c.start]
+            if let target = c.direct {
+                XCTAssertEqual(op.kind, .jal, "case at op \(c.start)")
+                XCTAssertEqual(op.imm, target, "case at op \(c.start)")
+                XCTAssertEqual(Int(op.rs2), c.jalr - c.start + 1, "its place in the block, for the portable executor's link")
+            } else {
+                XCTAssertEqual(op.kind, .jalr, "case at op \(c.start) stays computed")
             }
         }
         try assertBothJITsEnd(like: reference, img, budget: 10_000)

@@ -32,6 +32,9 @@ final class GuardedView {
     let reserved: Int
     /// The low reservation, if the view lies there (`LowReservation`).
     let low: LowReservation?
+    /// The pages of the window mapped: [address, address + bytes).
+    fileprivate let window: Window
+    fileprivate typealias Window = (address: UnsafeMutableRawPointer, bytes: Int)
 
     static let page = 4096
     /// Past `reach`: the largest displacement (2047) and access (4 bytes), rounded up.
@@ -106,12 +109,9 @@ final class GuardedView {
         #endif
     }
 
-    /// The pages of the window mapped: [address, address + bytes).
-    fileprivate let window: (address: UnsafeMutableRawPointer, bytes: Int)
-
     /// Makes `window` inaccessible again: the reservation's pages there anonymous, PROT_NONE, nothing
     /// committed (the memory file's pages no longer mapped there).
-    fileprivate static func close(_ window: (address: UnsafeMutableRawPointer, bytes: Int)) {
+    fileprivate static func close(_ window: Window) {
         #if os(Linux) && arch(x86_64)
         guard window.bytes > 0 else { return }
         // SAFETY: MAP_FIXED over a view's own window, inside its reservation.
@@ -149,7 +149,6 @@ final class GuardedView {
 /// `THIRDGEN_JIT_LOW=off` in the environment leaves it unused (an experiment knob).
 final class LowReservation {
     let address: UnsafeMutableRawPointer
-    let size = GuardedView.reservationBytes
 
     /// The process's reservation (its address, once made), whether making it was tried, and whether an engine holds it.
     private struct Shared {
@@ -160,7 +159,7 @@ final class LowReservation {
     private static let shared = Mutex(Shared())
 
     /// The view whose window is mapped in the reservation now, and that window.
-    private var occupant: (view: ObjectIdentifier, window: (address: UnsafeMutableRawPointer, bytes: Int))?
+    private var occupant: (view: ObjectIdentifier, window: GuardedView.Window)?
 
     /// Where it is tried, in turn: the first range the host has free (MAP_FIXED_NOREPLACE).
     /// Each leaves guest address 0 (at most `below` plus a page in) far enough below 2^31
