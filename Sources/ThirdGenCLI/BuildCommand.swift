@@ -36,8 +36,8 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customShort("D"), help: ArgumentHelp("Define a preprocessor macro (repeatable).", valueName: "name[=value]"))
     var defines: [String] = []
 
-    @Option(name: [.customShort("O"), .customLong("optimization")],
-            help: ArgumentHelp("Optimization level: 0, 1, 2, 3, s or z (or -O2 as clang spells it).", valueName: "level"))
+    @Option(name: [.customShort("O", allowingJoined: true), .customLong("optimization")],
+            help: ArgumentHelp("Optimization level: 0, 1, 2, 3, s or z (-O 2, or -O2 as clang spells it).", valueName: "level"))
     var optimization = "2"
 
     @Option(name: .long, help: "Rebuild every built-in guest into this folder (e.g. Sources/Guests/images).")

@@ -32,17 +32,24 @@ final class BuildCommandTests: XCTestCase {
         XCTAssertEqual(run["exitCode"] as? Int, 42, r.stdout)
         XCTAssertEqual(run["console"] as? String, "1\n", "__OPTIMIZE__ is 1 at -O1: \(r.stdout)")
         // -O0 does not define __OPTIMIZE__, so the same source no longer compiles: the flag really reached clang.
-        let unoptimized = try BenchProcess.run(["build", src.path, "-o", elf.path, "-I", work.appendingPathComponent("inc").path,
-                                                "-D", "EXTRA=12", "-O", "0"])
-        XCTAssertNotEqual(unoptimized.status, 0)
-        XCTAssertTrue(unoptimized.stderr.contains("__OPTIMIZE__"), unoptimized.stderr)
+        // Spelled both ways: a separate value, and joined as clang spells it.
+        for level in [["-O", "0"], ["-O0"]] {
+            let unoptimized = try BenchProcess.run(["build", src.path, "-o", elf.path, "-I", work.appendingPathComponent("inc").path,
+                                                    "-D", "EXTRA=12"] + level)
+            XCTAssertNotEqual(unoptimized.status, 0, "\(level)")
+            XCTAssertTrue(unoptimized.stderr.contains("__OPTIMIZE__"), "\(level): \(unoptimized.stderr)")
+        }
+        let joined = try BenchProcess.run(["build", src.path, "-o", elf.path, "-I", work.appendingPathComponent("inc").path,
+                                           "-D", "EXTRA=12", "-O2"])
+        XCTAssertEqual(joined.status, 0, joined.stderr)
     }
 
     /// Bad -O, -I and -D values are refused before anything is compiled.
     func testBadOptionsAreRefused() throws {
         let src = work.appendingPathComponent("g.c")
         try "int main(void) { return 0; }\n".write(to: src, atomically: true, encoding: .utf8)
-        for (args, says) in [(["-O", "9"], "-O takes"), (["-I", "/no/such/dir"], "no such folder"), (["-D", "1X=2"], "macro name")] {
+        for (args, says) in [(["-O", "9"], "-O takes"), (["-O9"], "-O takes"), (["-I", "/no/such/dir"], "no such folder"),
+                             (["-D", "1X=2"], "macro name")] {
             let r = try BenchProcess.run(["build", src.path, "-o", work.appendingPathComponent("g.elf").path] + args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.stderr.contains(says), "\(args): \(r.stderr)")
