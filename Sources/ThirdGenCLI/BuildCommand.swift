@@ -30,7 +30,7 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .long, help: "Link against the C library (picolibc) and libgcc.")
     var libc = false
 
-    @Option(name: .customShort("I"), help: ArgumentHelp("Add a folder to the include path (repeatable).", valueName: "dir"))
+    @Option(name: .customShort("I", allowingJoined: true), help: ArgumentHelp("Add a folder to the include path (repeatable).", valueName: "dir"))
     var includes: [String] = []
 
     @Option(name: .customShort("D"), help: ArgumentHelp("Define a preprocessor macro (repeatable).", valueName: "name[=value]"))
@@ -42,6 +42,13 @@ struct BuildCommand: ParsableCommand {
 
     @Option(name: .long, help: "Rebuild every built-in guest into this folder (e.g. Sources/Guests/images).")
     var builtins: String?
+
+    /// `arguments` with each `-DNAME[=VALUE]`, as clang spells a define, split
+    /// into `-D` and its value (joined -I and -O the parser takes as they are;
+    /// a joined -D it cannot, as it splits the value at its `=`).
+    static func splittingJoinedDefines(_ arguments: [String]) -> [String] {
+        arguments.flatMap { a in a.count > 2 && a.hasPrefix("-D") ? ["-D", String(a.dropFirst(2))] : [a] }
+    }
 
     func validate() throws {
         if builtins == nil {

@@ -22,15 +22,19 @@ final class BuildCommandTests: XCTestCase {
             #include "mine.h"
             int main(void) { pg_putdec(__OPTIMIZE__ + 0); pg_out('\\n'); return FROM_HEADER + EXTRA; }
             """.write(to: src, atomically: true, encoding: .utf8)
-        let built = try BenchProcess.run(["build", src.path, "-o", elf.path, "-I", work.appendingPathComponent("inc").path,
-                                          "-D", "EXTRA=12", "-O", "1"])
-        XCTAssertEqual(built.status, 0, built.stderr)
-        let r = try BenchProcess.run(["run", elf.path, "--json"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
-        let run = try XCTUnwrap((o["runs"] as? [[String: Any]])?.first)
-        XCTAssertEqual(run["exitCode"] as? Int, 42, r.stdout)
-        XCTAssertEqual(run["console"] as? String, "1\n", "__OPTIMIZE__ is 1 at -O1: \(r.stdout)")
+        // Each flag as a separate value, and joined as clang spells it.
+        let inc = work.appendingPathComponent("inc").path
+        for flags in [["-I", inc, "-D", "EXTRA=12", "-O", "1"], ["-I" + inc, "-DEXTRA=12", "-O1"]] {
+            let built = try BenchProcess.run(["build", src.path, "-o", elf.path] + flags)
+            XCTAssertEqual(built.status, 0, "\(flags): \(built.stderr)")
+            let r = try BenchProcess.run(["run", elf.path, "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let run = try XCTUnwrap((o["runs"] as? [[String: Any]])?.first)
+            XCTAssertEqual(run["exitCode"] as? Int, 42, "\(flags): \(r.stdout)")
+            XCTAssertEqual(run["console"] as? String, "1\n", "__OPTIMIZE__ is 1 at -O1: \(r.stdout)")
+            try? FileManager.default.removeItem(at: elf)
+        }
         // -O0 does not define __OPTIMIZE__, so the same source no longer compiles: the flag really reached clang.
         // Spelled both ways: a separate value, and joined as clang spells it.
         for level in [["-O", "0"], ["-O0"]] {
@@ -49,7 +53,7 @@ final class BuildCommandTests: XCTestCase {
         let src = work.appendingPathComponent("g.c")
         try "int main(void) { return 0; }\n".write(to: src, atomically: true, encoding: .utf8)
         for (args, says) in [(["-O", "9"], "-O takes"), (["-O9"], "-O takes"), (["-I", "/no/such/dir"], "no such folder"),
-                             (["-D", "1X=2"], "macro name")] {
+                             (["-I/no/such/dir"], "no such folder"), (["-D", "1X=2"], "macro name"), (["-D1X=2"], "macro name")] {
             let r = try BenchProcess.run(["build", src.path, "-o", work.appendingPathComponent("g.elf").path] + args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.stderr.contains(says), "\(args): \(r.stderr)")
