@@ -87,8 +87,12 @@ public struct GuestToolchain: Sendable {
     /// Compiles and links guest `sources` (C or assembly) with the runtime into
     /// the ELF at `output`; with `libc`, against picolibc and libgcc through
     /// the board file `runtime/libc/` (hosted C: no -ffreestanding).
+    /// `extraFlags` go to every compile, `sourceFlags` to the compiles of
+    /// `sources` only (after the others: a user's -std or -W flags, which the
+    /// runtime's own files need not obey). `commands`, if given, is told each
+    /// command line before it runs.
     public func build(sources: [URL], output: URL, optimization: String = "-O2", extraFlags: [String] = [],
-                      libc: GuestLibC? = nil) throws {
+                      sourceFlags: [String] = [], libc: GuestLibC? = nil, commands: ((String) -> Void)? = nil) throws {
         let runtime = Guests.runtimeDirectory
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-build-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -103,7 +107,7 @@ public struct GuestToolchain: Sendable {
             let ext = src.pathExtension
             guard ["c", "S", "s"].contains(ext) else { throw ToolchainError.unknownSourceType(src.path) }
             let obj = work.appendingPathComponent("\(objects.count)-\(src.deletingPathExtension().lastPathComponent).o").path
-            try GuestToolchain.check(clang, common + flags + ["-c", src.path, "-o", obj])
+            try GuestToolchain.check(clang, common + flags + ["-c", src.path, "-o", obj], echo: commands)
             objects.append(obj)
         }
         let libcRuntime = runtime.appendingPathComponent("libc")
@@ -117,13 +121,14 @@ public struct GuestToolchain: Sendable {
         try compile(runtime.appendingPathComponent("rt.c"), ["-fno-builtin"])
         try compile(runtime.appendingPathComponent("kernel.S"), [])
         try compile(runtime.appendingPathComponent("hv-entry.S"), [])
-        for s in sources { try compile(s, ["-Wall"]) }
+        for s in sources { try compile(s, ["-Wall"] + sourceFlags) }
         let script = libc != nil ? libcRuntime.appendingPathComponent("pg32-libc.ld") : runtime.appendingPathComponent("pg32.ld")
         // Debian builds picolibc with debug information: drop it and the library's local symbols, which made
         // a small program's image 350 KB (too large for a guest monitor's payload area); global symbols stay.
         let libraries = libc.map { ["--strip-debug", "--discard-all", "--start-group"] + $0.archives + ["--end-group"] } ?? []
         try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", script.path,
-                                       "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects + libraries)
+                                       "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects + libraries,
+                                 echo: commands)
     }
 
     /// Builds a built-in guest's image from its source (with the C library if it needs it).
@@ -177,6 +182,12 @@ public struct GuestToolchain: Sendable {
         try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-static", "--build-id=none", "-o", output.path] + link)
     }
 
+    /// `word` as a POSIX shell word: as it is if it needs no quoting, else in single quotes.
+    static func shellQuoted(_ word: String) -> String {
+        let plain = !word.isEmpty && word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=,:+@%".contains($0) }
+        return plain ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     /// Runs a tool, returning its status and combined output.
     public static func run(_ tool: String, _ args: [String]) throws -> (status: Int32, output: String) {
         let p = Process()
@@ -191,7 +202,8 @@ public struct GuestToolchain: Sendable {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    private static func check(_ tool: String, _ args: [String]) throws {
+    private static func check(_ tool: String, _ args: [String], echo: ((String) -> Void)? = nil) throws {
+        echo?(([tool] + args).map(GuestToolchain.shellQuoted).joined(separator: " "))
         let r = try run(tool, args)
         guard r.status == 0 else {
             throw ToolchainError.stepFailed(command: ([(tool as NSString).lastPathComponent] + args).joined(separator: " "), output: r.output)

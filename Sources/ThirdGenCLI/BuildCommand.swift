@@ -40,14 +40,28 @@ struct BuildCommand: ParsableCommand {
             help: ArgumentHelp("Optimization level: 0, 1, 2, 3, s or z (-O 2, or -O2 as clang spells it).", valueName: "level"))
     var optimization = "2"
 
+    @Option(name: .customLong("Xcc", withSingleDash: true), parsing: .unconditionalSingleValue,
+            help: ArgumentHelp("Pass a flag to clang when it compiles your sources (repeatable): -Xcc -std=c99 -Xcc -Wno-unused.",
+                               valueName: "flag"))
+    var clangFlags: [String] = []
+
+    @Flag(name: [.customShort("v"), .long], help: "Print each clang and ld.lld command line (to stderr) before it runs.")
+    var verbose = false
+
     @Option(name: .long, help: "Rebuild every built-in guest into this folder (e.g. Sources/Guests/images).")
     var builtins: String?
 
     /// `arguments` with each `-DNAME[=VALUE]`, as clang spells a define, split
     /// into `-D` and its value (joined -I and -O the parser takes as they are;
-    /// a joined -D it cannot, as it splits the value at its `=`).
+    /// a joined -D it cannot, as it splits the value at its `=`). The value of
+    /// an -Xcc is clang's, and stays as it is.
     static func splittingJoinedDefines(_ arguments: [String]) -> [String] {
-        arguments.flatMap { a in a.count > 2 && a.hasPrefix("-D") ? ["-D", String(a.dropFirst(2))] : [a] }
+        var out: [String] = [], afterXcc = false
+        for a in arguments {
+            if !afterXcc, a.count > 2, a.hasPrefix("-D") { out += ["-D", String(a.dropFirst(2))] } else { out.append(a) }
+            afterXcc = !afterXcc && a == "-Xcc"
+        }
+        return out
     }
 
     func validate() throws {
@@ -95,8 +109,9 @@ struct BuildCommand: ParsableCommand {
             return
         }
         let out = URL(fileURLWithPath: output!)
+        let echo: ((String) -> Void)? = verbose ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : nil
         try toolchain.build(sources: sources.map { URL(fileURLWithPath: $0) }, output: out, optimization: "-O" + level,
-                            extraFlags: flags, libc: libc ? try GuestLibC.locate() : nil)
+                            extraFlags: flags, sourceFlags: clangFlags, libc: libc ? try GuestLibC.locate() : nil, commands: echo)
         print("built \(out.path)")
     }
 }

@@ -48,6 +48,26 @@ final class BuildCommandTests: XCTestCase {
         XCTAssertEqual(joined.status, 0, joined.stderr)
     }
 
+    /// -Xcc passes a flag to clang for the user's sources (not the runtime's),
+    /// and -v prints each command line before it runs.
+    func testXccReachesTheUsersCompilesAndVerbosePrintsTheCommands() throws {
+        let src = work.appendingPathComponent("g.c"), elf = work.appendingPathComponent("g.elf")
+        try "int main(void) { int unused; return VIA_XCC; }\n".write(to: src, atomically: true, encoding: .utf8)
+        let built = try BenchProcess.run(["build", src.path, "-o", elf.path, "-Xcc", "-DVIA_XCC=7", "-v"])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        let lines = built.stderr.split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.contains("clang") && $0.contains("-DVIA_XCC=7") && $0.contains("g.c") }, built.stderr)
+        XCTAssertFalse(lines.contains { $0.contains("-DVIA_XCC=7") && $0.contains("crt0.S") }, "the runtime's compiles: \(built.stderr)")
+        XCTAssertTrue(lines.last?.contains("ld.lld") ?? false, built.stderr)
+        let r = try BenchProcess.run(["run", elf.path, "--json"])
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((o["runs"] as? [[String: Any]])?.first?["exitCode"] as? Int, 7, r.stdout)
+        // A flag that only the user's file can fail on: the unused variable is an error under -Werror.
+        let strict = try BenchProcess.run(["build", src.path, "-o", elf.path, "-Xcc", "-DVIA_XCC=7", "-Xcc", "-Werror"])
+        XCTAssertNotEqual(strict.status, 0)
+        XCTAssertTrue(strict.stderr.contains("unused"), strict.stderr)
+    }
+
     /// Bad -O, -I and -D values are refused before anything is compiled.
     func testBadOptionsAreRefused() throws {
         let src = work.appendingPathComponent("g.c")
