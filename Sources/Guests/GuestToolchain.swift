@@ -131,9 +131,11 @@ public struct GuestToolchain: Sendable {
                                  echo: commands)
     }
 
-    /// Builds a built-in guest's image from its source (with the C library if it needs it).
-    public func build(guest: BuiltinGuest, output: URL) throws {
-        try build(sources: [Guests.source(of: guest)], output: output, libc: guest.libc ? try GuestLibC.locate() : nil)
+    /// Builds a built-in guest's image from its source (with the C library if it needs it);
+    /// `commands`, if given, is told each command line before it runs.
+    public func build(guest: BuiltinGuest, output: URL, commands: ((String) -> Void)? = nil) throws {
+        try build(sources: [Guests.source(of: guest)], output: output, libc: guest.libc ? try GuestLibC.locate() : nil,
+                  commands: commands)
     }
 
     /// Builds the same C source natively for the host with `-O2` and the host

@@ -18,7 +18,8 @@ struct BuildCommand: ParsableCommand {
             and a failed assert halt with 0x186, malloc's heap runs from the image's end to 64 KiB \
             below the top of storage (the stack) and returns NULL past it, time() and clock() \
             return -1 (PG32 has no clock).
-            With --builtins DIR, rebuilds every built-in guest's image into DIR.
+            With --builtins DIR, rebuilds every built-in guest's image into DIR, each with its own \
+            flags (only -v applies).
             """)
 
     @Argument(help: "C (.c) or assembly (.S) sources.")
@@ -37,8 +38,9 @@ struct BuildCommand: ParsableCommand {
     var defines: [String] = []
 
     @Option(name: [.customShort("O", allowingJoined: true), .customLong("optimization")],
-            help: ArgumentHelp("Optimization level: 0, 1, 2, 3, s or z (-O 2, or -O2 as clang spells it).", valueName: "level"))
-    var optimization = "2"
+            help: ArgumentHelp("Optimization level: 0, 1, 2, 3, s or z (-O 2, or -O2 as clang spells it; default 2).",
+                               valueName: "level"))
+    var optimization: String?
 
     @Option(name: .customLong("Xcc", withSingleDash: true), parsing: .unconditionalSingleValue,
             help: ArgumentHelp("Pass a flag to clang when it compiles your sources (repeatable): -Xcc -std=c99 -Xcc -Wno-unused.",
@@ -68,12 +70,21 @@ struct BuildCommand: ParsableCommand {
         if builtins == nil {
             guard !sources.isEmpty else { throw ValidationError("give at least one source file (or --builtins DIR)") }
             guard output != nil else { throw ValidationError("give the output image path with -o") }
+        } else {
+            // The built-in guests are built as the tests expect them, byte for byte: a flag here would be ignored.
+            let ignored = [(!sources.isEmpty, "sources"), (output != nil, "-o"), (libc, "--libc"), (!includes.isEmpty, "-I"),
+                           (!defines.isEmpty, "-D"), (optimization != nil, "-O"), (!clangFlags.isEmpty, "-Xcc")]
+                .filter(\.0).map(\.1)
+            guard ignored.isEmpty else {
+                throw ValidationError("--builtins builds each built-in guest with its own flags; it takes no "
+                                      + ignored.joined(separator: ", ") + " (only -v)")
+            }
         }
         for s in sources where !FileManager.default.fileExists(atPath: s) {
             throw ValidationError("no such source file: \(s)")
         }
         guard BuildCommand.levels.contains(level) else {
-            throw ValidationError("-O takes 0, 1, 2, 3, s or z, not '\(optimization)'")
+            throw ValidationError("-O takes 0, 1, 2, 3, s or z, not '\(optimization ?? "")'")
         }
         for d in includes {
             var isDir: ObjCBool = false
@@ -92,16 +103,20 @@ struct BuildCommand: ParsableCommand {
 
     static let levels: Set<String> = ["0", "1", "2", "3", "s", "z"]
     /// The level without the "-O" an old script may still pass (`--optimization -O2`).
-    private var level: String { optimization.hasPrefix("-O") ? String(optimization.dropFirst(2)) : optimization }
+    private var level: String {
+        let o = optimization ?? "2"
+        return o.hasPrefix("-O") ? String(o.dropFirst(2)) : o
+    }
     private var flags: [String] { includes.flatMap { ["-I", $0] } + defines.map { "-D" + $0 } }
 
     func run() throws {
         let toolchain = try GuestToolchain.locate()
+        let echo: ((String) -> Void)? = verbose ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : nil
         if let dir = builtins {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for g in Guests.images {
                 let out = URL(fileURLWithPath: dir).appendingPathComponent(g.name + ".elf")
-                try toolchain.build(guest: g, output: out)
+                try toolchain.build(guest: g, output: out, commands: echo)
                 print("built \(out.path)")
             }
             // Rebuilt images match byte for byte only with the same clang; the test checks this first.
@@ -109,7 +124,6 @@ struct BuildCommand: ParsableCommand {
             return
         }
         let out = URL(fileURLWithPath: output!)
-        let echo: ((String) -> Void)? = verbose ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : nil
         try toolchain.build(sources: sources.map { URL(fileURLWithPath: $0) }, output: out, optimization: "-O" + level,
                             extraFlags: flags, sourceFlags: clangFlags, libc: libc ? try GuestLibC.locate() : nil, commands: echo)
         print("built \(out.path)")

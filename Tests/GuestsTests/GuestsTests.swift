@@ -16,7 +16,8 @@ final class GuestsTests: XCTestCase {
         }
     }
 
-    /// The committed images are what the committed sources build to with this toolchain.
+    /// The committed images are what the committed sources build to with this toolchain,
+    /// and the commands the build reports (`bench build --builtins DIR -v`) are the ones that made them.
     func testPrebuiltImagesAreCurrent() throws {
         let toolchain = try GuestToolchain.locate()
         let recorded = try String(contentsOf: Guests.imageDirectory.appendingPathComponent("clang-version.txt"), encoding: .utf8)
@@ -30,13 +31,17 @@ final class GuestsTests: XCTestCase {
         var unchecked: [String] = []
         for g in Guests.images {
             let out = dir.appendingPathComponent(g.name + ".elf")
+            var commands: [String] = [] // what `bench build --builtins DIR -v` prints
             do {
-                try toolchain.build(guest: g, output: out)
+                try toolchain.build(guest: g, output: out, commands: { commands.append($0) })
             } catch let e as ToolchainError {
                 guard case .libraryMissing = e else { throw e }
                 unchecked.append("\(g.name) (\(e))")
                 continue
             }
+            let source = Guests.source(of: g).path
+            XCTAssertTrue(commands.contains { $0.contains("clang") && $0.contains(source) }, "\(g.name): \(commands)")
+            XCTAssertTrue(commands.last.map { $0.contains("ld.lld") && $0.contains(out.path) } ?? false, "\(g.name): \(commands)")
             let rebuilt = try Data(contentsOf: out)
             XCTAssertEqual([UInt8](rebuilt), try Guests.image(of: g),
                            "\(g.name).elf is stale: run `swift run bench build --builtins Sources/Guests/images`")

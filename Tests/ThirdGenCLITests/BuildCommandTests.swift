@@ -80,6 +80,18 @@ final class BuildCommandTests: XCTestCase {
         }
     }
 
+    /// --builtins builds each built-in guest with its own flags: any other flag (but -v) is refused, named, not ignored.
+    func testBuiltinsRefusesTheFlagsItWouldIgnore() throws {
+        let dir = work.appendingPathComponent("images").path
+        for (args, names) in [(["-O0"], "-O"), (["-O", "3"], "-O"), (["-DX=1"], "-D"), (["-Xcc", "-Wall"], "-Xcc"),
+                              (["g.c", "-o", "g.elf", "--libc"], "sources, -o, --libc")] {
+            let r = try BenchProcess.run(["build", "--builtins", dir] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.contains("takes no \(names) (only -v)"), "\(args): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "\(args): nothing is built")
+        }
+    }
+
     /// Without picolibc or libgcc, --libc names the Debian package in one line and fails.
     func testLibcWithoutTheLibraryNamesThePackage() throws {
         let src = work.appendingPathComponent("hello.c")
