@@ -97,7 +97,8 @@ public struct GuestToolchain: Sendable {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-build-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        var common = GuestToolchain.targetFlags + [optimization, "-I", runtime.path] + extraFlags
+        // The user's -I folders before the runtime's: their own header of a runtime header's name wins.
+        var common = GuestToolchain.targetFlags + [optimization] + extraFlags + ["-I", runtime.path]
         if let libc {
             common.removeAll { $0 == "-ffreestanding" }
             common += ["-DPG_LIBC", "-isystem", libc.includeDirectory]

@@ -92,6 +92,59 @@ final class BuildCommandTests: XCTestCase {
         }
     }
 
+    /// The runtime's riscv_test.h runs a test written as the official RISC-V
+    /// tests are (their macros are not ours to ship: a stand-in of the same
+    /// shape): HALT 0 when every case passes, the failing case's number when
+    /// one fails, 1 when it fails with no case number; a riscv_test.h in a
+    /// folder the user names with -I is used instead of the runtime's.
+    func testRiscvTestsEnvironment() throws {
+        try """
+            #define TEST_CASE(n, reg, want, code...) test_ ## n: li TESTNUM, n; code; li x7, want; bne reg, x7, fail;
+            #define TEST_PASSFAIL bne x0, TESTNUM, pass; fail: RVTEST_FAIL; pass: RVTEST_PASS
+            """.write(to: work.appendingPathComponent("inc/macros.h"), atomically: true, encoding: .utf8)
+        func test(_ cases: String, name: String, flags: [String] = []) throws -> Int? {
+            let src = work.appendingPathComponent(name + ".S"), elf = work.appendingPathComponent(name + ".elf")
+            try """
+                #include "riscv_test.h"
+                #include "macros.h"
+                RVTEST_RV32U
+                RVTEST_CODE_BEGIN
+                \(cases)
+                  TEST_PASSFAIL
+                RVTEST_CODE_END
+                  .data
+                RVTEST_DATA_BEGIN
+                RVTEST_DATA_END
+                """.write(to: src, atomically: true, encoding: .utf8)
+            let built = try BenchProcess.run(["build", src.path, "-I", work.appendingPathComponent("inc").path] + flags
+                                             + ["-o", elf.path])
+            XCTAssertEqual(built.status, 0, built.stderr)
+            let r = try BenchProcess.run(["run", elf.path, "--strategy", "trap,bt,jit", "--json"])
+            let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let codes = Set(try XCTUnwrap(o["runs"] as? [[String: Any]]).map { $0["exitCode"] as? Int })
+            XCTAssertEqual(codes.count, 1, "\(name): \(r.stdout)")
+            return codes.first ?? nil
+        }
+        let passing = "  TEST_CASE( 2, x5, 0x0000ff7f, li x6, 0xaaaaaaab; li x8, 0x0002fe7d; mul x5, x6, x8; )\n"
+            + "  TEST_CASE( 3, x5, 0xfffffff0, la x6, data; lb x5, 2(x6); )\n  .data\ndata: .byte 0xff, 0, 0xf0\n  .text\n"
+        XCTAssertEqual(try test(passing, name: "pass"), 0)
+        XCTAssertEqual(try test(passing.replacingOccurrences(of: "0xfffffff0", with: "0x000000f0"), name: "fail3"), 3)
+        XCTAssertEqual(try test("  j fail\n", name: "failnone"), 1)
+        let own = work.appendingPathComponent("own")
+        try FileManager.default.createDirectory(at: own, withIntermediateDirectories: true)
+        try """
+            #define TESTNUM gp
+            #define RVTEST_RV32U
+            #define RVTEST_CODE_BEGIN .text; .globl main; main:
+            #define RVTEST_CODE_END
+            #define RVTEST_PASS li a0, 42; .insn r 0x0B, 0, 0, x0, a0, x0;
+            #define RVTEST_FAIL li a0, 43; .insn r 0x0B, 0, 0, x0, a0, x0;
+            #define RVTEST_DATA_BEGIN
+            #define RVTEST_DATA_END
+            """.write(to: own.appendingPathComponent("riscv_test.h"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try test(passing, name: "own", flags: ["-I", own.path]), 42)
+    }
+
     /// Without picolibc or libgcc, --libc names the Debian package in one line and fails.
     func testLibcWithoutTheLibraryNamesThePackage() throws {
         let src = work.appendingPathComponent("hello.c")
