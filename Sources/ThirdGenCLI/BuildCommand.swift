@@ -80,6 +80,15 @@ struct BuildCommand: ParsableCommand {
                                       + ignored.joined(separator: ", ") + " (only -v)")
             }
         }
+        if let output {
+            // ld.lld would say so only after every compile, in a line naming its temporary files.
+            let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
+                throw ValidationError("-o \(output): no such folder \(folder)")
+            }
+            guard isFolder.boolValue else { throw ValidationError("-o \(output): \(folder) is a file, not a folder") }
+        }
         for s in sources where !FileManager.default.fileExists(atPath: s) {
             throw ValidationError("no such source file: \(s)")
         }
@@ -113,7 +122,7 @@ struct BuildCommand: ParsableCommand {
         let toolchain = try GuestToolchain.locate()
         let echo: ((String) -> Void)? = verbose ? { FileHandle.standardError.write(Data(($0 + "\n").utf8)) } : nil
         if let dir = builtins {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try prepareOutputFolder(dir, option: "--builtins")
             for g in Guests.images {
                 let out = URL(fileURLWithPath: dir).appendingPathComponent(g.name + ".elf")
                 try toolchain.build(guest: g, output: out, commands: echo)

@@ -265,6 +265,27 @@ func plainDecodingError(_ error: Error) -> String {
     }
 }
 
+/// Creates folder `dir` (with its parents) and checks that a file can be
+/// written there; else a one-line error naming `option`, the flag that chose it.
+func prepareOutputFolder(_ dir: String, option: String) throws {
+    let probe = dir + "/.bench-write-probe"
+    do {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data().write(to: URL(fileURLWithPath: probe))
+        try FileManager.default.removeItem(atPath: probe)
+    } catch {
+        var prefix = dir.hasPrefix("/") ? "" : "."
+        for part in dir.split(separator: "/") {
+            prefix += "/" + part
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder), !isFolder.boolValue {
+                throw UsageError("cannot write into the output folder \(dir): \(prefix) is a file, not a folder; choose another \(option)")
+            }
+        }
+        throw UsageError("cannot write into the output folder \(dir): \(plainFileError(error)); choose another \(option)")
+    }
+}
+
 /// A file-system error as a sentence: the POSIX reason, not Foundation's "Error Domain=" text.
 func plainFileError(_ error: Error) -> String {
     let e = error as NSError

@@ -78,6 +78,17 @@ final class BuildCommandTests: XCTestCase {
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.stderr.contains(says), "\(args): \(r.stderr)")
         }
+        // An output no folder can hold, in one line before anything is compiled; a --builtins folder that cannot be made.
+        for (args, says) in [(["-o", work.appendingPathComponent("no/such/g.elf").path], "no such folder"),
+                             (["-o", src.path + "/g.elf"], "is a file, not a folder")] {
+            let r = try BenchProcess.run(["build", src.path] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.contains(says) && !r.stderr.contains("ld.lld"), "\(args): \(r.stderr)")
+        }
+        let builtins = try BenchProcess.run(["build", "--builtins", src.path + "/images"])
+        XCTAssertNotEqual(builtins.status, 0)
+        XCTAssertTrue(builtins.stderr.contains("is a file, not a folder; choose another --builtins"), builtins.stderr)
+        XCTAssertFalse(builtins.stderr.contains("Domain="), builtins.stderr)
     }
 
     /// --builtins builds each built-in guest with its own flags: any other flag (but -v) is refused, named, not ignored.

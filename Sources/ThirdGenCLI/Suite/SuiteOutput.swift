@@ -18,24 +18,7 @@ enum SuiteOutput {
 
     /// Creates `dir` and checks that a file can be written there, before any
     /// guest runs: a suite that fails at its end has wasted its time.
-    static func prepare(_ dir: String) throws {
-        let probe = dir + "/.bench-write-probe"
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            try Data().write(to: URL(fileURLWithPath: probe))
-            try FileManager.default.removeItem(atPath: probe)
-        } catch {
-            var prefix = dir.hasPrefix("/") ? "" : "."
-            for part in dir.split(separator: "/") {
-                prefix += "/" + part
-                var isFolder: ObjCBool = false
-                if FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder), !isFolder.boolValue {
-                    throw UsageError("cannot write into the output folder \(dir): \(prefix) is a file, not a folder; choose another --out")
-                }
-            }
-            throw UsageError("cannot write into the output folder \(dir): \(plainFileError(error)); choose another --out")
-        }
-    }
+    static func prepare(_ dir: String) throws { try prepareOutputFolder(dir, option: "--out") }
 
     /// One row per measurement.
     static func csv(_ r: SuiteResults) -> String {
