@@ -55,6 +55,7 @@ struct FuzzCommand: ParsableCommand {
 
     func run() throws {
         if images > 0 { return try runLoader() }
+        try checkOutputFolder(out, option: "--out") // before the campaign, not after it
         let profiles = profile.map { [$0.profile] } ?? Profile.builtIn
         let promised = profiles.map { Fuzzer.promised($0, among: strategy.strategies) }
         var rng = SplitMix64(seed: seed)
@@ -82,10 +83,14 @@ struct FuzzCommand: ParsableCommand {
         let seconds = (ContinuousClock.now - started).seconds
         var saved: [(FuzzFinding, String, String)] = []
         if !findings.isEmpty {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try prepareOutputFolder(out, option: "--out")
             for (i, f) in findings.enumerated() {
                 let path = "\(out)/divergence-seed\(seed)-\(i)-\(f.strategy.rawValue)-\(f.profile.name).elf"
-                try Data(f.program.image.elfBytes).write(to: URL(fileURLWithPath: path))
+                do {
+                    try Data(f.program.image.elfBytes).write(to: URL(fileURLWithPath: path))
+                } catch {
+                    throw UsageError("cannot write \(path): \(plainFileError(error))")
+                }
                 saved.append((f, path, f.replay(path)))
             }
         }

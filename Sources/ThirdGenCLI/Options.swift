@@ -286,6 +286,28 @@ func prepareOutputFolder(_ dir: String, option: String) throws {
     }
 }
 
+/// Checks, without creating anything, that folder `dir` could be made (or is
+/// there) and written into: its nearest existing ancestor is a writable
+/// folder. For an output made only at the end of a long run, if at all.
+func checkOutputFolder(_ dir: String, option: String) throws {
+    var path = URL(fileURLWithPath: dir).standardizedFileURL
+    while true {
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path.path, isDirectory: &isFolder) {
+            guard isFolder.boolValue else {
+                throw UsageError("cannot write into the output folder \(dir): \(path.path) is a file, not a folder; choose another \(option)")
+            }
+            guard access(path.path, W_OK | X_OK) == 0 else {
+                throw UsageError("cannot write into the output folder \(dir): \(path.path) is not writable; choose another \(option)")
+            }
+            return
+        }
+        let parent = path.deletingLastPathComponent()
+        if parent.path == path.path { return }
+        path = parent
+    }
+}
+
 /// A file-system error as a sentence: the POSIX reason, not Foundation's "Error Domain=" text.
 func plainFileError(_ error: Error) -> String {
     let e = error as NSError

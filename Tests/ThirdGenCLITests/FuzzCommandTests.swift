@@ -57,6 +57,22 @@ final class FuzzCommandTests: XCTestCase {
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
         }
     }
+
+    /// A reproducer folder that cannot be made is refused before the campaign
+    /// (its findings were lost at the end), and nothing is made for a good one without findings.
+    func testUnwritableReproducerFolderIsRefusedFirst() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-out-\(UUID().uuidString)")
+        try Data().write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let r = try BenchProcess.run(["fuzz", "--count", "300", "--out", file.path + "/reproducers"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("is a file, not a folder; choose another --out"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("/300"), "no program ran: \(r.stderr)")
+        let fresh = file.path + "-none/reproducers"
+        let ok = try BenchProcess.run(["fuzz", "--count", "2", "--out", fresh, "--json"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: fresh), "made without findings")
+    }
 }
 
 /// The loader fuzzer (`bench fuzz --images N`) at CI size: a few thousand mutants of every built-in guest.
