@@ -36,6 +36,8 @@ struct CheckCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        // As classify: no states, no classification (every instruction would look innocuous).
+        guard (1...100_000).contains(trials) else { throw ValidationError("--trials must be between 1 and 100000") }
         for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)'") }
     }
 

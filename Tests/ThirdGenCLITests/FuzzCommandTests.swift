@@ -51,7 +51,8 @@ final class FuzzCommandTests: XCTestCase {
 
     func testZeroBudgetAndImpossibleOptions() throws {
         for args in [["fuzz", "--count", "-1"], ["run", "kernel", "--tcache-ops", "3"], ["run", "kernel", "--quantum", "0"],
-                     ["run", "kernel", "--vms", "0"], ["classify", "--profile", "v", "--trials", "0"]] {
+                     ["run", "kernel", "--vms", "0"], ["classify", "--profile", "v", "--trials", "0"],
+                     ["check", "--profile", "x", "--trials", "0"]] {
             let r = try BenchProcess.run(args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
