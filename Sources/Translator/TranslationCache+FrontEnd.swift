@@ -1,5 +1,8 @@
 import Machine
 import TrapVMM
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The translator front end, shared by both backends (the portable
 /// executor and the x86-64 JIT): guest words become blocks of micro-ops in
@@ -17,7 +20,7 @@ extension TranslationCache {
     /// a clock read costs tens of nanoseconds here, a block a few microseconds).
     func translate(pc: UInt32, l: UInt32, limit: Int, memory: UnsafeMutableRawPointer, timed: Bool = true) -> Int32? {
         guard pc & 3 == 0, Int(pc) + 4 <= limit else { return nil }
-        let started = timed ? ContinuousClock.now : nil
+        let started = timed ? TranslationClock.now() : nil
         if !hasRoomForBlock { flush() }
         let first = opCount
         var p = pc, count = 0
@@ -47,7 +50,7 @@ extension TranslationCache {
         let id = register(pc: pc, l: l, first: first, count: count, page: (Int(l) + Int(pc)) >> 12)
         counters.blocksTranslated += 1
         counters.instructionsTranslated += UInt64(count)
-        if let started { counters.translationNanoseconds += ContinuousClock.now.nanoseconds(since: started) }
+        if let started { counters.translationNanoseconds += TranslationClock.since(started) }
         return id
     }
 
@@ -219,10 +222,16 @@ extension MicroOp.Kind {
     }
 }
 
-extension ContinuousClock.Instant {
-    /// Nanoseconds from `start` to this instant.
-    func nanoseconds(since start: ContinuousClock.Instant) -> UInt64 {
-        let (s, atto) = (self - start).components
-        return UInt64(s) * 1_000_000_000 + UInt64(atto / 1_000_000_000)
+/// The host's monotonic clock in nanoseconds, for timing translation: one
+/// `clock_gettime` (through the vDSO), where `ContinuousClock.now` and a
+/// `Duration`'s components cost about 250 host instructions a block more.
+enum TranslationClock {
+    @inline(__always) static func now() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) &* 1_000_000_000 &+ UInt64(t.tv_nsec)
     }
+
+    /// Nanoseconds since `start` (a `now()`).
+    @inline(__always) static func since(_ start: UInt64) -> UInt64 { now() &- start }
 }

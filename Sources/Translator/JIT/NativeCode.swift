@@ -246,7 +246,7 @@ final class NativeCode {
     }
 
     private func translateWithoutFlush(pc: UInt32, memory: UnsafeMutableRawPointer) -> Int32? {
-        let started = ContinuousClock.now // the front end's part too: one pair of clock reads per block
+        let started = TranslationClock.now() // the front end's part too: one pair of clock reads per block
         guard let id = cache.translate(pc: pc, l: l, limit: limit, memory: memory, timed: false) else { return nil }
         let b = cache.blocks[Int(id)]
         code.align(to: NativeCode.blockAlignment)
@@ -278,7 +278,7 @@ final class NativeCode {
         entries[Int(id)] = code.address(at)
         incoming[Int(id)] = []
         if PerfMap.isOn { PerfMap.record(bytes, address: code.address(at), pc: b.pc, l: b.l) }
-        cache.counters.translationNanoseconds += ContinuousClock.now.nanoseconds(since: started)
+        cache.counters.translationNanoseconds += TranslationClock.since(started)
         return id
     }
 
