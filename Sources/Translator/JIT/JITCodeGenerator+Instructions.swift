@@ -503,7 +503,7 @@ extension JITCodeGenerator {
         let first = ops[k]
         if first.kind.registerUse.writes, first.rd == base { return nil } // the base changes at op k itself
         var run = (low: low, high: high), further = 0, j = k + 1
-        while j <= Int(count), j - k <= JITCodeGenerator.lookahead, j >= inside.count || inside[j] == nil {
+        while j <= Int(count), j - k <= JITCodeGenerator.lookahead, !joined(j) {
             let op = ops[j]
             if let access = op.kind.access, op.rs1 == base {
                 let o = Int32(bitPattern: op.imm), e = o &+ Int32(access.size)

@@ -50,8 +50,10 @@ struct JITCodeGenerator {
     /// and grows in place): translation allocated a dozen arrays per block.
     final class Scratch {
         fileprivate var cold: [(stub: Stub, allocation: Int)] = []
-        fileprivate var inside: [A.Label?] = []
-        fileprivate var depth: [Int32] = []
+        /// Sized once for the longest block (its ops and two more): each block sets its own
+        /// entries (`emitBlock`) instead of appending and removing them.
+        fileprivate var inside = [A.Label?](repeating: nil, count: TranslationCache.maximumBlock + 3)
+        fileprivate var depth = [Int32](repeating: 0, count: TranslationCache.maximumBlock + 3)
         fileprivate var verified: [VerifiedRange] = []
         fileprivate var allocation = Allocation(), parked: [Allocation] = []
         fileprivate var regions: [ClosedRange<Int>] = [], regionLoops: [A.Label] = []
@@ -83,11 +85,10 @@ struct JITCodeGenerator {
         }
 
         fileprivate func keep(_ g: inout JITCodeGenerator) {
-            g.cold.removeAll(keepingCapacity: true)
-            g.inside.removeAll(keepingCapacity: true)
-            g.depth.removeAll(keepingCapacity: true)
-            g.verified.removeAll(keepingCapacity: true)
-            g.faultSites.removeAll(keepingCapacity: true)
+            // Only lists with something in them: `removeAll` costs even on an empty one.
+            if !g.cold.isEmpty { g.cold.removeAll(keepingCapacity: true) }
+            if !g.verified.isEmpty { g.verified.removeAll(keepingCapacity: true) }
+            if !g.faultSites.isEmpty { g.faultSites.removeAll(keepingCapacity: true) }
             // The allocations are cleared where they are next used (`emitBlock`, `parkedAllocation`).
             loopAllocations += g.regions.count
             limitEntries = max(limitEntries, g.limitEntries)
@@ -135,7 +136,8 @@ struct JITCodeGenerator {
     /// Where a loop on the block's start re-enters: after the loads.
     let body: A.Label
     /// Per op of the block: its label if some jump of the block leads to it
-    /// (op 0's is `body`), bound where the op's code starts.
+    /// (op 0's is `body`), bound where the op's code starts. Entries 0 ..< count
+    /// are this block's (the array is longer: see `Scratch`).
     var inside: [A.Label?] = []
     /// Offsets from a guest register's current value whose bytes an access
     /// already checked against the limit, on every path to here (see `address`).
@@ -154,6 +156,7 @@ struct JITCodeGenerator {
         var wide = false
     }
     /// Per op: how many of the block's loops (ops i...k for each jump at k back to op i) hold it.
+    /// Entries 0 ... count + 1 are this block's.
     var depth: [Int32] = []
     /// The guest registers cached where code is being emitted: number
     /// `current` of the block's allocations, 0 the block's (or with regions,
@@ -592,8 +595,10 @@ struct JITCodeGenerator {
         // The jump targets inside the block, and each op's loop depth (from
         // +1 at a loop's first op and -1 after its last).
         allocation.clear()
-        inside.append(contentsOf: repeatElement(nil, count: Int(count)))
-        depth.append(contentsOf: repeatElement(0, count: Int(count) + 2))
+        let n = Int(count)
+        precondition(n + 2 <= inside.count && n + 2 <= depth.count, "a block longer than the scratch's tables")
+        inside.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[..<n]).update(repeating: nil) }
+        depth.withUnsafeMutableBufferPointer { UnsafeMutableBufferPointer(rebasing: $0[..<(n + 2)]).update(repeating: 0) }
         var loop = false
         for k in 0...Int(count) {
             let op = ops[Int(block.first) + k]
@@ -636,7 +641,7 @@ struct JITCodeGenerator {
         var k = 0
         while true {
             let op = ops[Int(block.first) + k]
-            if k > 0, k < inside.count, let label = inside[k] {
+            if k > 0, k < Int(count), let label = inside[k] {
                 a.bind(label)
                 verified.removeAll(keepingCapacity: true) // more than one way in: nothing known
             }
@@ -681,7 +686,7 @@ struct JITCodeGenerator {
     }
 
     /// True if some jump of the block leads to op k: code emitted for the ops before it cannot run on into it.
-    func joined(_ k: Int) -> Bool { k < inside.count && inside[k] != nil }
+    func joined(_ k: Int) -> Bool { k < Int(count) && inside[k] != nil }
 
     /// Ops k to k + 2 (no jump leads to k + 1 or k + 2) as one shape, if they
     /// make one (`scaledLoad`, `bitMask`, `spreadCarry`): true if emitted.
