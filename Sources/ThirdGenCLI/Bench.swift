@@ -23,7 +23,7 @@ public struct Bench: ParsableCommand {
         do {
             var command = try parseAsRoot(arguments.first == "build" ? BuildCommand.splittingJoinedDefines(arguments) : arguments)
             try command.run()
-            return 0
+            return flushedOutput()
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -33,6 +33,14 @@ public struct Bench: ParsableCommand {
             }
             return fail(message(for: error), status: code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// 0 if everything printed reached standard output; else 1, with a line
+    /// on stderr: a script that keeps the JSON must not take a full disk's
+    /// truncated file for a result.
+    private static func flushedOutput() -> Int32 {
+        guard fflush(nil) != 0 else { return 0 } // every stream: print's is standard output's
+        return fail("cannot write the output: " + String(cString: strerror(errno)).lowercased(), status: 1)
     }
 
     private static func fail(_ message: String, status: Int32) -> Int32 {

@@ -38,4 +38,17 @@ final class BadInputTests: XCTestCase {
         try assertOneLine(["suite", "--quick", "--out", "/proc/thirdgen-x"], saying: ["output folder", "--out"])
         try assertOneLine(["suite", "--quick", "--out", "/etc/hostname/x"], saying: ["is a file, not a folder"])
     }
+
+    /// Output that cannot be written (a full disk: /dev/full) is an error, not a
+    /// success with truncated JSON; the same run with its output written exits 0.
+    func testUnwritableStandardOutputIsAnError() throws {
+        try XCTSkipUnless(FileManager.default.fileExists(atPath: "/dev/full"), "no /dev/full here")
+        let bench = try BenchProcess.executable.path
+        for (target, status) in [("/dev/full", 1 as Int32), ("/dev/null", 0)] {
+            let r = try BenchProcess.run(["-c", "exec \"$0\" run sieve --strategy native --json > \(target)", bench],
+                                         executable: URL(fileURLWithPath: "/bin/sh"))
+            XCTAssertEqual(r.status, status, "\(target): \(r.stderr)")
+            if status != 0 { XCTAssertTrue(r.stderr.contains("cannot write the output"), r.stderr) }
+        }
+    }
 }
