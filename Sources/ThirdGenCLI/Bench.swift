@@ -11,7 +11,7 @@ public struct Bench: ParsableCommand {
         commandName: "bench",
         abstract: "ThirdGen: run, compare and measure virtual machine monitors on PG32.",
         discussion: "The machine is specified in SPEC.md; `bench list` shows the built-in guests.",
-        subcommands: [RunCommand.self, SuiteCommand.self, MergeCommand.self, ListCommand.self, DisasmCommand.self, BuildCommand.self, ClassifyCommand.self, CheckCommand.self, FuzzCommand.self, NestCommand.self, PerfCommand.self, PeerCommand.self, NanoCommand.self]
+        subcommands: [RunCommand.self, SuiteCommand.self, MergeCommand.self, ListCommand.self, DisasmCommand.self, BuildCommand.self, RiscvTestsCommand.self, ClassifyCommand.self, CheckCommand.self, FuzzCommand.self, NestCommand.self, PerfCommand.self, PeerCommand.self, NanoCommand.self]
     )
 
     /// The root command (it only dispatches).

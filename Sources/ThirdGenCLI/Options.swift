@@ -183,6 +183,25 @@ public struct HWExits: ExpressibleByArgument, Sendable {
 }
 
 /// `--hardware`: the real processor, for every command that runs guests.
+extension Hardware {
+    /// The processors a comma list names (`interp`, `jit`, or both), in order,
+    /// without repeats; refuses another name, or `jit` where it cannot run.
+    static func list(_ argument: String) throws -> [Hardware] {
+        var out: [Hardware] = []
+        for part in argument.split(separator: ",", omittingEmptySubsequences: false) {
+            let name = part.trimmingCharacters(in: .whitespaces)
+            guard let h = Hardware(rawValue: name) else {
+                throw ValidationError("--hardware takes interp, jit or interp,jit; got '\(name)'")
+            }
+            if !out.contains(h) { out.append(h) }
+        }
+        if out.contains(.jit), let why = JITTranslator.unavailableReason {
+            throw ValidationError("--hardware jit is unavailable: \(why)")
+        }
+        return out
+    }
+}
+
 public struct HardwareOptions: ParsableArguments {
     @Option(name: .long, help: "The real processor every strategy runs on: interp (the reference interpreter) or jit (the default where this host runs it: x86-64 Linux, unless THIRDGEN_JIT=off).")
     /// The real processor.

@@ -55,25 +55,13 @@ struct SuiteCommand: ParsableCommand {
                                             valueName: "hardware"))
     var hardware: String = Hardware.default.rawValue
 
-    /// The processors `--hardware` names, in order.
-    private var processors: [Hardware] {
-        var out: [Hardware] = []
-        for part in hardware.split(separator: ",") {
-            if let h = Hardware(rawValue: part.trimmingCharacters(in: .whitespaces)), !out.contains(h) { out.append(h) }
-        }
-        return out
-    }
+    /// The processors `--hardware` names, in order (`validate` refused any other list).
+    private var processors: [Hardware] { (try? Hardware.list(hardware)) ?? [] }
 
 
     func validate() throws {
         _ = try HWExits.presets(hwExits)
-        let parts = hardware.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        for part in parts where Hardware(rawValue: part) == nil {
-            throw ValidationError("--hardware takes interp, jit or interp,jit; got '\(part)'")
-        }
-        if processors.contains(.jit), let why = JITTranslator.unavailableReason {
-            throw ValidationError("--hardware jit is unavailable: \(why)")
-        }
+        _ = try Hardware.list(hardware)
         if let r = repetitions, !(1...1000).contains(r) { throw ValidationError("--repeat must be between 1 and 1000") }
         for g in guests where Guests.named(g) == nil { throw ValidationError("no built-in guest '\(g)' (see bench list)") }
         if let shard { _ = try SuiteCommand.parseShard(shard) }

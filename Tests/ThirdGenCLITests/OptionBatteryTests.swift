@@ -15,7 +15,7 @@ final class OptionBatteryTests: XCTestCase {
         "suite": ["--guests", "no-such-guest"], "merge": ["/nonexistent/shard"], "build": ["/nonexistent/source.c"],
         "classify": ["--profile", "/nonexistent/profile.json"], "check": ["--profile", "/nonexistent/profile.json"],
         "fuzz": ["--profile", "/nonexistent/profile.json"], "perf": ["--guests", "no-such-guest"],
-        "peer": ["--guests", "no-such-guest"], "nano": ["--repeat", "0"],
+        "peer": ["--guests", "no-such-guest"], "nano": ["--repeat", "0"], "riscv-tests": ["/nonexistent/riscv-tests"],
     ]
     static let badValues = ["", "-1", "99999999999999999999999", "x%n\u{1}"]
 
