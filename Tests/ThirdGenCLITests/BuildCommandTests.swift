@@ -109,24 +109,10 @@ final class BuildCommandTests: XCTestCase {
     /// one fails, 1 when it fails with no case number; a riscv_test.h in a
     /// folder the user names with -I is used instead of the runtime's.
     func testRiscvTestsEnvironment() throws {
-        try """
-            #define TEST_CASE(n, reg, want, code...) test_ ## n: li TESTNUM, n; code; li x7, want; bne reg, x7, fail;
-            #define TEST_PASSFAIL bne x0, TESTNUM, pass; fail: RVTEST_FAIL; pass: RVTEST_PASS
-            """.write(to: work.appendingPathComponent("inc/macros.h"), atomically: true, encoding: .utf8)
+        try RiscvTestsShape.macros.write(to: work.appendingPathComponent("inc/macros.h"), atomically: true, encoding: .utf8)
         func test(_ cases: String, name: String, flags: [String] = []) throws -> Int? {
             let src = work.appendingPathComponent(name + ".S"), elf = work.appendingPathComponent(name + ".elf")
-            try """
-                #include "riscv_test.h"
-                #include "macros.h"
-                RVTEST_RV32U
-                RVTEST_CODE_BEGIN
-                \(cases)
-                  TEST_PASSFAIL
-                RVTEST_CODE_END
-                  .data
-                RVTEST_DATA_BEGIN
-                RVTEST_DATA_END
-                """.write(to: src, atomically: true, encoding: .utf8)
+            try RiscvTestsShape.test(cases, macrosHeader: "macros.h").write(to: src, atomically: true, encoding: .utf8)
             let built = try BenchProcess.run(["build", src.path, "-I", work.appendingPathComponent("inc").path] + flags
                                              + ["-o", elf.path])
             XCTAssertEqual(built.status, 0, built.stderr)

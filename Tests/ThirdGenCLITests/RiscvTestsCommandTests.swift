@@ -12,20 +12,10 @@ final class RiscvTestsCommandTests: XCTestCase {
         for f in ["isa/rv32ui", "isa/rv32um", "isa/macros/scalar"] {
             try FileManager.default.createDirectory(at: suite.appendingPathComponent(f), withIntermediateDirectories: true)
         }
-        try """
-            #define TEST_CASE(n, reg, want, code...) test_ ## n: li TESTNUM, n; code; li x7, want; bne reg, x7, fail;
-            #define TEST_PASSFAIL bne x0, TESTNUM, pass; fail: RVTEST_FAIL; pass: RVTEST_PASS
-            """.write(to: suite.appendingPathComponent("isa/macros/scalar/test_macros.h"), atomically: true, encoding: .utf8)
+        try RiscvTestsShape.macros.write(to: suite.appendingPathComponent("isa/macros/scalar/test_macros.h"),
+                                         atomically: true, encoding: .utf8)
         func test(_ path: String, _ cases: String) throws {
-            try """
-                #include "riscv_test.h"
-                #include "test_macros.h"
-                RVTEST_RV32U
-                RVTEST_CODE_BEGIN
-                \(cases)
-                  TEST_PASSFAIL
-                RVTEST_CODE_END
-                """.write(to: suite.appendingPathComponent(path), atomically: true, encoding: .utf8)
+            try RiscvTestsShape.test(cases).write(to: suite.appendingPathComponent(path), atomically: true, encoding: .utf8)
         }
         try test("isa/rv32ui/add.S", "  TEST_CASE( 2, x5, 0x80000000, li x6, 0x7fffffff; li x8, 1; add x5, x6, x8; )")
         try test("isa/rv32um/mulhu.S", "  TEST_CASE( 2, x5, 0xfffffffe, li x6, -1; li x8, -1; mulhu x5, x6, x8; )")
