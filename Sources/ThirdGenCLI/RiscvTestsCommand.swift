@@ -4,7 +4,7 @@ import Foundation
 import Guests
 import Machine
 
-/// `bench riscv-tests DIR`: the official RISC-V tests of a checkout of
+/// `bench riscv-tests SUITE`: the official RISC-V tests of a checkout of
 /// riscv-software-src/riscv-tests, built against the runtime's
 /// `riscv_test.h` and run under every strategy, profile and processor.
 struct RiscvTestsCommand: ParsableCommand {
@@ -12,7 +12,7 @@ struct RiscvTestsCommand: ParsableCommand {
         commandName: "riscv-tests",
         abstract: "Build the official RISC-V tests (rv32ui, rv32um) from a checkout of riscv-tests and run each under every strategy.",
         discussion: """
-            DIR is a checkout of https://github.com/riscv-software-src/riscv-tests (the folder holding \
+            SUITE is a checkout of https://github.com/riscv-software-src/riscv-tests (the folder holding \
             isa/). Each isa/rv32ui/*.S and isa/rv32um/*.S is built with `bench build` against the \
             runtime's riscv_test.h and the suite's isa/macros/scalar, then run under each strategy on \
             each profile and processor. A test passes when every run halts with 0 (the suite's pass) \
@@ -33,8 +33,7 @@ struct RiscvTestsCommand: ParsableCommand {
     @Option(name: .long, help: "Strategies (comma list or all; default all this host runs).")
     var strategies: StrategyList = StrategyList(Strategy.available)
 
-    @Option(name: .long, help: ArgumentHelp("The real processor(s), comma separated: interp, jit, or both (default: \(Hardware.default.rawValue)).",
-                                            valueName: "hardware"))
+    @Option(name: .long, help: ArgumentHelp("The real processor(s), comma separated: interp, jit, or both.", valueName: "hardware"))
     var hardware: String = Hardware.default.rawValue
 
     @Option(name: .long, help: "Stop a run after this many guest instructions (a test runs a few thousand; a run that stops here fails, inconclusive).")

@@ -51,7 +51,7 @@ struct SuiteCommand: ParsableCommand {
     @Option(name: .customLong("hw-exits"), help: "hw: the exit presets to run it with, comma separated (none, shadow, all).")
     var hwExits = "none,shadow"
 
-    @Option(name: .long, help: ArgumentHelp("The real processor(s), comma separated: interp, jit, or both side by side (default: \(Hardware.default.rawValue)).",
+    @Option(name: .long, help: ArgumentHelp("The real processor(s), comma separated: interp, jit, or both side by side.",
                                             valueName: "hardware"))
     var hardware: String = Hardware.default.rawValue
 
