@@ -133,6 +133,7 @@ struct RiscvTestsCommand: ParsableCommand {
 
     /// What a failed run did, in words: its status and code (the failing case, for a halt), its verdict.
     static func describe(_ r: RunResult) -> String {
+        if r.snapshot.outcome.name == "budget" { return "no HALT within --budget (\(r.snapshot.instructions) instructions)" }
         var s = r.snapshot.outcome.name
         if let code = r.snapshot.outcome.exitCode { s += code == 0 ? " 0" : " in case \(code)" }
         switch r.verdict {
