@@ -83,11 +83,8 @@ struct BuildCommand: ParsableCommand {
         if let output {
             // ld.lld would say so only after every compile, in a line naming its temporary files.
             let folder = URL(fileURLWithPath: output).deletingLastPathComponent().path
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else {
-                throw ValidationError("-o \(output): no such folder \(folder)")
-            }
-            guard isFolder.boolValue else { throw ValidationError("-o \(output): \(folder) is a file, not a folder") }
+            guard let isFolder = folderAt(folder) else { throw ValidationError("-o \(output): no such folder \(folder)") }
+            guard isFolder else { throw ValidationError("-o \(output): \(folder) is a file, not a folder") }
         }
         for s in sources where !FileManager.default.fileExists(atPath: s) {
             throw ValidationError("no such source file: \(s)")
@@ -95,12 +92,7 @@ struct BuildCommand: ParsableCommand {
         guard BuildCommand.levels.contains(level) else {
             throw ValidationError("-O takes 0, 1, 2, 3, s or z, not '\(optimization ?? "")'")
         }
-        for d in includes {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: d, isDirectory: &isDir), isDir.boolValue else {
-                throw ValidationError("-I \(d): no such folder")
-            }
-        }
+        for d in includes where folderAt(d) != true { throw ValidationError("-I \(d): no such folder") }
         for d in defines {
             let name = d.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
             guard let first = name.first, first == "_" || first.isLetter,

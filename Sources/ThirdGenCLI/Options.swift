@@ -284,6 +284,12 @@ func plainDecodingError(_ error: Error) -> String {
     }
 }
 
+/// What is at `path`: nil if nothing, true for a folder, false for anything else.
+func folderAt(_ path: String) -> Bool? {
+    var isFolder: ObjCBool = false
+    return FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) ? isFolder.boolValue : nil
+}
+
 /// Creates folder `dir` (with its parents) and checks that a file can be
 /// written there; else a one-line error naming `option`, the flag that chose it.
 func prepareOutputFolder(_ dir: String, option: String) throws {
@@ -296,8 +302,7 @@ func prepareOutputFolder(_ dir: String, option: String) throws {
         var prefix = dir.hasPrefix("/") ? "" : "."
         for part in dir.split(separator: "/") {
             prefix += "/" + part
-            var isFolder: ObjCBool = false
-            if FileManager.default.fileExists(atPath: prefix, isDirectory: &isFolder), !isFolder.boolValue {
+            if folderAt(prefix) == false {
                 throw UsageError("cannot write into the output folder \(dir): \(prefix) is a file, not a folder; choose another \(option)")
             }
         }
@@ -311,9 +316,8 @@ func prepareOutputFolder(_ dir: String, option: String) throws {
 func checkOutputFolder(_ dir: String, option: String) throws {
     var path = URL(fileURLWithPath: dir).standardizedFileURL
     while true {
-        var isFolder: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path.path, isDirectory: &isFolder) {
-            guard isFolder.boolValue else {
+        if let isFolder = folderAt(path.path) {
+            guard isFolder else {
                 throw UsageError("cannot write into the output folder \(dir): \(path.path) is a file, not a folder; choose another \(option)")
             }
             guard access(path.path, W_OK | X_OK) == 0 else {

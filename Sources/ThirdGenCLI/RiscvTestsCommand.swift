@@ -50,12 +50,8 @@ struct RiscvTestsCommand: ParsableCommand {
     private var root: URL { URL(fileURLWithPath: suite) }
 
     func validate() throws {
-        var isFolder: ObjCBool = false
-        for f in RiscvTestsCommand.folders + [RiscvTestsCommand.macros] {
-            let path = root.appendingPathComponent(f).path
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else {
-                throw ValidationError("no \(f) in \(suite): give a checkout of riscv-software-src/riscv-tests")
-            }
+        for f in RiscvTestsCommand.folders + [RiscvTestsCommand.macros] where folderAt(root.appendingPathComponent(f).path) != true {
+            throw ValidationError("no \(f) in \(suite): give a checkout of riscv-software-src/riscv-tests")
         }
         _ = try Hardware.list(hardware)
         guard budget > 0 else { throw ValidationError("--budget must be at least 1") }
@@ -74,8 +70,8 @@ struct RiscvTestsCommand: ParsableCommand {
         }
     }
 
-    /// One test's outcome: the runs that did not pass (empty if it passed), or why it did not build.
-    struct Outcome {
+    /// One test's result: the runs that did not pass (empty if it passed), or why it did not build.
+    struct TestResult {
         let name: String
         var runs = 0
         var failures: [(profile: String, hardware: Hardware, run: RunResult)] = []
@@ -89,12 +85,12 @@ struct RiscvTestsCommand: ParsableCommand {
         let files = try testFiles().filter { tests.isEmpty || tests.contains($0.deletingPathExtension().lastPathComponent) }
         let macros = root.appendingPathComponent(RiscvTestsCommand.macros).path
         let progress = Progress(total: files.count, enabled: !json)
-        var outcomes: [Outcome] = []
+        var outcomes: [TestResult] = []
         try Timing.withScratchFolder("riscv-tests") { work in
             for (i, file) in files.enumerated() {
                 let name = file.deletingPathExtension().lastPathComponent
                 let folder = file.deletingLastPathComponent().lastPathComponent
-                var outcome = Outcome(name: "\(folder)/\(name)")
+                var outcome = TestResult(name: "\(folder)/\(name)")
                 let elf = work.appendingPathComponent("\(folder)-\(name).elf")
                 do {
                     try toolchain.build(sources: [file], output: elf, extraFlags: ["-I", macros])
@@ -118,13 +114,13 @@ struct RiscvTestsCommand: ParsableCommand {
             }
         }
         progress.finish()
-        if json { print(RiscvTestsCommand.json(outcomes, suite: suite).rendered(pretty: true)) } else { print(report(outcomes)) }
+        if json { print(RiscvTestsCommand.json(outcomes, suite: suite).rendered(pretty: true)) } else { print(report(outcomes, processors)) }
         if outcomes.contains(where: { !$0.passed }) { throw ExitCode(1) }
     }
 
     /// A run passes when it halted with 0 and, but for native's own, is equivalent to native's.
     static func passes(_ r: RunResult) -> Bool {
-        guard r.snapshot.outcome.name == "halted", r.snapshot.outcome.exitCode == 0 else { return false }
+        guard r.snapshot.outcome == .halted(0) else { return false }
         switch r.verdict {
         case nil, .equivalent?: return true
         case .divergent?, .inconclusive?: return false
@@ -133,7 +129,7 @@ struct RiscvTestsCommand: ParsableCommand {
 
     /// What a failed run did, in words: its status and code (the failing case, for a halt), its verdict.
     static func describe(_ r: RunResult) -> String {
-        if r.snapshot.outcome.name == "budget" { return "no HALT within --budget (\(r.snapshot.instructions) instructions)" }
+        if r.snapshot.outcome == .budget { return "no HALT within --budget (\(r.snapshot.instructions) instructions)" }
         var s = r.snapshot.outcome.name
         if let code = r.snapshot.outcome.exitCode { s += code == 0 ? " 0" : " in case \(code)" }
         switch r.verdict {
@@ -144,7 +140,7 @@ struct RiscvTestsCommand: ParsableCommand {
         return s
     }
 
-    func report(_ outcomes: [Outcome]) -> String {
+    func report(_ outcomes: [TestResult], _ processors: [Hardware]) -> String {
         var lines: [String] = []
         let width = outcomes.map(\.name.count).max() ?? 4
         for o in outcomes {
@@ -160,14 +156,14 @@ struct RiscvTestsCommand: ParsableCommand {
             }
         }
         let passed = outcomes.filter(\.passed).count, runs = outcomes.map(\.runs).reduce(0, +)
-        let processors = ((try? Hardware.list(hardware)) ?? []).map(\.rawValue).joined(separator: ", ")
         lines.append("\(passed) of \(outcomes.count) tests pass: \(runs) runs, strategies "
                      + strategies.strategies.map(\.rawValue).joined(separator: ", ")
-                     + "; profiles " + profiles.map(\.profile.name).joined(separator: ", ") + "; processors " + processors)
+                     + "; profiles " + profiles.map(\.profile.name).joined(separator: ", ")
+                     + "; processors " + processors.map(\.rawValue).joined(separator: ", "))
         return lines.joined(separator: "\n")
     }
 
-    static func json(_ outcomes: [Outcome], suite: String) -> JSON {
+    static func json(_ outcomes: [TestResult], suite: String) -> JSON {
         .object([
             ("suite", .string(suite)),
             ("passed", .int(Int64(outcomes.filter(\.passed).count))),
