@@ -31,8 +31,24 @@ public struct Bench: ParsableCommand {
                 print(fullMessage(for: error))
                 return 0
             }
-            return fail(message(for: error), status: code.rawValue == 0 ? 1 : code.rawValue)
+            return fail(explained(message(for: error), arguments: arguments), status: code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// ArgumentParser reads a negative number given as a long option's
+    /// value (`--budget -1`) as the next option, and says only that the value
+    /// is missing: the message then names the number and how to pass it
+    /// (which the option's own check then judges).
+    static func explained(_ message: String, arguments: [String]) -> String {
+        let prefix = "Missing value for '"
+        guard message.hasPrefix(prefix),
+              let option = message.dropFirst(prefix.count).split(whereSeparator: { $0 == " " || $0 == "'" }).first,
+              option.hasPrefix("--"),
+              let given = zip(arguments, arguments.dropFirst()).first(where: { name, value in
+                  name == option && value.hasPrefix("-") && value.dropFirst().first?.isNumber == true
+              })?.1
+        else { return message }
+        return message + " ('\(given)' is read as an option; a value that starts with '-' is written \(option)=\(given))"
     }
 
     /// 0 if everything printed reached standard output; else 1, with a line

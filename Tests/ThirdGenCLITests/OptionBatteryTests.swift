@@ -6,7 +6,8 @@ import XCTest
 /// values no option accepts or that are out of range: empty, negative, huge,
 /// the wrong type. Each run must end with exit status 64 (a usage error) or
 /// 1 (a run-time error), one line on stderr that starts "bench: error:",
-/// and no Foundation error text. A companion argument that is always bad
+/// and no Foundation error text; a negative number given to a long option
+/// is named in the message. A companion argument that is always bad
 /// keeps a value that happens to be valid from starting real work.
 final class OptionBatteryTests: XCTestCase {
     /// Per subcommand: arguments that make the command fail fast whatever the option under test.
@@ -43,6 +44,10 @@ final class OptionBatteryTests: XCTestCase {
                     XCTAssertEqual(lines.count, 1, "\(args): \(r.stderr)")
                     XCTAssertTrue(lines.first?.hasPrefix("bench: error:") ?? false, "\(args): \(r.stderr)")
                     XCTAssertFalse(r.stderr.contains("Error Domain"), "\(args): \(r.stderr)")
+                    if value == "-1", kind == "long", r.stderr.contains("Missing value") {
+                        // Not just "Missing value" (ArgumentParser read the number as an option): it is named.
+                        XCTAssertTrue(r.stderr.contains("'-1'"), "\(args): \(r.stderr)")
+                    }
                 }
             }
         }
