@@ -32,7 +32,7 @@ public enum ToolchainError: Error, CustomStringConvertible {
         case .missingResource(let path):
             return "missing file shipped with ThirdGen: \(path) (rebuild the package)"
         case .unknownSourceType(let path):
-            return "cannot build \(path): guest sources end in .c, .S or .s"
+            return "cannot build \(path): guest sources end in .c, .S or .s (objects and libraries built for PG32 in .o and .a)"
         case .libraryMissing(let what, let looked, let package):
             return "--libc needs \(what) (not found at \(looked)): install it with `apt-get install \(package)`"
         }
@@ -84,15 +84,17 @@ public struct GuestToolchain: Sendable {
         try GuestToolchain.run(clang, ["--version"]).output.split(separator: "\n").first.map(String.init) ?? ""
     }
 
-    /// Compiles and links guest `sources` (C or assembly) with the runtime into
-    /// the ELF at `output`; with `libc`, against picolibc and libgcc through
+    /// Compiles and links guest `sources` (C or assembly; objects and
+    /// archives built for PG32 are linked as they are) with the runtime into
+    /// the ELF at `output`, with the archives at the paths in `libraries`; with `libc`, against picolibc and libgcc through
     /// the board file `runtime/libc/` (hosted C: no -ffreestanding).
     /// `extraFlags` go to every compile, `sourceFlags` to the compiles of
     /// `sources` only (after the others: a user's -std or -W flags, which the
     /// runtime's own files need not obey). `commands`, if given, is told each
     /// command line before it runs.
     public func build(sources: [URL], output: URL, optimization: String = "-O2", extraFlags: [String] = [],
-                      sourceFlags: [String] = [], libc: GuestLibC? = nil, commands: ((String) -> Void)? = nil) throws {
+                      sourceFlags: [String] = [], libraries: [String] = [], libc: GuestLibC? = nil,
+                      commands: ((String) -> Void)? = nil) throws {
         let runtime = Guests.runtimeDirectory
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-build-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
@@ -103,9 +105,13 @@ public struct GuestToolchain: Sendable {
             common.removeAll { $0 == "-ffreestanding" }
             common += ["-DPG_LIBC", "-isystem", libc.includeDirectory]
         }
-        var objects: [String] = []
+        var objects: [String] = [], linked: [String] = []
         func compile(_ src: URL, _ flags: [String]) throws {
             let ext = src.pathExtension
+            if ext == "o" || ext == "a" { // built already: linked as it is, after the runtime and the sources
+                linked.append(src.path)
+                return
+            }
             guard ["c", "S", "s"].contains(ext) else { throw ToolchainError.unknownSourceType(src.path) }
             let obj = work.appendingPathComponent("\(objects.count)-\(src.deletingPathExtension().lastPathComponent).o").path
             try GuestToolchain.check(clang, common + flags + ["-c", src.path, "-o", obj], echo: commands)
@@ -126,9 +132,11 @@ public struct GuestToolchain: Sendable {
         let script = libc != nil ? libcRuntime.appendingPathComponent("pg32-libc.ld") : runtime.appendingPathComponent("pg32.ld")
         // Debian builds picolibc with debug information: drop it and the library's local symbols, which made
         // a small program's image 350 KB (too large for a guest monitor's payload area); global symbols stay.
-        let libraries = libc.map { ["--strip-debug", "--discard-all", "--start-group"] + $0.archives + ["--end-group"] } ?? []
+        let archives = linked + libraries + (libc?.archives ?? [])
+        let group = (libc != nil ? ["--strip-debug", "--discard-all"] : [])
+            + (archives.isEmpty ? [] : ["--start-group"] + archives + ["--end-group"]) // in any order, as each needs the others
         try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", script.path,
-                                       "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects + libraries,
+                                       "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects + group,
                                  echo: commands)
     }
 

@@ -22,7 +22,7 @@ struct BuildCommand: ParsableCommand {
             flags (only -v applies).
             """)
 
-    @Argument(help: "C (.c) or assembly (.S) sources.")
+    @Argument(help: "C (.c) or assembly (.S, .s) sources, and objects (.o) and static libraries (.a) built for PG32 to link with them.")
     var sources: [String] = []
 
     @Option(name: .shortAndLong, help: "Output ELF path.")
@@ -46,6 +46,14 @@ struct BuildCommand: ParsableCommand {
             help: ArgumentHelp("Pass a flag to clang when it compiles your sources (repeatable): -Xcc -std=c99 -Xcc -Wno-unused.",
                                valueName: "flag"))
     var clangFlags: [String] = []
+
+    @Option(name: .customShort("l", allowingJoined: true),
+            help: ArgumentHelp("Link the static library libNAME.a from an -L folder (repeatable): -lfoo. With --libc, -lm, -lc and -lgcc name what --libc links already (picolibc holds its math) and add nothing.",
+                               valueName: "name"))
+    var libraries: [String] = []
+
+    @Option(name: .customShort("L", allowingJoined: true), help: ArgumentHelp("Add a folder to the library search path of -l (repeatable).", valueName: "dir"))
+    var libraryFolders: [String] = []
 
     @Flag(name: [.customShort("v"), .long], help: "Print each clang and ld.lld command line (to stderr) before it runs.")
     var verbose = false
@@ -73,7 +81,8 @@ struct BuildCommand: ParsableCommand {
         } else {
             // The built-in guests are built as the tests expect them, byte for byte: a flag here would be ignored.
             let ignored = [(!sources.isEmpty, "sources"), (output != nil, "-o"), (libc, "--libc"), (!includes.isEmpty, "-I"),
-                           (!defines.isEmpty, "-D"), (optimization != nil, "-O"), (!clangFlags.isEmpty, "-Xcc")]
+                           (!defines.isEmpty, "-D"), (optimization != nil, "-O"), (!clangFlags.isEmpty, "-Xcc"),
+                           (!libraries.isEmpty, "-l"), (!libraryFolders.isEmpty, "-L")]
                 .filter(\.0).map(\.1)
             guard ignored.isEmpty else {
                 throw ValidationError("--builtins builds each built-in guest with its own flags; it takes no "
@@ -93,12 +102,35 @@ struct BuildCommand: ParsableCommand {
             throw ValidationError("-O takes 0, 1, 2, 3, s or z, not '\(optimization ?? "")'")
         }
         for d in includes where folderAt(d) != true { throw ValidationError("-I \(d): no such folder") }
+        for d in libraryFolders where folderAt(d) != true { throw ValidationError("-L \(d): no such folder") }
+        _ = try libraryArchives()
         for d in defines {
             let name = d.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
             guard let first = name.first, first == "_" || first.isLetter,
                   name.allSatisfy({ $0 == "_" || $0.isLetter || $0.isNumber }) else {
                 throw ValidationError("-D \(d): a macro name is letters, digits and _, not starting with a digit")
             }
+        }
+    }
+
+    /// What --libc links already, and -l may name again as a hosted build does (`cc prog.c -lm`).
+    static let libcLibraries: Set<String> = ["c", "m", "gcc"]
+
+    /// The archive each -l names (none for what --libc links already): lib<name>.a in the first -L folder
+    /// that holds one. PG32 guests are linked statically: a shared library is no use.
+    private func libraryArchives() throws -> [String] {
+        try libraries.compactMap { name in
+            guard !name.isEmpty, !name.contains("/") else { throw ValidationError("-l takes a library name (-lfoo for libfoo.a), not '\(name)'") }
+            if libc, BuildCommand.libcLibraries.contains(name) { return nil }
+            let file = "lib\(name).a"
+            if let dir = libraryFolders.first(where: { folderAt($0 + "/" + file) == false }) { return dir + "/" + file }
+            if BuildCommand.libcLibraries.contains(name) {
+                throw ValidationError("-l\(name): the C library (picolibc, its math included) and libgcc are linked with --libc")
+            }
+            let shared = libraryFolders.contains { folderAt($0 + "/lib\(name).so") == false }
+            throw ValidationError("-l\(name): no \(file) in " + (libraryFolders.isEmpty ? "any -L folder (give its folder with -L)"
+                                                                : "the -L folders (\(libraryFolders.joined(separator: ", ")))")
+                                  + (shared ? "; lib\(name).so is there, but PG32 guests are linked statically" : ""))
         }
     }
 
@@ -126,7 +158,8 @@ struct BuildCommand: ParsableCommand {
         }
         let out = URL(fileURLWithPath: output!)
         try toolchain.build(sources: sources.map { URL(fileURLWithPath: $0) }, output: out, optimization: "-O" + level,
-                            extraFlags: flags, sourceFlags: clangFlags, libc: libc ? try GuestLibC.locate() : nil, commands: echo)
+                            extraFlags: flags, sourceFlags: clangFlags, libraries: try libraryArchives(),
+                            libc: libc ? try GuestLibC.locate() : nil, commands: echo)
         print("built \(out.path)")
     }
 }

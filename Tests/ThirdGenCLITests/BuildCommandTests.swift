@@ -94,7 +94,7 @@ final class BuildCommandTests: XCTestCase {
     /// --builtins builds each built-in guest with its own flags: any other flag (but -v) is refused, named, not ignored.
     func testBuiltinsRefusesTheFlagsItWouldIgnore() throws {
         let dir = work.appendingPathComponent("images").path
-        for (args, names) in [(["-O0"], "-O"), (["-O", "3"], "-O"), (["-DX=1"], "-D"), (["-Xcc", "-Wall"], "-Xcc"),
+        for (args, names) in [(["-O0"], "-O"), (["-O", "3"], "-O"), (["-DX=1"], "-D"), (["-Xcc", "-Wall"], "-Xcc"), (["-lm"], "-l"), (["-L", "/tmp"], "-L"),
                               (["g.c", "-o", "g.elf", "--libc"], "sources, -o, --libc")] {
             let r = try BenchProcess.run(["build", "--builtins", dir] + args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
@@ -142,6 +142,64 @@ final class BuildCommandTests: XCTestCase {
         XCTAssertEqual(try test(passing, name: "own", flags: ["-I", own.path]), 42)
     }
 
+    /// Objects and static libraries built for PG32 link with the sources, as a
+    /// hosted build links them: an .o among the sources, -L and -l (joined or
+    /// not) for a libNAME.a; a library no -L folder holds, and -lm without
+    /// --libc, are refused in one line before anything is compiled.
+    func testObjectsAndLibrariesLinkWithTheSources() throws {
+        let toolchain = try GuestToolchain.locate()
+        let ar = URL(fileURLWithPath: toolchain.clang).deletingLastPathComponent().appendingPathComponent("llvm-ar").path
+        let lib = work.appendingPathComponent("lib")
+        try FileManager.default.createDirectory(at: lib, withIntermediateDirectories: true)
+        func write(_ name: String, _ text: String) throws -> String {
+            let url = work.appendingPathComponent(name)
+            try text.write(to: url, atomically: true, encoding: .utf8)
+            return url.path
+        }
+        let target = ["--target=riscv32", "-march=rv32im", "-mabi=ilp32", "-O2", "-c"]
+        let square = try write("square.c", "int square(int x) { return x * x; }\n")
+        let cube = try write("cube.c", "int square(int);\nint cube(int x) { return square(x) * x; }\n")
+        let main = try write("main.c", """
+            #include "pg32.h"
+            int cube(int);
+            int main(void) { pg_putdec(cube(3)); pg_out('\\n'); return cube(2); }
+            """)
+        for (tool, args) in [(toolchain.clang, target + [square, "-o", lib.appendingPathComponent("square.o").path]),
+                             (toolchain.clang, target + [cube, "-o", work.appendingPathComponent("cube.o").path]),
+                             (ar, ["rcs", lib.appendingPathComponent("libsquare.a").path, lib.appendingPathComponent("square.o").path])] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: tool)
+            p.arguments = args
+            try p.run()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0, "\(tool) \(args)")
+        }
+        let elf = work.appendingPathComponent("m.elf").path, object = work.appendingPathComponent("cube.o").path
+        for flags in [["-L", lib.path, "-l", "square"], ["-L" + lib.path, "-lsquare"]] {
+            let built = try BenchProcess.run(["build", main, object, "-o", elf] + flags)
+            XCTAssertEqual(built.status, 0, "\(flags): \(built.stderr)")
+            let r = try BenchProcess.run(["run", elf, "--json"])
+            let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let run = try XCTUnwrap((o["runs"] as? [[String: Any]])?.first)
+            XCTAssertEqual(run["exitCode"] as? Int, 8, "\(flags): \(r.stdout)")
+            XCTAssertEqual(run["console"] as? String, "27\n", "\(flags): \(r.stdout)")
+            try? FileManager.default.removeItem(atPath: elf)
+        }
+        // Without the library, the link fails on the symbol it would have given.
+        let missing = try BenchProcess.run(["build", main, object, "-o", elf])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("undefined symbol: square"), missing.stderr)
+        for (args, says) in [(["-lsquare"], "no libsquare.a in any -L folder"),
+                             (["-L", work.path, "-lsquare"], "no libsquare.a in the -L folders (\(work.path))"),
+                             (["-L", lib.path, "-lsquare", "-lm"], "-lm: the C library (picolibc, its math included) and libgcc are linked with --libc"),
+                             (["-L", lib.path + "/none", "-lsquare"], "no such folder"), (["-l", "../square"], "takes a library name")] {
+            let r = try BenchProcess.run(["build", main, object, "-o", elf] + args)
+            XCTAssertNotEqual(r.status, 0, "\(args)")
+            XCTAssertTrue(r.stderr.contains(says) && !r.stderr.contains("ld.lld"), "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+        }
+    }
+
     /// Without picolibc or libgcc, --libc names the Debian package in one line and fails.
     func testLibcWithoutTheLibraryNamesThePackage() throws {
         let src = work.appendingPathComponent("hello.c")
@@ -159,19 +217,25 @@ final class BuildCommandTests: XCTestCase {
         }
     }
 
-    /// The README's hello world: one build line, one run line (needs the C library; skipped without it).
+    /// The README's hello world: one build line, one run line (needs the C library; skipped without it);
+    /// then with math and -lm.
     func testLibcHelloWorld() throws {
         do { _ = try GuestLibC.locate() } catch {
             throw XCTSkip("the C library is not installed, so --libc hello world did not run: \(error)")
         }
         let src = work.appendingPathComponent("hello.c"), elf = work.appendingPathComponent("hello.elf")
-        try "#include <stdio.h>\nint main(void) { printf(\"hello, %s %d\\n\", \"world\", 6 * 7); return 0; }\n"
-            .write(to: src, atomically: true, encoding: .utf8)
-        let built = try BenchProcess.run(["build", "--libc", src.path, "-o", elf.path])
-        XCTAssertEqual(built.status, 0, built.stderr)
-        let r = try BenchProcess.run(["run", elf.path, "--strategy", "native,trap,hw"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("hello, world 42"), r.stdout)
-        XCTAssertEqual(r.stdout.components(separatedBy: "equivalent").count - 1, 2, r.stdout)
+        let plain = "#include <stdio.h>\nint main(void) { printf(\"hello, %s %d\\n\", \"world\", 6 * 7); return 0; }\n"
+        // -lm, as a hosted build of a program with math spells it: --libc links it already.
+        let math = "#include <stdio.h>\n#include <math.h>\n"
+            + "int main(void) { printf(\"hello, %s %d\\n\", \"world\", (int)sqrt(1764.0)); return 0; }\n"
+        for (text, flags) in [(plain, [String]()), (math, ["-lm"])] {
+            try text.write(to: src, atomically: true, encoding: .utf8)
+            let built = try BenchProcess.run(["build", "--libc", src.path, "-o", elf.path] + flags)
+            XCTAssertEqual(built.status, 0, built.stderr)
+            let r = try BenchProcess.run(["run", elf.path, "--strategy", "native,trap,hw"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("hello, world 42"), "\(flags): \(r.stdout)")
+            XCTAssertEqual(r.stdout.components(separatedBy: "equivalent").count - 1, 2, r.stdout)
+        }
     }
 }
