@@ -99,12 +99,7 @@ public struct GuestToolchain: Sendable {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("pg32-build-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: work) }
-        // The user's -I folders before the runtime's: their own header of a runtime header's name wins.
-        var common = GuestToolchain.targetFlags + [optimization] + extraFlags + ["-I", runtime.path]
-        if let libc {
-            common.removeAll { $0 == "-ffreestanding" }
-            common += ["-DPG_LIBC", "-isystem", libc.includeDirectory]
-        }
+        let common = GuestToolchain.compileFlags(optimization: optimization, extraFlags: extraFlags, libc: libc)
         var objects: [String] = [], linked: [String] = []
         func compile(_ src: URL, _ flags: [String]) throws {
             let ext = src.pathExtension
@@ -138,6 +133,32 @@ public struct GuestToolchain: Sendable {
         try GuestToolchain.check(lld, ["-m", "elf32lriscv", "-T", script.path,
                                        "--build-id=none", "-static", "--gc-sections", "-o", output.path] + objects + group,
                                  echo: commands)
+    }
+
+    /// The flags of every guest compile: the target's, then `optimization`
+    /// and `extraFlags`, then the runtime's include folder (after the user's
+    /// -I folders: their own header of a runtime header's name wins); hosted
+    /// C against picolibc with `libc`.
+    static func compileFlags(optimization: String, extraFlags: [String], libc: GuestLibC?) -> [String] {
+        var common = targetFlags + [optimization] + extraFlags + ["-I", Guests.runtimeDirectory.path]
+        if let libc {
+            common.removeAll { $0 == "-ffreestanding" }
+            common += ["-DPG_LIBC", "-isystem", libc.includeDirectory]
+        }
+        return common
+    }
+
+    /// Compiles each of `sources` (C or assembly) to the object at the same
+    /// index of `outputs`, with the flags `build` compiles a guest's own
+    /// sources with, so that `build` can link the objects later.
+    public func compile(sources: [URL], outputs: [URL], optimization: String = "-O2", extraFlags: [String] = [],
+                        sourceFlags: [String] = [], libc: GuestLibC? = nil, commands: ((String) -> Void)? = nil) throws {
+        precondition(sources.count == outputs.count, "one object per source")
+        let common = GuestToolchain.compileFlags(optimization: optimization, extraFlags: extraFlags, libc: libc)
+        for (src, obj) in zip(sources, outputs) {
+            guard ["c", "S", "s"].contains(src.pathExtension) else { throw ToolchainError.unknownSourceType(src.path) }
+            try GuestToolchain.check(clang, common + ["-Wall"] + sourceFlags + ["-c", src.path, "-o", obj.path], echo: commands)
+        }
     }
 
     /// Builds a built-in guest's image from its source (with the C library if it needs it);

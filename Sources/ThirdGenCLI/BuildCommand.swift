@@ -8,7 +8,7 @@ struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Compile C or assembly guest sources against the PG32 runtime into an ELF image.",
-        usage: "bench build [--libc] <sources> ... -o <output> [<options>]",
+        usage: "bench build [--libc] <sources> ... -o <output> [<options>]\n       bench build -c [--libc] <sources> ... [-o <object>] [<options>]",
         discussion: """
             Uses the clang and ld.lld inside the Swift toolchain (or $PG32_CLANG). Sources include \
             "pg32.h" for the system instructions; main's return value is the HALT code.
@@ -55,6 +55,9 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .customShort("L", allowingJoined: true), help: ArgumentHelp("Add a folder to the library search path of -l (repeatable).", valueName: "dir"))
     var libraryFolders: [String] = []
 
+    @Flag(name: .customShort("c"), help: "Compile only: each source to an object (with -o, one source's; else NAME.o in the current folder), to link later as a source of `bench build`.")
+    var compileOnly = false
+
     @Flag(name: [.customShort("v"), .long], help: "Print each clang and ld.lld command line (to stderr) before it runs.")
     var verbose = false
 
@@ -77,12 +80,21 @@ struct BuildCommand: ParsableCommand {
     func validate() throws {
         if builtins == nil {
             guard !sources.isEmpty else { throw ValidationError("give at least one source file (or --builtins DIR)") }
-            guard output != nil else { throw ValidationError("give the output image path with -o") }
+            guard output != nil || compileOnly else { throw ValidationError("give the output image path with -o") }
+            if compileOnly {
+                let linked = sources.filter { ["o", "a"].contains(URL(fileURLWithPath: $0).pathExtension) }
+                guard linked.isEmpty, libraries.isEmpty, libraryFolders.isEmpty else {
+                    throw ValidationError("-c compiles sources only; objects, libraries, -l and -L are for the link")
+                }
+                guard output == nil || sources.count == 1 else {
+                    throw ValidationError("-c with -o compiles one source; without -o each source becomes NAME.o here")
+                }
+            }
         } else {
             // The built-in guests are built as the tests expect them, byte for byte: a flag here would be ignored.
             let ignored = [(!sources.isEmpty, "sources"), (output != nil, "-o"), (libc, "--libc"), (!includes.isEmpty, "-I"),
                            (!defines.isEmpty, "-D"), (optimization != nil, "-O"), (!clangFlags.isEmpty, "-Xcc"),
-                           (!libraries.isEmpty, "-l"), (!libraryFolders.isEmpty, "-L")]
+                           (!libraries.isEmpty, "-l"), (!libraryFolders.isEmpty, "-L"), (compileOnly, "-c")]
                 .filter(\.0).map(\.1)
             guard ignored.isEmpty else {
                 throw ValidationError("--builtins builds each built-in guest with its own flags; it takes no "
@@ -156,10 +168,20 @@ struct BuildCommand: ParsableCommand {
             try (try toolchain.version() + "\n").write(toFile: dir + "/clang-version.txt", atomically: true, encoding: .utf8)
             return
         }
+        let libc = self.libc ? try GuestLibC.locate() : nil
+        if compileOnly {
+            let inputs = sources.map { URL(fileURLWithPath: $0) }
+            let outputs = output.map { [URL(fileURLWithPath: $0)] }
+                ?? inputs.map { URL(fileURLWithPath: $0.deletingPathExtension().lastPathComponent + ".o") }
+            try toolchain.compile(sources: inputs, outputs: outputs, optimization: "-O" + level, extraFlags: flags,
+                                  sourceFlags: clangFlags, libc: libc, commands: echo)
+            for o in outputs { print("compiled \(o.path)") }
+            return
+        }
         let out = URL(fileURLWithPath: output!)
         try toolchain.build(sources: sources.map { URL(fileURLWithPath: $0) }, output: out, optimization: "-O" + level,
                             extraFlags: flags, sourceFlags: clangFlags, libraries: try libraryArchives(),
-                            libc: libc ? try GuestLibC.locate() : nil, commands: echo)
+                            libc: libc, commands: echo)
         print("built \(out.path)")
     }
 }

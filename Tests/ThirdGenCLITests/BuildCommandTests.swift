@@ -143,9 +143,10 @@ final class BuildCommandTests: XCTestCase {
     }
 
     /// Objects and static libraries built for PG32 link with the sources, as a
-    /// hosted build links them: an .o among the sources, -L and -l (joined or
-    /// not) for a libNAME.a; a library no -L folder holds, and -lm without
-    /// --libc, are refused in one line before anything is compiled.
+    /// hosted build links them: an .o among the sources (made by `bench build
+    /// -c`), -L and -l (joined or not) for a libNAME.a; a library no -L folder
+    /// holds, -lm without --libc, and -c with objects are refused in one line
+    /// before anything is compiled.
     func testObjectsAndLibrariesLinkWithTheSources() throws {
         let toolchain = try GuestToolchain.locate()
         let ar = URL(fileURLWithPath: toolchain.clang).deletingLastPathComponent().appendingPathComponent("llvm-ar").path
@@ -164,8 +165,13 @@ final class BuildCommandTests: XCTestCase {
             int cube(int);
             int main(void) { pg_putdec(cube(3)); pg_out('\\n'); return cube(2); }
             """)
+        // cube.o from `bench build -c`, libsquare.a from clang and llvm-ar as a user would make it.
+        let compiled = try BenchProcess.run(["build", "-c", cube, "-o", work.appendingPathComponent("cube.o").path])
+        XCTAssertEqual(compiled.status, 0, compiled.stderr)
+        let two = try BenchProcess.run(["build", "-c", cube, square, "-o", work.appendingPathComponent("two.o").path])
+        XCTAssertNotEqual(two.status, 0)
+        XCTAssertTrue(two.stderr.contains("-c with -o compiles one source"), two.stderr)
         for (tool, args) in [(toolchain.clang, target + [square, "-o", lib.appendingPathComponent("square.o").path]),
-                             (toolchain.clang, target + [cube, "-o", work.appendingPathComponent("cube.o").path]),
                              (ar, ["rcs", lib.appendingPathComponent("libsquare.a").path, lib.appendingPathComponent("square.o").path])] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: tool)
@@ -192,7 +198,8 @@ final class BuildCommandTests: XCTestCase {
         for (args, says) in [(["-lsquare"], "no libsquare.a in any -L folder"),
                              (["-L", work.path, "-lsquare"], "no libsquare.a in the -L folders (\(work.path))"),
                              (["-L", lib.path, "-lsquare", "-lm"], "-lm: the C library (picolibc, its math included) and libgcc are linked with --libc"),
-                             (["-L", lib.path + "/none", "-lsquare"], "no such folder"), (["-l", "../square"], "takes a library name")] {
+                             (["-L", lib.path + "/none", "-lsquare"], "no such folder"), (["-l", "../square"], "takes a library name"),
+                             (["-c"], "-c compiles sources only"), (["-c", "-lsquare"], "-c compiles sources only")] {
             let r = try BenchProcess.run(["build", main, object, "-o", elf] + args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.stderr.contains(says) && !r.stderr.contains("ld.lld"), "\(args): \(r.stderr)")
