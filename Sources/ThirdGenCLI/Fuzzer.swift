@@ -134,8 +134,10 @@ struct FuzzProgram {
                     code.append(Instruction(.auipc, rd: base, imm: 0).encoded)
                     let skew = Int.random(in: 0..<10, using: &rng) == 0 ? Int32(2) : 0 // sometimes misaligned
                     code.append(Instruction(.jalr, rd: pick([0, 1, 21]), rs1: base, imm: offset + 8 + skew).encoded)
-                } else {
+                } else if Bool.random(using: &rng) {
                     code.append(Instruction(.jalr, rd: pick([0, 21]), rs1: base, imm: offset).encoded)
+                } else { // a return: to the last call's P + 4 (or wherever ra points since), through the JIT's return stack
+                    code.append(Instruction(.jalr, rd: 0, rs1: 1, imm: 0).encoded)
                 }
             case 78..<92:
                 var inst = Instruction.random(pick(system), registers: 1...20, using: &rng)

@@ -33,6 +33,7 @@ final class JITTests: XCTestCase {
     func testScaledLoadsWithCheckedAccesses() throws { guarded = false; try testScaledLoadsStepWhereTheGuestsAddressWraps() }
     func testBelowAddressZeroWithCheckedAccesses() throws { guarded = false; try testAccessesBelowAddressZeroTrapUnderEveryRelocation() }
     func testWarmStartWithCheckedAccesses() throws { guarded = false; try testAWarmStartReadsTheNewStorage() }
+    func testCallsAndReturnsWithCheckedAccesses() throws { guarded = false; try testCallsAndReturnsInEveryShape() }
 
     /// Storage is a memory file here, so the JIT runs with guarded views
     /// (unless THIRDGEN_JIT_GUARD=off): no access of a block is checked, and
@@ -233,6 +234,79 @@ final class JITTests: XCTestCase {
         let (cp, _) = try BinaryTranslation.controlProgram(images: [img], profile: .pg32v, memorySize: JITTests.memory, budget: 10_000)
         cp.run()
         XCTAssertEqual(Verdict(run: cp.vms[0].snapshot(), reference: reference), .equivalent, "bt")
+    }
+
+    /// Calls and returns in each shape a guest can make them: a return past
+    /// the call's next instruction (ra changed), calls and returns through t0
+    /// (x5, RISC-V's other link register), an indirect call, a return straight
+    /// to the caller's caller (a longjmp), a callee that rewrites the
+    /// instruction it returns to (its block translated by the turn before), a
+    /// call in a loop, and a recursion 1,500 deep. The bare JIT and the jit
+    /// monitor end where the reference does; the bare JIT stops where it does
+    /// for every budget through the shapes before the recursion, so that a
+    /// budget runs out in a callee, at a return's target and between. (It was
+    /// written for a return stack, measured and not kept: see the README.)
+    func testCallsAndReturnsInEveryShape() throws {
+        let skip = 0x1500, milli = 0x1580, viaPointer = 0x1600, outer = 0x1680, inner = 0x1700, rewrite = 0x1780,
+            leaf = 0x1800, recurse = 0x1880
+        func jal(_ rd: Int, to target: Int, from index: Int) -> Instruction {
+            Instruction(.jal, rd: rd, imm: Int32(target - (0x1000 + 4 * index)))
+        }
+        let ret = Instruction(.jalr, rs1: 1, imm: 0)
+        let bumped = Instruction(.addi, rd: 24, rs1: 24, imm: 7).encoded, plain = Instruction(.addi, rd: 24, rs1: 24, imm: 1).encoded
+        var code = JITTests.li(2, 0x7000)
+        code.append(jal(1, to: skip, from: code.count))
+        code += [Instruction(.addi, rd: 18, rs1: 18, imm: 100), Instruction(.addi, rd: 19, rs1: 19, imm: 1)] // the first is skipped
+        code.append(jal(5, to: milli, from: code.count))
+        code += JITTests.li(15, UInt32(viaPointer)) + [Instruction(.jalr, rd: 1, rs1: 15, imm: 0)]
+        code.append(jal(1, to: outer, from: code.count))
+        code.append(Instruction(.addi, rd: 23, rs1: 23, imm: 1))
+        code += JITTests.li(27, plain) + JITTests.li(28, 2)
+        let rewriting = code.count
+        code.append(jal(1, to: rewrite, from: code.count))
+        code.append(Instruction(.addi, rd: 24, rs1: 24, imm: 1)) // rewritten by the second call, after its block ran once
+        code += JITTests.li(27, bumped)
+        code += [Instruction(.addi, rd: 28, rs1: 28, imm: -1)]
+        code.append(Instruction(.bne, rs1: 28, rs2: 0, imm: Int32(4 * (rewriting - code.count))))
+        code += [Instruction(.addi, rd: 25, rs1: 0, imm: 50)]
+        let looping = code.count
+        code.append(jal(1, to: leaf, from: code.count))
+        code += [Instruction(.addi, rd: 25, rs1: 25, imm: -1)]
+        code.append(Instruction(.bne, rs1: 25, rs2: 0, imm: Int32(4 * (looping - code.count))))
+        let beforeRecursion = code.count
+        code += [Instruction(.addi, rd: 10, rs1: 0, imm: 1500)]
+        code.append(jal(1, to: recurse, from: code.count))
+        code.append(Instruction(.halt, rs1: 0))
+        func routine(_ at: Int, _ body: [Instruction]) -> [(Int, UInt32)] { body.enumerated().map { (at + 4 * $0, $1.encoded) } }
+        var words = routine(skip, [Instruction(.addi, rd: 1, rs1: 1, imm: 4), ret])
+        words += routine(milli, [Instruction(.addi, rd: 20, rs1: 20, imm: 1), Instruction(.jalr, rs1: 5, imm: 0)])
+        words += routine(viaPointer, [Instruction(.addi, rd: 21, rs1: 21, imm: 1), ret])
+        words += routine(outer, [Instruction(.addi, rd: 26, rs1: 1, imm: 0), Instruction(.jal, rd: 1, imm: Int32(inner - outer - 4)),
+                                 Instruction(.addi, rd: 22, rs1: 22, imm: 100)]) // never reached: inner returns to outer's caller
+        words += routine(inner, [Instruction(.addi, rd: 1, rs1: 26, imm: 0), ret])
+        words += routine(rewrite, [Instruction(.sw, rs1: 1, rs2: 27, imm: 0), ret])
+        words += routine(leaf, [Instruction(.addi, rd: 29, rs1: 29, imm: 1), ret])
+        words += routine(recurse, [Instruction(.beq, rs1: 10, rs2: 0, imm: 32), Instruction(.addi, rd: 2, rs1: 2, imm: -8),
+                                   Instruction(.sw, rs1: 2, rs2: 1, imm: 0), Instruction(.addi, rd: 10, rs1: 10, imm: -1),
+                                   Instruction(.jal, rd: 1, imm: -16), Instruction(.lw, rd: 1, rs1: 2, imm: 0),
+                                   Instruction(.addi, rd: 2, rs1: 2, imm: 8), Instruction(.addi, rd: 8, rs1: 8, imm: 1), ret])
+        let img = JITTests.image(code, words: words)
+        let reference = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: 100_000)
+        XCTAssertEqual(reference.outcome, .halted(0))
+        XCTAssertEqual([18, 19, 20, 21, 22, 23, 24, 29, 8].map { reference.registers[$0] }, [0, 1, 1, 1, 0, 1, 8, 50, 1500],
+                       "skipped, t0's routine, the pointer's, past outer, the rewrite, 50 leaf calls, 1,500 levels")
+        try assertBothJITsEnd(like: reference, img, budget: 100_000)
+        // Every budget through the shapes before the recursion.
+        let shapes = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+        while shapes.psw.pc != UInt32(0x1000 + 4 * beforeRecursion) { _ = shapes.run(budget: 1) }
+        for budget in 1...shapes.instructionCount + 3 {
+            let stop = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v).runToEnd(budget: budget)
+            let machine = Machine(booting: img, memorySize: JITTests.memory, profile: .pg32v)
+            let exit = try BareJIT(machine: machine, guardedViews: guarded).run(budget: budget)
+            let difference = machine.snapshot(outcome: Outcome(exit)).firstDifference(from: stop)
+            XCTAssertNil(difference, "budget \(budget)")
+            if difference != nil { return }
+        }
     }
 
     /// A block invalidated while the jump cache holds it in its set's second
