@@ -18,6 +18,9 @@ struct BuildCommand: ParsableCommand {
             and a failed assert halt with 0x186, malloc's heap runs from the image's end to 64 KiB \
             below the top of storage (the stack) and returns NULL past it, time() and clock() \
             return -1 (PG32 has no clock).
+            Flags only a C compiler reads (-W..., -w, -pedantic, -std=..., -g, -f..., -UNAME) reach \
+            clang for your sources as they are, as with -Xcc; objects (.o) and archives (.a) among the \
+            sources, and -L DIR -l NAME, are linked; -c compiles to objects only.
             With --builtins DIR, rebuilds every built-in guest's image into DIR, each with its own \
             flags (only -v applies).
             """)
@@ -64,17 +67,35 @@ struct BuildCommand: ParsableCommand {
     @Option(name: .long, help: "Rebuild every built-in guest into this folder (e.g. Sources/Guests/images).")
     var builtins: String?
 
-    /// `arguments` with each `-DNAME[=VALUE]`, as clang spells a define, split
-    /// into `-D` and its value (joined -I and -O the parser takes as they are;
-    /// a joined -D it cannot, as it splits the value at its `=`). The value of
-    /// an -Xcc is clang's, and stays as it is.
+    /// `arguments` as a C compiler's command line spells them, made ours:
+    /// each `-DNAME[=VALUE]` split into `-D` and its value (joined -I, -O and
+    /// -l the parser takes as they are; a joined -D it cannot, as it splits
+    /// the value at its `=`), and each flag only clang reads (warnings
+    /// `-W...`, `-w`, `-pedantic`, `-std=...`, `-g...`, `-f...`, `-UNAME`) passed
+    /// to it as an -Xcc would, so that a Makefile's CFLAGS work unchanged.
+    /// The value of an -Xcc is clang's, and stays as it is; a linker flag
+    /// (`-Wl,...`) is not clang's to compile with, and stays for the parser to refuse.
     static func splittingJoinedDefines(_ arguments: [String]) -> [String] {
         var out: [String] = [], afterXcc = false
         for a in arguments {
-            if !afterXcc, a.count > 2, a.hasPrefix("-D") { out += ["-D", String(a.dropFirst(2))] } else { out.append(a) }
+            if !afterXcc, a.count > 2, a.hasPrefix("-D") {
+                out += ["-D", String(a.dropFirst(2))]
+            } else if !afterXcc, BuildCommand.isClangFlag(a) {
+                out += ["-Xcc", a]
+            } else {
+                out.append(a)
+            }
             afterXcc = !afterXcc && a == "-Xcc"
         }
         return out
+    }
+
+    /// True for a flag of a C compile that only clang reads (see `splittingJoinedDefines`).
+    static func isClangFlag(_ a: String) -> Bool {
+        if a == "-w" || a == "-pedantic" || a == "-g" { return true }
+        if a.hasPrefix("-W") { return a.count > 2 && !a.hasPrefix("-Wl,") && !a.hasPrefix("-Wa,") && !a.hasPrefix("-Wp,") }
+        return a.hasPrefix("-std=") || a.hasPrefix("-pedantic-") || (a.hasPrefix("-g") && a.count > 2)
+            || (a.hasPrefix("-f") && a.count > 2) || (a.hasPrefix("-U") && a.count > 2)
     }
 
     func validate() throws {

@@ -68,6 +68,28 @@ final class BuildCommandTests: XCTestCase {
         XCTAssertTrue(strict.stderr.contains("unused"), strict.stderr)
     }
 
+    /// A Makefile's CFLAGS as a C compiler takes them (-W..., -std=, -g, -f..., -U)
+    /// reach clang for the user's sources without -Xcc; a linker flag is refused.
+    func testCompilerFlagsReachClangAsTheyAreSpelled() throws {
+        let src = work.appendingPathComponent("g.c"), elf = work.appendingPathComponent("g.elf")
+        try "#ifdef GONE\n#error GONE is defined\n#endif\nint main(void) { int unused; return 5; }\n"
+            .write(to: src, atomically: true, encoding: .utf8)
+        let plain = ["-std=c99", "-g", "-fno-strict-aliasing", "-pedantic", "-DGONE", "-UGONE"]
+        let built = try BenchProcess.run(["build", src.path, "-o", elf.path] + plain + ["-v"])
+        XCTAssertEqual(built.status, 0, built.stderr)
+        XCTAssertTrue(built.stderr.split(separator: "\n").contains { $0.contains("g.c") && $0.contains("-std=c99") && $0.contains("-UGONE") },
+                      built.stderr)
+        let r = try BenchProcess.run(["run", elf.path, "--json"])
+        let o = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual((o["runs"] as? [[String: Any]])?.first?["exitCode"] as? Int, 5, r.stdout)
+        let strict = try BenchProcess.run(["build", src.path, "-o", elf.path, "-Wall", "-Werror"])
+        XCTAssertNotEqual(strict.status, 0)
+        XCTAssertTrue(strict.stderr.contains("unused variable"), strict.stderr)
+        let linker = try BenchProcess.run(["build", src.path, "-o", elf.path, "-Wl,--gc-sections"])
+        XCTAssertEqual(linker.status, 64)
+        XCTAssertTrue(linker.stderr.contains("Unknown option '-Wl,--gc-sections'"), linker.stderr)
+    }
+
     /// Bad -O, -I and -D values are refused before anything is compiled.
     func testBadOptionsAreRefused() throws {
         let src = work.appendingPathComponent("g.c")
