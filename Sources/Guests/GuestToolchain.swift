@@ -86,8 +86,9 @@ public struct GuestToolchain: Sendable {
 
     /// Compiles and links guest `sources` (C or assembly; objects and
     /// archives built for PG32 are linked as they are) with the runtime into
-    /// the ELF at `output`, with the archives at the paths in `libraries`; with `libc`, against picolibc and libgcc through
-    /// the board file `runtime/libc/` (hosted C: no -ffreestanding).
+    /// the ELF at `output`, with the archives at the paths in `libraries`;
+    /// with `libc`, against picolibc and libgcc through the board file
+    /// `runtime/libc/` (hosted C: no -ffreestanding).
     /// `extraFlags` go to every compile, `sourceFlags` to the compiles of
     /// `sources` only (after the others: a user's -std or -W flags, which the
     /// runtime's own files need not obey). `commands`, if given, is told each
@@ -107,9 +108,8 @@ public struct GuestToolchain: Sendable {
                 linked.append(src.path)
                 return
             }
-            guard ["c", "S", "s"].contains(ext) else { throw ToolchainError.unknownSourceType(src.path) }
             let obj = work.appendingPathComponent("\(objects.count)-\(src.deletingPathExtension().lastPathComponent).o").path
-            try GuestToolchain.check(clang, common + flags + ["-c", src.path, "-o", obj], echo: commands)
+            try compileOne(src, to: obj, flags: common + flags, commands: commands)
             objects.append(obj)
         }
         let libcRuntime = runtime.appendingPathComponent("libc")
@@ -156,9 +156,14 @@ public struct GuestToolchain: Sendable {
         precondition(sources.count == outputs.count, "one object per source")
         let common = GuestToolchain.compileFlags(optimization: optimization, extraFlags: extraFlags, libc: libc)
         for (src, obj) in zip(sources, outputs) {
-            guard ["c", "S", "s"].contains(src.pathExtension) else { throw ToolchainError.unknownSourceType(src.path) }
-            try GuestToolchain.check(clang, common + ["-Wall"] + sourceFlags + ["-c", src.path, "-o", obj.path], echo: commands)
+            try compileOne(src, to: obj.path, flags: common + ["-Wall"] + sourceFlags, commands: commands)
         }
+    }
+
+    /// Compiles one C or assembly source to the object at `obj` with `flags`.
+    private func compileOne(_ src: URL, to obj: String, flags: [String], commands: ((String) -> Void)?) throws {
+        guard ["c", "S", "s"].contains(src.pathExtension) else { throw ToolchainError.unknownSourceType(src.path) }
+        try GuestToolchain.check(clang, flags + ["-c", src.path, "-o", obj], echo: commands)
     }
 
     /// Builds a built-in guest's image from its source (with the C library if it needs it);

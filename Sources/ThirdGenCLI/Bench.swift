@@ -21,7 +21,7 @@ public struct Bench: ParsableCommand {
     /// returns the exit status. Errors become one line on stderr.
     public static func main(arguments: [String]) -> Int32 {
         do {
-            var command = try parseAsRoot(arguments.first == "build" ? BuildCommand.splittingJoinedDefines(arguments) : arguments)
+            var command = try parseAsRoot(arguments.first == "build" ? BuildCommand.normalizedArguments(arguments) : arguments)
             try command.run()
             return flushedOutput()
         } catch {

@@ -75,7 +75,7 @@ struct BuildCommand: ParsableCommand {
     /// to it as an -Xcc would, so that a Makefile's CFLAGS work unchanged.
     /// The value of an -Xcc is clang's, and stays as it is; a linker flag
     /// (`-Wl,...`) is not clang's to compile with, and stays for the parser to refuse.
-    static func splittingJoinedDefines(_ arguments: [String]) -> [String] {
+    static func normalizedArguments(_ arguments: [String]) -> [String] {
         var out: [String] = [], afterXcc = false
         for a in arguments {
             if !afterXcc, a.count > 2, a.hasPrefix("-D") {
@@ -90,7 +90,7 @@ struct BuildCommand: ParsableCommand {
         return out
     }
 
-    /// True for a flag of a C compile that only clang reads (see `splittingJoinedDefines`).
+    /// True for a flag of a C compile that only clang reads (see `normalizedArguments`).
     static func isClangFlag(_ a: String) -> Bool {
         if a == "-w" || a == "-pedantic" || a == "-g" { return true }
         if a.hasPrefix("-W") { return a.count > 2 && !a.hasPrefix("-Wl,") && !a.hasPrefix("-Wa,") && !a.hasPrefix("-Wp,") }
