@@ -8,7 +8,7 @@ struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Compile C or assembly guest sources against the PG32 runtime into an ELF image.",
-        usage: "bench build [--libc] <sources> ... -o <output> [<options>]\n       bench build -c [--libc] <sources> ... [-o <object>] [<options>]",
+        usage: "bench build [--libc] <sources> ... -o <output> [<options>]\nbench build -c [--libc] <sources> ... [-o <object>] [<options>]",
         discussion: """
             Uses the clang and ld.lld inside the Swift toolchain (or $PG32_CLANG). Sources include \
             "pg32.h" for the system instructions; main's return value is the HALT code.
