@@ -18,8 +18,9 @@ struct BuildCommand: ParsableCommand {
             and a failed assert halt with 0x186, malloc's heap runs from the image's end to 64 KiB \
             below the top of storage (the stack) and returns NULL past it, time() and clock() \
             return -1 (PG32 has no clock).
-            Flags only a C compiler reads (-W..., -w, -pedantic, -std=..., -g, -f..., -UNAME) reach \
-            clang for your sources as they are, as with -Xcc; objects (.o) and archives (.a) among the \
+            Flags only a C compiler reads (-W..., -w, -pedantic, -std=..., -g, -f..., -UNAME, and \
+            -march=rv32im, -mabi=ilp32, -mcmodel=, -mno-relax) reach clang for your sources as they \
+            are, as with -Xcc (another -march or -mabi is refused: PG32 is RV32IM); objects (.o) and archives (.a) among the \
             sources, and -L DIR -l NAME, are linked; -c compiles to objects only.
             With --builtins DIR, rebuilds every built-in guest's image into DIR, each with its own \
             flags (only -v applies).
@@ -71,7 +72,8 @@ struct BuildCommand: ParsableCommand {
     /// each `-DNAME[=VALUE]` split into `-D` and its value (joined -I, -O and
     /// -l the parser takes as they are; a joined -D it cannot, as it splits
     /// the value at its `=`), and each flag only clang reads (warnings
-    /// `-W...`, `-w`, `-pedantic`, `-std=...`, `-g...`, `-f...`, `-UNAME`) passed
+    /// `-W...`, `-w`, `-pedantic`, `-std=...`, `-g...`, `-f...`, `-UNAME`, and
+    /// the target's `-march=`, `-mabi=`, `-mcmodel=`, `-mno-relax`) passed
     /// to it as an -Xcc would, so that a Makefile's CFLAGS work unchanged.
     /// The value of an -Xcc is clang's, and stays as it is; a linker flag
     /// (`-Wl,...`) is not clang's to compile with, and stays for the parser to refuse.
@@ -92,13 +94,26 @@ struct BuildCommand: ParsableCommand {
 
     /// True for a flag of a C compile that only clang reads (see `normalizedArguments`).
     static func isClangFlag(_ a: String) -> Bool {
-        if a == "-w" || a == "-pedantic" || a == "-g" { return true }
+        if a == "-w" || a == "-pedantic" || a == "-g" || a == "-mno-relax" { return true }
+        if a.hasPrefix("-march=") || a.hasPrefix("-mabi=") || a.hasPrefix("-mcmodel=") { return true } // checked in validate
         if a.hasPrefix("-W") { return a.count > 2 && !a.hasPrefix("-Wl,") && !a.hasPrefix("-Wa,") && !a.hasPrefix("-Wp,") }
         return a.hasPrefix("-std=") || a.hasPrefix("-pedantic-") || (a.hasPrefix("-g") && a.count > 2)
             || (a.hasPrefix("-f") && a.count > 2) || (a.hasPrefix("-U") && a.count > 2)
     }
 
+    /// The -march and -mabi values clang may be given: PG32's core is RV32IM (SPEC section 4), soft float.
+    static let architectures: Set<String> = ["rv32i", "rv32im"], abis: Set<String> = ["ilp32"]
+
     func validate() throws {
+        for f in clangFlags {
+            if f.hasPrefix("-march="), !BuildCommand.architectures.contains(String(f.dropFirst(7))) {
+                throw ValidationError("\(f): PG32 runs RV32IM (SPEC section 4), so clang must not emit other extensions; "
+                                      + "give -march=rv32im (the default) or -march=rv32i")
+            }
+            if f.hasPrefix("-mabi="), !BuildCommand.abis.contains(String(f.dropFirst(6))) {
+                throw ValidationError("\(f): PG32 guests use the ilp32 ABI (no floating-point registers); give -mabi=ilp32 or none")
+            }
+        }
         if builtins == nil {
             guard !sources.isEmpty else { throw ValidationError("give at least one source file (or --builtins DIR)") }
             guard output != nil || compileOnly else { throw ValidationError("give the output image path with -o") }

@@ -68,13 +68,14 @@ final class BuildCommandTests: XCTestCase {
         XCTAssertTrue(strict.stderr.contains("unused"), strict.stderr)
     }
 
-    /// A Makefile's CFLAGS as a C compiler takes them (-W..., -std=, -g, -f..., -U)
-    /// reach clang for the user's sources without -Xcc; a linker flag is refused.
+    /// A Makefile's CFLAGS as a C compiler takes them (-W..., -std=, -g, -f..., -U,
+    /// -march=rv32im, -mabi=ilp32) reach clang for the user's sources without -Xcc;
+    /// a linker flag, and a -march or -mabi that is not PG32's, are refused.
     func testCompilerFlagsReachClangAsTheyAreSpelled() throws {
         let src = work.appendingPathComponent("g.c"), elf = work.appendingPathComponent("g.elf")
         try "#ifdef GONE\n#error GONE is defined\n#endif\nint main(void) { int unused; return 5; }\n"
             .write(to: src, atomically: true, encoding: .utf8)
-        let plain = ["-std=c99", "-g", "-fno-strict-aliasing", "-pedantic", "-DGONE", "-UGONE"]
+        let plain = ["-std=c99", "-g", "-fno-strict-aliasing", "-pedantic", "-DGONE", "-UGONE", "-march=rv32im", "-mabi=ilp32"]
         let built = try BenchProcess.run(["build", src.path, "-o", elf.path] + plain + ["-v"])
         XCTAssertEqual(built.status, 0, built.stderr)
         XCTAssertTrue(built.stderr.split(separator: "\n").contains { $0.contains("g.c") && $0.contains("-std=c99") && $0.contains("-UGONE") },
@@ -88,6 +89,13 @@ final class BuildCommandTests: XCTestCase {
         let linker = try BenchProcess.run(["build", src.path, "-o", elf.path, "-Wl,--gc-sections"])
         XCTAssertEqual(linker.status, 64)
         XCTAssertTrue(linker.stderr.contains("Unknown option '-Wl,--gc-sections'"), linker.stderr)
+        // A target PG32 is not: refused before clang could emit instructions it lacks, spelled either way.
+        for (args, says) in [(["-march=rv32imac"], "PG32 runs RV32IM"), (["-Xcc", "-march=rv32gc"], "PG32 runs RV32IM"),
+                             (["-mabi=ilp32d"], "ilp32 ABI")] {
+            let r = try BenchProcess.run(["build", src.path, "-o", elf.path, "-v"] + args)
+            XCTAssertEqual(r.status, 64, "\(args)")
+            XCTAssertTrue(r.stderr.contains(says) && !r.stderr.contains("clang --target"), "\(args): \(r.stderr)")
+        }
     }
 
     /// Bad -O, -I and -D values are refused before anything is compiled.
