@@ -123,7 +123,7 @@ public struct GuestToolchain: Sendable {
         try compile(runtime.appendingPathComponent("rt.c"), ["-fno-builtin"])
         try compile(runtime.appendingPathComponent("kernel.S"), [])
         try compile(runtime.appendingPathComponent("hv-entry.S"), [])
-        for s in sources { try compile(s, ["-Wall"] + sourceFlags) }
+        for s in sources { try compile(s, GuestToolchain.ownSourceFlags(sourceFlags)) }
         let script = libc != nil ? libcRuntime.appendingPathComponent("pg32-libc.ld") : runtime.appendingPathComponent("pg32.ld")
         // Debian builds picolibc with debug information: drop it and the library's local symbols, which made
         // a small program's image 350 KB (too large for a guest monitor's payload area); global symbols stay.
@@ -156,9 +156,12 @@ public struct GuestToolchain: Sendable {
         precondition(sources.count == outputs.count, "one object per source")
         let common = GuestToolchain.compileFlags(optimization: optimization, extraFlags: extraFlags, libc: libc)
         for (src, obj) in zip(sources, outputs) {
-            try compileOne(src, to: obj.path, flags: common + ["-Wall"] + sourceFlags, commands: commands)
+            try compileOne(src, to: obj.path, flags: common + GuestToolchain.ownSourceFlags(sourceFlags), commands: commands)
         }
     }
+
+    /// What a guest's own sources are compiled with beyond the common flags: warnings, then the user's (`sourceFlags`).
+    private static func ownSourceFlags(_ sourceFlags: [String]) -> [String] { ["-Wall"] + sourceFlags }
 
     /// Compiles one C or assembly source to the object at `obj` with `flags`.
     private func compileOne(_ src: URL, to obj: String, flags: [String], commands: ((String) -> Void)?) throws {

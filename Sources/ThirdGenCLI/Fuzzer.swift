@@ -136,7 +136,7 @@ struct FuzzProgram {
                     code.append(Instruction(.jalr, rd: pick([0, 1, 21]), rs1: base, imm: offset + 8 + skew).encoded)
                 } else if Bool.random(using: &rng) {
                     code.append(Instruction(.jalr, rd: pick([0, 21]), rs1: base, imm: offset).encoded)
-                } else { // a return: to the last call's P + 4 (or wherever ra points since), through the JIT's return stack
+                } else { // a return: to the last call's P + 4 (or wherever ra points since)
                     code.append(Instruction(.jalr, rd: 0, rs1: 1, imm: 0).encoded)
                 }
             case 78..<92:

@@ -182,7 +182,6 @@ public struct HWExits: ExpressibleByArgument, Sendable {
     }
 }
 
-/// `--hardware`: the real processor, for every command that runs guests.
 extension Hardware {
     /// The processors a comma list names (`interp`, `jit`, or both), in order,
     /// without repeats; refuses another name, or `jit` where it cannot run.
@@ -202,6 +201,7 @@ extension Hardware {
     }
 }
 
+/// `--hardware`: the real processor, for every command that runs guests.
 public struct HardwareOptions: ParsableArguments {
     @Option(name: .long, help: "The real processor every strategy runs on: interp (the reference interpreter) or jit (the default where this host runs it: x86-64 Linux, unless THIRDGEN_JIT=off).")
     /// The real processor.
@@ -212,9 +212,7 @@ public struct HardwareOptions: ParsableArguments {
 
     /// Refuses `jit` where it cannot run, before any guest does.
     public func validate() throws {
-        if hardware == .jit, let why = JITTranslator.unavailableReason {
-            throw ValidationError("--hardware jit is unavailable: \(why)")
-        }
+        _ = try Hardware.list(hardware.rawValue)
     }
 }
 
